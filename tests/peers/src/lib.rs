@@ -1,0 +1,1 @@
+//! Real peers that tests and the sandbox run against.
