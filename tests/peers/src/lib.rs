@@ -1,1 +1,9 @@
-//! Real peers that tests and the sandbox run against.
+//! Real peers that tests and the sandbox run against: an MWAA REST server, an OpenSSH bastion
+//! (on loopback or inside a private network namespace), a private Airflow-like web server, and
+//! a Secret Service (gnome-keyring on its own D-Bus session).
+
+pub mod airflow_web;
+pub mod bastion;
+pub mod mwaa;
+pub mod netns;
+pub mod secret_service;
