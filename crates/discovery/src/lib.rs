@@ -88,3 +88,13 @@ pub struct Discovery {
     pub environments: Vec<Environment>,
     pub failures: Vec<SourceFailure>,
 }
+
+/// The shared AWS files of this user.
+pub fn aws_files() -> AwsFiles {
+    unimplemented!("aws_files")
+}
+
+/// Lists every MWAA environment of every profile and region; failures are per source.
+pub async fn discover(_files: &AwsFiles) -> Discovery {
+    unimplemented!("discover")
+}

@@ -52,3 +52,38 @@ pub struct TunnelEvent {
     pub id: String,
     pub state: TunnelState,
 }
+
+/// Handle to the task that owns every tunnel. Cloning it is cheap.
+#[derive(Debug, Clone)]
+pub struct Tunnels {}
+
+impl Tunnels {
+    pub fn new() -> Self {
+        unimplemented!("Tunnels::new")
+    }
+
+    /// Opens the tunnel `id`; returns the SOCKS port once connected.
+    pub async fn connect(&self, _id: &str, _spec: TunnelSpec) -> Result<u16> {
+        unimplemented!("connect")
+    }
+
+    /// Closes the tunnel `id` and frees its port.
+    pub async fn disconnect(&self, _id: &str) -> Result<()> {
+        unimplemented!("disconnect")
+    }
+
+    /// Every later state change of every tunnel.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TunnelEvent> {
+        unimplemented!("subscribe")
+    }
+
+    /// The current state of every tunnel.
+    pub async fn states(&self) -> Vec<TunnelEvent> {
+        unimplemented!("states")
+    }
+
+    /// Closes every tunnel.
+    pub async fn shutdown(&self) {
+        unimplemented!("shutdown")
+    }
+}
