@@ -1,0 +1,50 @@
+# Airgate: `make demo` runs the app on the built-in sandbox, `make test` runs every test.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/airgate/target
+export AWS_EC2_METADATA_DISABLED := true
+export RUST_BACKTRACE ?= 0
+BIN := $(CARGO_TARGET_DIR)/debug
+
+.PHONY: demo run test bootstrap ui lint unit e2e bindings icons
+
+## Run the desktop app on the sandbox: a local MWAA server, AWS profiles, a bastion, a private web server.
+demo: bootstrap ui
+	cargo build -p airgate-desktop -p airgate-sandbox
+	$(BIN)/airgate-sandbox --app $(BIN)/airgate-desktop
+
+## Run the desktop app against your own ~/.aws/config.
+run: bootstrap ui
+	cargo build -p airgate-desktop
+	$(BIN)/airgate-desktop
+
+## Every test: formatting, lints, UI type check, unit and real-peer integration tests, GUI end-to-end.
+test: bootstrap lint unit e2e
+
+bootstrap:
+	scripts/bootstrap.sh
+
+ui:
+	cd ui && npm run build
+
+lint: ui
+	cargo fmt --all --check
+	cd ui && npm run check
+	cargo clippy --workspace --all-targets --locked -- -D warnings
+
+## Unit and integration tests against real peers (sshd, a private network namespace, gnome-keyring, the MWAA server).
+unit: ui
+	cargo build --locked -p airgate-peers --bins
+	scripts/with-keyring.sh cargo nextest run --workspace --exclude airgate-e2e --locked --no-fail-fast
+
+## The real app under Xvfb, driven by tauri-driver and WebKitWebDriver.
+e2e: ui
+	cargo build --locked -p airgate-desktop -p airgate-peers --bins
+	xvfb-run -a --server-args="-screen 0 1280x800x24" scripts/with-keyring.sh \
+		cargo nextest run -p airgate-e2e --locked --no-fail-fast
+
+## Regenerate the committed IPC bindings (ui/src/ipc/bindings.ts) from Rust.
+bindings:
+	AIRGATE_WRITE_BINDINGS=1 cargo test -p airgate-desktop bindings
+
+icons:
+	icons/render.sh

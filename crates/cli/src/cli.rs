@@ -1,0 +1,347 @@
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use airgate_discovery::{AccessMode, Discovery, Environment};
+use airgate_tunnel::{BastionSpec, TunnelSpec, TunnelState, Tunnels};
+use clap::{Parser, Subcommand};
+
+use crate::error::{Error, Result};
+
+/// Reach Apache Airflow on Amazon MWAA: list environments, open tunnels through bastions.
+#[derive(Debug, Parser)]
+#[command(name = "airgate", version)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List MWAA environments of every AWS profile and region.
+    Envs {
+        /// Print JSON (environments and per-profile failures) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Open a SOCKS5 tunnel to a private environment through a bastion; runs until Ctrl-C.
+    Connect {
+        /// Environment name.
+        env: String,
+        /// Profile that sees the environment, when the name is in several.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Region of the environment, when the name is in several.
+        #[arg(long)]
+        region: Option<String>,
+        /// The bastion: [user@]host[:port] (user defaults to ec2-user, port to 22).
+        #[arg(long)]
+        bastion: String,
+        /// Private key file to log in to the bastion.
+        #[arg(long)]
+        key: PathBuf,
+        /// known_hosts file(s) to check the bastion's host key against [default: ~/.ssh/known_hosts].
+        #[arg(long = "known-hosts")]
+        known_hosts: Vec<PathBuf>,
+        /// Local SOCKS port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
+}
+
+pub async fn run(args: Args) -> Result<ExitCode> {
+    match args.command {
+        Command::Envs { json } => envs(json).await,
+        Command::Connect {
+            env,
+            profile,
+            region,
+            bastion,
+            key,
+            known_hosts,
+            port,
+        } => {
+            let found = discover().await;
+            let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
+            let bastion = parse_bastion(&bastion, key)?;
+            let known_hosts = if known_hosts.is_empty() {
+                vec![
+                    dirs::home_dir()
+                        .ok_or(Error::NoHome)?
+                        .join(".ssh")
+                        .join("known_hosts"),
+                ]
+            } else {
+                known_hosts
+            };
+            let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+            connect(
+                env,
+                TunnelSpec {
+                    bastion,
+                    known_hosts,
+                    listen,
+                },
+            )
+            .await
+        }
+    }
+}
+
+async fn discover() -> Discovery {
+    airgate_discovery::discover(&airgate_discovery::aws_files()).await
+}
+
+async fn envs(json: bool) -> Result<ExitCode> {
+    let found = discover().await;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&found)?);
+    } else {
+        print!("{}", table(&found.environments));
+        for failure in &found.failures {
+            let place = match &failure.region {
+                Some(region) => format!("{}/{}", failure.profile, region),
+                None => failure.profile.clone(),
+            };
+            eprintln!("warning: {place}: {}", failure.message);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn access_label(access: AccessMode) -> &'static str {
+    match access {
+        AccessMode::Public => "Public",
+        AccessMode::PrivateVpce => "Private · vpce",
+    }
+}
+
+fn table(envs: &[Environment]) -> String {
+    if envs.is_empty() {
+        return "No MWAA environments found. Check your profiles in ~/.aws/config.\n".to_owned();
+    }
+    let header = ["NAME", "PROFILE", "REGION", "STATUS", "AIRFLOW", "ACCESS"];
+    let rows: Vec<[String; 6]> = envs
+        .iter()
+        .map(|env| {
+            [
+                env.name.clone(),
+                env.profile.clone(),
+                env.region.clone(),
+                env.status.clone(),
+                env.airflow_version
+                    .clone()
+                    .unwrap_or_else(|| "-".to_owned()),
+                access_label(env.access).to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    out
+}
+
+fn pick<'a>(
+    found: &'a Discovery,
+    name: &str,
+    profile: Option<&str>,
+    region: Option<&str>,
+) -> Result<&'a Environment> {
+    let matches: Vec<&Environment> = found
+        .environments
+        .iter()
+        .filter(|env| env.name == name)
+        .filter(|env| profile.is_none_or(|p| env.profile == p))
+        .filter(|env| region.is_none_or(|r| env.region == r))
+        .collect();
+    match matches.as_slice() {
+        [] => {
+            for failure in &found.failures {
+                eprintln!("warning: {}: {}", failure.profile, failure.message);
+            }
+            Err(Error::NoSuchEnvironment {
+                name: name.to_owned(),
+            })
+        }
+        [env] => Ok(env),
+        // The same environment seen through two profiles of one account is still one.
+        [first, rest @ ..]
+            if rest
+                .iter()
+                .all(|env| env.arn.is_some() && env.arn == first.arn) =>
+        {
+            Ok(first)
+        }
+        _ => Err(Error::ambiguous(name, &matches)),
+    }
+}
+
+fn parse_bastion(value: &str, key_path: PathBuf) -> Result<BastionSpec> {
+    let bad = || Error::BadBastion {
+        value: value.to_owned(),
+    };
+    let (user, rest) = match value.split_once('@') {
+        Some((user, rest)) if !user.is_empty() => (user.to_owned(), rest),
+        Some(_) => return Err(bad()),
+        None => ("ec2-user".to_owned(), value),
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => (host, port.parse().map_err(|_| bad())?),
+        _ => (rest, 22),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || port == 0 {
+        return Err(bad());
+    }
+    Ok(BastionSpec {
+        host: host.to_owned(),
+        port,
+        user,
+        key_path,
+    })
+}
+
+async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
+    let host = env
+        .webserver_host
+        .clone()
+        .ok_or_else(|| Error::NoWebserver {
+            name: env.name.clone(),
+            status: env.status.clone(),
+        })?;
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let id = format!("{}/{}/{}", env.profile, env.region, env.name);
+    eprintln!(
+        "Connecting to {} through {}@{}:{}…",
+        env.name, spec.bastion.user, spec.bastion.host, spec.bastion.port
+    );
+    let port = tunnels.connect(&id, spec).await?;
+    println!("SOCKS5 proxy for {} on 127.0.0.1:{port}", env.name);
+    println!(
+        "Open https://{host}/ in a browser started with --proxy-server=socks5://127.0.0.1:{port}"
+    );
+    println!("Press Ctrl-C to disconnect.");
+    let code = loop {
+        tokio::select! {
+            signal = tokio::signal::ctrl_c() => {
+                signal.map_err(Error::Signal)?;
+                break ExitCode::SUCCESS;
+            }
+            event = events.recv() => match event {
+                Ok(event) if event.id == id => {
+                    if let TunnelState::Failed { reason } = event.state {
+                        eprintln!("error: tunnel failed: {reason}");
+                        break ExitCode::FAILURE;
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break ExitCode::FAILURE,
+            }
+        }
+    };
+    tunnels.shutdown().await;
+    eprintln!("Disconnected.");
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bastion_forms() {
+        let key = PathBuf::from("k");
+        let spec = parse_bastion("admin@bastion.example:2222", key.clone()).expect("valid");
+        assert_eq!(
+            (spec.user.as_str(), spec.host.as_str(), spec.port),
+            ("admin", "bastion.example", 2222)
+        );
+        let spec = parse_bastion("10.0.0.5", key.clone()).expect("valid");
+        assert_eq!(
+            (spec.user.as_str(), spec.host.as_str(), spec.port),
+            ("ec2-user", "10.0.0.5", 22)
+        );
+        let spec = parse_bastion("u@[::1]:22", key.clone()).expect("valid");
+        assert_eq!(spec.host, "::1");
+        for bad in ["@host", "u@host:x", "u@", "u@host:0"] {
+            let err = parse_bastion(bad, key.clone()).expect_err(bad);
+            assert!(err.to_string().contains("[user@]host[:port]"), "{err}");
+        }
+    }
+
+    fn env(name: &str, profile: &str, access: AccessMode) -> Environment {
+        Environment {
+            name: name.to_owned(),
+            profile: profile.to_owned(),
+            region: "eu-west-1".to_owned(),
+            status: "AVAILABLE".to_owned(),
+            airflow_version: Some("2.10.3".to_owned()),
+            access,
+            webserver_host: Some(format!("{name}.example")),
+            arn: Some(format!(
+                "arn:aws:airflow:eu-west-1:{profile}:environment/{name}"
+            )),
+        }
+    }
+
+    #[test]
+    fn table_shows_access_in_words() {
+        let out = table(&[
+            env("orders-prod", "prod", AccessMode::PrivateVpce),
+            env("dev", "dev", AccessMode::Public),
+        ]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("NAME"));
+        assert!(
+            lines[1].starts_with("orders-prod") && lines[1].ends_with("Private · vpce"),
+            "{out}"
+        );
+        assert!(
+            lines[2].starts_with("dev") && lines[2].ends_with("Public"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn pick_asks_to_disambiguate() {
+        let found = Discovery {
+            environments: vec![
+                env("etl", "a", AccessMode::Public),
+                env("etl", "b", AccessMode::Public),
+            ],
+            failures: vec![],
+        };
+        let err = pick(&found, "etl", None, None).expect_err("two accounts");
+        assert!(
+            err.to_string().contains("a/eu-west-1, b/eu-west-1"),
+            "{err}"
+        );
+        assert_eq!(
+            pick(&found, "etl", Some("b"), None).expect("one").profile,
+            "b"
+        );
+        assert!(matches!(
+            pick(&found, "nope", None, None),
+            Err(Error::NoSuchEnvironment { .. })
+        ));
+    }
+}

@@ -1,0 +1,37 @@
+use airgate_discovery::Environment;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("No environment named {name} in any profile. Run `airgate envs` to list them.")]
+    NoSuchEnvironment { name: String },
+    #[error("{name} exists in several places ({places}). Pick one with --profile and --region.")]
+    Ambiguous { name: String, places: String },
+    #[error("{name} has no web server hostname yet (status {status}).")]
+    NoWebserver { name: String, status: String },
+    #[error("Bad --bastion {value:?}: expected [user@]host[:port].")]
+    BadBastion { value: String },
+    #[error("No home directory: pass --known-hosts.")]
+    NoHome,
+    #[error(transparent)]
+    Tunnel(#[from] airgate_tunnel::Error),
+    #[error("Cannot write JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("Cannot wait for Ctrl-C: {0}")]
+    Signal(std::io::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn ambiguous(name: &str, matches: &[&Environment]) -> Self {
+        let places = matches
+            .iter()
+            .map(|env| format!("{}/{}", env.profile, env.region))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Error::Ambiguous {
+            name: name.to_owned(),
+            places,
+        }
+    }
+}
