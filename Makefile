@@ -28,6 +28,7 @@ ui:
 
 lint: ui
 	cargo fmt --all --check
+	scripts/check-core-deps.sh
 	cd ui && npm run check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 
