@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(
   # build: Tauri on Linux
   build-essential pkg-config curl file libwebkit2gtk-4.1-dev libgtk-3-dev
-  libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev librsvg2-bin
+  libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev librsvg2-bin libdbus-1-dev
   # run the sandbox and tests: a real bastion, a private network, a keyring, a display
   openssh-server openssh-client iproute2 nftables gnome-keyring dbus dbus-x11 libsecret-tools
   xvfb xauth x11-utils imagemagick webkit2gtk-driver xdotool trayer

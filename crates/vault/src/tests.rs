@@ -1,0 +1,295 @@
+//! The vault over keyring-core's in-memory mock store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use keyring_core::{CredentialStore, mock};
+
+use super::*;
+
+const NS: &str = "app.airgate.test";
+
+fn vault() -> (Arc<CredentialStore>, Vault) {
+    let store: Arc<CredentialStore> = mock::Store::new().expect("mock store");
+    (store.clone(), Vault::with_store(store, NS))
+}
+
+fn bastion(name: &str, host: &str) -> BastionRecord {
+    BastionRecord {
+        name: name.to_owned(),
+        host: host.to_owned(),
+        port: 22,
+        user: "ec2-user".to_owned(),
+        key_path: PathBuf::from("/home/priya/.ssh/prod.pem"),
+    }
+}
+
+fn raw_records(store: &Arc<CredentialStore>) -> String {
+    store
+        .build(NS, "records", None)
+        .expect("entry")
+        .get_password()
+        .expect("the records entry exists")
+}
+
+fn put_raw_records(store: &Arc<CredentialStore>, document: &str) {
+    store
+        .build(NS, "records", None)
+        .expect("entry")
+        .set_password(document)
+        .expect("write raw records");
+}
+
+#[test]
+fn a_new_vault_has_no_bastions() {
+    let (_store, vault) = vault();
+    assert_eq!(vault.bastions().expect("no entry is not an error"), vec![]);
+    assert!(!vault.delete_bastion("nothing").expect("deleting nothing"));
+}
+
+#[test]
+fn bastions_are_saved_listed_replaced_and_deleted() {
+    let (store, vault) = vault();
+    let prod = bastion("prod", "bastion.prod.example");
+    let dev = bastion("dev", "10.0.0.5");
+    vault.save_bastion(&prod).expect("save prod");
+    vault.save_bastion(&dev).expect("save dev");
+    assert_eq!(
+        vault.bastions().expect("list"),
+        vec![prod.clone(), dev.clone()]
+    );
+
+    let moved = BastionRecord {
+        port: 2222,
+        ..bastion("prod", "bastion2.prod.example")
+    };
+    vault.save_bastion(&moved).expect("replace prod");
+    assert_eq!(
+        vault.bastions().expect("list"),
+        vec![moved.clone(), dev.clone()]
+    );
+
+    let document: serde_json::Value =
+        serde_json::from_str(&raw_records(&store)).expect("the entry holds JSON");
+    assert_eq!(document["version"], 1);
+    assert_eq!(document["bastions"][0]["host"], "bastion2.prod.example");
+    assert_eq!(
+        document["bastions"][0]["keyPath"],
+        "/home/priya/.ssh/prod.pem"
+    );
+
+    assert!(vault.delete_bastion("prod").expect("delete prod"));
+    assert!(!vault.delete_bastion("prod").expect("delete prod again"));
+    assert_eq!(vault.bastions().expect("list"), vec![dev]);
+}
+
+#[test]
+fn invalid_bastions_are_refused_with_what_to_fix() {
+    let (_store, vault) = vault();
+    let cases = [
+        (bastion(" ", "h"), "its name is empty"),
+        (bastion("prod", ""), "bastion \"prod\" has no host"),
+        (bastion("prod", "bad host"), "contains spaces"),
+        (
+            BastionRecord {
+                user: String::new(),
+                ..bastion("prod", "h")
+            },
+            "has no user",
+        ),
+        (
+            BastionRecord {
+                port: 0,
+                ..bastion("prod", "h")
+            },
+            "use a port between 1 and 65535",
+        ),
+    ];
+    for (record, expected) in cases {
+        let err = vault.save_bastion(&record).expect_err("invalid record");
+        assert!(matches!(err, Error::InvalidBastion { .. }), "{err:?}");
+        assert!(
+            err.to_string().contains(expected),
+            "{err} should contain {expected:?}"
+        );
+    }
+    assert_eq!(vault.bastions().expect("list"), vec![], "nothing was saved");
+}
+
+#[test]
+fn an_unreadable_records_document_is_kept_and_reported() {
+    let (store, vault) = vault();
+    put_raw_records(&store, "{\"version\": 1, \"bastions\": [ {\"name\": ");
+
+    let err = vault.bastions().expect_err("corrupt records");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(
+        message.contains(&format!("(service \"{NS}\", account \"records\")")),
+        "{message}"
+    );
+    assert!(message.contains("left untouched"), "{message}");
+
+    let err = vault
+        .save_bastion(&bastion("prod", "h"))
+        .expect_err("write refused");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+    let err = vault.delete_bastion("prod").expect_err("delete refused");
+    assert!(matches!(err, Error::Corrupt { .. }), "{err:?}");
+
+    assert_eq!(
+        raw_records(&store),
+        "{\"version\": 1, \"bastions\": [ {\"name\": "
+    );
+}
+
+#[test]
+fn records_of_a_wrong_shape_are_kept_and_reported() {
+    let (store, vault) = vault();
+    let document = r#"{"version": 1, "bastions": [{"name": "prod"}]}"#;
+    put_raw_records(&store, document);
+    let err = vault
+        .save_bastion(&bastion("dev", "h"))
+        .expect_err("write refused");
+    assert!(err.to_string().contains("do not match version 1"), "{err}");
+    assert_eq!(raw_records(&store), document);
+}
+
+#[test]
+fn records_from_a_newer_version_are_kept_and_reported() {
+    let (store, vault) = vault();
+    let document = r#"{"version": 2, "bastions": [], "jumpHosts": []}"#;
+    put_raw_records(&store, document);
+    let err = vault.bastions().expect_err("newer format");
+    assert!(
+        matches!(err, Error::UnsupportedVersion { found: 2, .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Update Airgate"), "{err}");
+    vault
+        .save_bastion(&bastion("prod", "h"))
+        .expect_err("write refused");
+    assert_eq!(raw_records(&store), document);
+}
+
+#[test]
+fn secrets_round_trip_and_delete() {
+    let (store, vault) = vault();
+    assert!(
+        vault
+            .secret("ssh-key/prod")
+            .expect("no entry is not an error")
+            .is_none()
+    );
+
+    vault
+        .set_secret(
+            "ssh-key/prod",
+            Sensitive::new("-----BEGIN KEY-----\nabc".to_owned()),
+        )
+        .expect("store");
+    let stored = store
+        .build(NS, "secret:ssh-key/prod", None)
+        .expect("entry")
+        .get_password()
+        .expect("stored under the namespace");
+    assert_eq!(stored, "-----BEGIN KEY-----\nabc");
+    let read = vault
+        .secret("ssh-key/prod")
+        .expect("read")
+        .expect("present");
+    assert_eq!(read.expose(), "-----BEGIN KEY-----\nabc");
+
+    vault
+        .set_secret("ssh-key/prod", Sensitive::new("new".to_owned()))
+        .expect("replace");
+    assert_eq!(
+        vault
+            .secret("ssh-key/prod")
+            .expect("read")
+            .expect("present")
+            .expose(),
+        "new"
+    );
+
+    assert!(vault.delete_secret("ssh-key/prod").expect("delete"));
+    assert!(!vault.delete_secret("ssh-key/prod").expect("delete again"));
+    assert!(vault.secret("ssh-key/prod").expect("read").is_none());
+}
+
+#[test]
+fn a_secret_larger_than_one_entry_is_split_and_joined() {
+    let (_store, vault) = vault();
+    let vault = vault.with_max_entry_len(Some(2560));
+    let key = format!(
+        "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n",
+        "b3BlbnNzaC1rZXktdjEA".repeat(170)
+    );
+    assert!(key.len() > 2560);
+    vault
+        .set_secret("ssh-key/big", Sensitive::new(key.clone()))
+        .expect("store");
+    assert_eq!(
+        vault
+            .secret("ssh-key/big")
+            .expect("read")
+            .expect("present")
+            .expose(),
+        &key
+    );
+    assert!(vault.delete_secret("ssh-key/big").expect("delete"));
+    assert!(vault.secret("ssh-key/big").expect("read").is_none());
+}
+
+#[test]
+fn invalid_secret_keys_are_refused() {
+    let (_store, vault) = vault();
+    for key in ["", "a\nb", &"k".repeat(129)] {
+        let err = vault.secret(key).expect_err("invalid key");
+        assert!(matches!(err, Error::InvalidKey { .. }), "{err:?}");
+    }
+}
+
+#[test]
+fn a_secret_that_is_not_text_is_reported() {
+    let (store, vault) = vault();
+    store
+        .build(NS, "secret:blob", None)
+        .expect("entry")
+        .set_secret(&[0xff, 0xfe, 0x00])
+        .expect("raw bytes");
+    let err = vault.secret("blob").expect_err("not UTF-8");
+    assert!(matches!(err, Error::NotText { .. }), "{err:?}");
+}
+
+#[test]
+fn a_locked_keyring_says_to_unlock_it_and_never_shows_the_secret() {
+    let (store, vault) = vault();
+    let entry = store.build(NS, "secret:pass", None).expect("entry");
+    let cred: &mock::Cred = entry.as_any().downcast_ref().expect("a mock credential");
+    cred.set_error(keyring_core::Error::NoStorageAccess(Box::new(
+        std::io::Error::other("collection is locked"),
+    )));
+    let err = vault
+        .set_secret("pass", Sensitive::new("correct horse battery".to_owned()))
+        .expect_err("locked");
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.starts_with("The keyring is locked"), "{message}");
+    assert!(message.contains("unlock it and retry"), "{message}");
+    assert!(!message.contains("correct horse"), "{message}");
+    assert!(!format!("{err:?}").contains("correct horse"));
+}
+
+#[test]
+fn the_vault_debug_output_holds_no_secret() {
+    let (_store, vault) = vault();
+    vault
+        .set_secret("pass", Sensitive::new("correct horse battery".to_owned()))
+        .expect("store");
+    let secret = vault.secret("pass").expect("read").expect("present");
+    assert_eq!(format!("{secret:?}"), "<redacted>");
+    let debug = format!("{vault:?}");
+    assert!(debug.contains(NS), "{debug}");
+    assert!(!debug.contains("correct horse"), "{debug}");
+}
