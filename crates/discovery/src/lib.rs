@@ -2,13 +2,28 @@
 //!
 //! Credentials come only from profiles of the shared config and credentials files; this crate
 //! never falls back to the instance metadata service.
+//!
+//! - [`aws_files`] finds the shared files, [`load_profiles`] lists their profiles and regions.
+//! - [`discover`] asks MWAA, for every (profile, region) at once (bounded), for its environments.
+//!   A source that fails becomes a [`SourceFailure`] saying what to do; the others are unaffected.
+//! - Endpoints come from the profile (`endpoint_url`, a `services` section) or
+//!   `AWS_ENDPOINT_URL[_MWAA]`, as for the AWS CLI. For loopback endpoints the SDK's host prefix
+//!   (`api.`) is dropped ([`LoopbackHostPrefix`]), so a local MWAA server works.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
 mod error;
+mod host_prefix;
+mod profiles;
+mod sweep;
+
 pub use error::{Error, Result};
+pub use host_prefix::{LoopbackHostPrefix, is_loopback_host, strip_loopback_prefix};
+pub use profiles::{AIRGATE_REGIONS_KEY, aws_files, load_profiles};
+pub use sweep::{discover, discover_with};
 
 /// How the Airflow web server of an environment is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,6 +74,7 @@ pub struct Profile {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct SourceFailure {
+    /// The profile; for a [`FailureKind::Config`] failure, the path of the broken file.
     pub profile: String,
     /// `None` when the profile itself is unusable (no region, broken credentials).
     pub region: Option<String>,
@@ -77,6 +93,8 @@ pub enum FailureKind {
     AccessDenied,
     Throttled,
     Unreachable,
+    /// A shared config or credentials file cannot be read or parsed; its profiles are skipped.
+    Config,
     Other,
 }
 
@@ -89,12 +107,37 @@ pub struct Discovery {
     pub failures: Vec<SourceFailure>,
 }
 
-/// The shared AWS files of this user.
-pub fn aws_files() -> AwsFiles {
-    unimplemented!("aws_files")
+/// Limits of one sweep. The defaults suit the app; tests shorten the timeouts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoverOptions {
+    /// (profile, region) sources listed at the same time (credential lookups count too).
+    pub concurrency: usize,
+    /// `GetEnvironment` calls in flight per source.
+    pub per_source_concurrency: usize,
+    /// Page size of `ListEnvironments` (`None`: the service's default).
+    pub page_size: Option<i32>,
+    pub connect_timeout: Duration,
+    /// Limit of one HTTP attempt.
+    pub attempt_timeout: Duration,
+    /// Limit of one operation, retries included; also bounds a credential lookup.
+    pub operation_timeout: Duration,
+    /// Attempts per operation (throttling and transient errors are retried).
+    pub max_attempts: u32,
+    /// First retry delay; it doubles (with jitter) up to 20 s.
+    pub initial_backoff: Duration,
 }
 
-/// Lists every MWAA environment of every profile and region; failures are per source.
-pub async fn discover(_files: &AwsFiles) -> Discovery {
-    unimplemented!("discover")
+impl Default for DiscoverOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            per_source_concurrency: 4,
+            page_size: None,
+            connect_timeout: Duration::from_secs(3),
+            attempt_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(30),
+            max_attempts: 3,
+            initial_backoff: Duration::from_secs(1),
+        }
+    }
 }

@@ -1,0 +1,514 @@
+//! One sweep: every (profile, region) at once, bounded, each failing on its own.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use aws_config::BehaviorVersion;
+use aws_config::profile::{ProfileFileCredentialsProvider, ProfileSet};
+use aws_config::provider_config::ProviderConfig;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, future};
+use aws_runtime::env_config::file::EnvConfigFiles;
+use aws_sdk_mwaa::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_mwaa::types::WebserverAccessMode;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use aws_types::region::Region;
+use futures::StreamExt as _;
+use tokio::sync::Semaphore;
+use tracing::Instrument as _;
+
+use crate::host_prefix::LoopbackHostPrefix;
+use crate::profiles::{self, AIRGATE_REGIONS_KEY};
+use crate::{
+    AccessMode, AwsFiles, DiscoverOptions, Discovery, Environment, FailureKind, SourceFailure,
+};
+
+/// A sweep never follows more pages than this (25 per page: 10,000 environments).
+const MAX_PAGES: usize = 400;
+
+/// Lists every MWAA environment of every profile and region; failures are per source.
+pub async fn discover(files: &AwsFiles) -> Discovery {
+    discover_with(files, &DiscoverOptions::default()).await
+}
+
+/// [`discover`] with explicit limits.
+pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Discovery {
+    let mut failures = Vec::new();
+    let mut usable = Vec::new();
+    for file in files.existing() {
+        match profiles::check(&file).await {
+            Ok(()) => usable.push(file),
+            Err(err) => failures.push(SourceFailure {
+                profile: file.path.display().to_string(),
+                region: None,
+                kind: FailureKind::Config,
+                message: err.to_string(),
+            }),
+        }
+    }
+    let set = match profiles::parse(&usable).await {
+        Ok(set) => set,
+        Err(err) => {
+            failures.push(SourceFailure {
+                profile: files.config.display().to_string(),
+                region: None,
+                kind: FailureKind::Config,
+                message: err.to_string(),
+            });
+            ProfileSet::default()
+        }
+    };
+    let mut environments = Vec::new();
+    if let Some(env_files) = profiles::env_config_files(&usable) {
+        let ctx = Arc::new(Ctx {
+            env_files,
+            options: options.clone(),
+            limit: Semaphore::new(options.concurrency.max(1)),
+            config_path: files.config.clone(),
+            credentials_path: files.credentials.clone(),
+        });
+        let sweeps = profile_infos(&set)
+            .into_iter()
+            .map(|info| discover_profile(info, ctx.clone()));
+        for (found, failed) in futures::future::join_all(sweeps).await {
+            environments.extend(found);
+            failures.extend(failed);
+        }
+    }
+    environments
+        .sort_by(|a, b| (&a.profile, &a.region, &a.name).cmp(&(&b.profile, &b.region, &b.name)));
+    failures.sort_by(|a, b| (&a.profile, &a.region).cmp(&(&b.profile, &b.region)));
+    Discovery {
+        environments,
+        failures,
+    }
+}
+
+#[derive(Debug)]
+struct Ctx {
+    env_files: EnvConfigFiles,
+    options: DiscoverOptions,
+    limit: Semaphore,
+    config_path: PathBuf,
+    credentials_path: PathBuf,
+}
+
+impl Ctx {
+    fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(self.options.connect_timeout)
+            .operation_attempt_timeout(self.options.attempt_timeout)
+            .operation_timeout(self.options.operation_timeout)
+            .build()
+    }
+
+    fn retries(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.options.max_attempts.max(1))
+            .with_initial_backoff(self.options.initial_backoff)
+    }
+}
+
+/// What a sweep needs to know of a profile (nothing secret).
+#[derive(Debug, Clone)]
+struct ProfileInfo {
+    name: String,
+    regions: Vec<String>,
+    sso: bool,
+    credential_process: bool,
+    role: bool,
+    endpoint_url: Option<String>,
+}
+
+fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
+    let mut infos: Vec<ProfileInfo> = set
+        .profiles()
+        .filter_map(|name| set.get_profile(name))
+        .map(|p| ProfileInfo {
+            name: p.name().to_owned(),
+            regions: profiles::regions(p.get("region"), p.get(AIRGATE_REGIONS_KEY)),
+            sso: p.get("sso_session").is_some() || p.get("sso_start_url").is_some(),
+            credential_process: p.get("credential_process").is_some(),
+            role: p.get("role_arn").is_some(),
+            endpoint_url: p.get("endpoint_url").map(str::to_owned),
+        })
+        .collect();
+    infos.sort_by(|a, b| a.name.cmp(&b.name));
+    infos
+}
+
+fn failure(
+    info: &ProfileInfo,
+    region: Option<&str>,
+    kind: FailureKind,
+    message: String,
+) -> SourceFailure {
+    SourceFailure {
+        profile: info.name.clone(),
+        region: region.map(str::to_owned),
+        kind,
+        message,
+    }
+}
+
+async fn discover_profile(
+    info: ProfileInfo,
+    ctx: Arc<Ctx>,
+) -> (Vec<Environment>, Vec<SourceFailure>) {
+    let Some(first_region) = info.regions.first().cloned() else {
+        let message = format!(
+            "Profile {} has no region: set `region` (or `{AIRGATE_REGIONS_KEY}`) for it in {}.",
+            info.name,
+            ctx.config_path.display()
+        );
+        return (
+            Vec::new(),
+            vec![failure(&info, None, FailureKind::NoRegion, message)],
+        );
+    };
+    let credentials = match resolve_credentials(&info, &first_region, &ctx).await {
+        Ok(credentials) => credentials,
+        Err(failed) => return (Vec::new(), vec![failed]),
+    };
+    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
+        .profile_files(ctx.env_files.clone())
+        .profile_name(&info.name)
+        .region(Region::new(first_region))
+        .credentials_provider(credentials)
+        .timeout_config(ctx.timeouts())
+        .retry_config(ctx.retries())
+        .load()
+        .await;
+    let sources = info
+        .regions
+        .iter()
+        .map(|region| list_source(&info, region, &sdk_config, &ctx));
+    let mut environments = Vec::new();
+    let mut failures = Vec::new();
+    for (found, failed) in futures::future::join_all(sources).await {
+        environments.extend(found);
+        failures.extend(failed);
+    }
+    (environments, failures)
+}
+
+/// `credential_source = Ec2InstanceMetadata` would ask the instance metadata service: refused.
+#[derive(Debug)]
+struct NoInstanceMetadata;
+
+impl ProvideCredentials for NoInstanceMetadata {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::ready(Err(CredentialsError::invalid_configuration(
+            "credential_source = Ec2InstanceMetadata is not supported: use keys, SSO, \
+             credential_process or a source_profile",
+        )))
+    }
+}
+
+/// Resolves the profile's credentials once for the whole sweep, from the profile only.
+async fn resolve_credentials(
+    info: &ProfileInfo,
+    region: &str,
+    ctx: &Ctx,
+) -> Result<Credentials, SourceFailure> {
+    let provider_config = ProviderConfig::without_region()
+        .with_region(Some(Region::new(region.to_owned())))
+        .with_timeout_config(ctx.timeouts())
+        .with_retry_config(ctx.retries());
+    let provider = ProfileFileCredentialsProvider::builder()
+        .configure(&provider_config)
+        .profile_files(ctx.env_files.clone())
+        .profile_name(&info.name)
+        .with_custom_provider("Ec2InstanceMetadata", NoInstanceMetadata)
+        .build();
+    let resolved = async {
+        let _permit = ctx.limit.acquire().await;
+        tokio::time::timeout(
+            ctx.options.operation_timeout,
+            provider.provide_credentials(),
+        )
+        .await
+    }
+    .instrument(tracing::debug_span!("credentials", profile = %info.name))
+    .await;
+    let detail = match resolved {
+        Ok(Ok(credentials)) => return Ok(credentials),
+        Ok(Err(err)) => DisplayErrorContext(&err).to_string(),
+        Err(_) => format!(
+            "no answer within {} s",
+            ctx.options.operation_timeout.as_secs()
+        ),
+    };
+    tracing::warn!(profile = %info.name, cause = %detail, "no credentials");
+    let name = &info.name;
+    let message = if info.sso {
+        format!(
+            "SSO session for profile {name} expired or missing ({detail}): run \
+             `aws sso login --profile {name}`."
+        )
+    } else if info.credential_process {
+        format!(
+            "credential_process of profile {name} failed ({detail}): run the command by hand \
+             to see why, then fix it in {}.",
+            ctx.config_path.display()
+        )
+    } else if info.role {
+        format!(
+            "Cannot assume the role of profile {name} ({detail}): check role_arn and \
+             source_profile in {}.",
+            ctx.config_path.display()
+        )
+    } else {
+        format!(
+            "No credentials for profile {name} ({detail}): set aws_access_key_id and \
+             aws_secret_access_key in {}, or SSO or role settings in {}.",
+            ctx.credentials_path.display(),
+            ctx.config_path.display()
+        )
+    };
+    Err(failure(info, None, FailureKind::Credentials, message))
+}
+
+/// Lists one (profile, region): `ListEnvironments` (all pages), then `GetEnvironment` per name.
+#[tracing::instrument(skip_all, fields(profile = %info.name, region = %region))]
+async fn list_source(
+    info: &ProfileInfo,
+    region: &str,
+    sdk_config: &aws_types::SdkConfig,
+    ctx: &Ctx,
+) -> (Vec<Environment>, Vec<SourceFailure>) {
+    let _permit = ctx.limit.acquire().await;
+    let config = aws_sdk_mwaa::config::Builder::from(sdk_config)
+        .region(Region::new(region.to_owned()))
+        .interceptor(LoopbackHostPrefix)
+        .build();
+    let client = aws_sdk_mwaa::Client::from_conf(config);
+
+    let mut names = Vec::new();
+    let mut pages = client
+        .list_environments()
+        .set_max_results(ctx.options.page_size)
+        .into_paginator()
+        .send();
+    let mut page_count = 0;
+    while let Some(page) = pages.next().await {
+        match page {
+            Ok(page) => names.extend(page.environments),
+            Err(err) => return (Vec::new(), vec![classify(&err, info, region)]),
+        }
+        page_count += 1;
+        if page_count >= MAX_PAGES {
+            tracing::warn!(pages = page_count, "stopped following pages");
+            break;
+        }
+    }
+    tracing::debug!(count = names.len(), "listed");
+
+    let gets = futures::stream::iter(names)
+        .map(|name| {
+            let client = client.clone();
+            async move {
+                let result = client.get_environment().name(&name).send().await;
+                (name, result)
+            }
+        })
+        .buffer_unordered(ctx.options.per_source_concurrency.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let mut environments = Vec::new();
+    let mut failures = Vec::new();
+    for (name, result) in gets {
+        match result {
+            Ok(output) => {
+                if let Some(env) = output.environment {
+                    environments.push(environment(&info.name, region, env));
+                }
+            }
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
+            {
+                tracing::debug!(environment = %name, "deleted since it was listed");
+            }
+            Err(err) => {
+                if failures.is_empty() {
+                    failures.push(classify(&err, info, region));
+                }
+            }
+        }
+    }
+    (environments, failures)
+}
+
+fn environment(profile: &str, region: &str, env: aws_sdk_mwaa::types::Environment) -> Environment {
+    let webserver_host = env.webserver_url.as_deref().map(host_of);
+    let access = match env.webserver_access_mode {
+        Some(WebserverAccessMode::PublicOnly) => AccessMode::Public,
+        Some(WebserverAccessMode::PrivateOnly) => AccessMode::PrivateVpce,
+        // Unknown or missing: the hostname tells (MWAA's default is private).
+        _ => match &webserver_host {
+            Some(host) if !host.contains("-vpce.") => AccessMode::Public,
+            _ => AccessMode::PrivateVpce,
+        },
+    };
+    Environment {
+        name: env.name.unwrap_or_default(),
+        profile: profile.to_owned(),
+        region: region.to_owned(),
+        status: env
+            .status
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "UNKNOWN".to_owned()),
+        airflow_version: env.airflow_version,
+        access,
+        webserver_host,
+        arn: env.arn,
+    }
+}
+
+/// `WebserverUrl` is a hostname; tolerate a scheme or a path anyway.
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split(['/', '?', '#'])
+        .next()
+        .unwrap_or(rest)
+        .to_owned()
+}
+
+/// Turns an SDK error into a failure saying what to do.
+fn classify<E, R>(err: &SdkError<E, R>, info: &ProfileInfo, region: &str) -> SourceFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let name = &info.name;
+    let detail = DisplayErrorContext(err).to_string();
+    tracing::warn!(cause = %detail, "listing failed");
+    let service_message = err
+        .message()
+        .map(str::to_owned)
+        .unwrap_or_else(|| detail.clone());
+    let (kind, message) = match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
+            if has_credentials_error(err) {
+                (
+                    FailureKind::Credentials,
+                    format!("No usable credentials for profile {name} in {region} ({detail})."),
+                )
+            } else {
+                let endpoint = info
+                    .endpoint_url
+                    .as_deref()
+                    .map(|url| format!(" at {url}"))
+                    .unwrap_or_default();
+                (
+                    FailureKind::Unreachable,
+                    format!(
+                        "Cannot reach MWAA{endpoint} for profile {name} in {region} ({detail}): \
+                         check the network, a proxy or the profile's endpoint_url."
+                    ),
+                )
+            }
+        }
+        _ => match err.code() {
+            Some(
+                "ThrottlingException"
+                | "Throttling"
+                | "TooManyRequestsException"
+                | "RequestLimitExceeded",
+            ) => (
+                FailureKind::Throttled,
+                format!(
+                    "MWAA is throttling profile {name} in {region} ({service_message}): \
+                     try again in a minute."
+                ),
+            ),
+            Some("AccessDeniedException" | "AccessDenied") => (
+                FailureKind::AccessDenied,
+                format!(
+                    "Profile {name} may not list MWAA environments in {region} \
+                     ({service_message}): allow airflow:ListEnvironments and \
+                     airflow:GetEnvironment for it."
+                ),
+            ),
+            Some(
+                code @ ("UnrecognizedClientException"
+                | "InvalidClientTokenId"
+                | "ExpiredTokenException"
+                | "ExpiredToken"
+                | "InvalidSignatureException"
+                | "SignatureDoesNotMatch"
+                | "IncompleteSignatureException"
+                | "MissingAuthenticationTokenException"),
+            ) => (
+                FailureKind::Credentials,
+                format!(
+                    "AWS refused the credentials of profile {name} in {region} \
+                     ({code}: {service_message}): check its keys, or sign in again \
+                     (`aws sso login --profile {name}`) if it uses SSO."
+                ),
+            ),
+            _ => (
+                FailureKind::Other,
+                format!(
+                    "Listing MWAA environments of profile {name} in {region} failed ({detail})."
+                ),
+            ),
+        },
+    };
+    failure(info, Some(region), kind, message)
+}
+
+fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if e.is::<CredentialsError>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_are_taken_from_urls_or_hostnames() {
+        assert_eq!(
+            host_of("abc-vpce.c5.eu-west-1.airflow.amazonaws.com"),
+            "abc-vpce.c5.eu-west-1.airflow.amazonaws.com"
+        );
+        assert_eq!(
+            host_of("https://abc.c5.eu-west-1.airflow.amazonaws.com/home"),
+            "abc.c5.eu-west-1.airflow.amazonaws.com"
+        );
+    }
+
+    #[test]
+    fn access_mode_falls_back_on_the_hostname() {
+        let env = aws_sdk_mwaa::types::Environment::builder()
+            .name("x")
+            .webserver_url("abc.c1.us-east-1.airflow.amazonaws.com")
+            .build();
+        assert_eq!(
+            environment("p", "us-east-1", env).access,
+            AccessMode::Public
+        );
+        let env = aws_sdk_mwaa::types::Environment::builder()
+            .name("x")
+            .webserver_url("abc-vpce.c1.us-east-1.airflow.amazonaws.com")
+            .build();
+        assert_eq!(
+            environment("p", "us-east-1", env).access,
+            AccessMode::PrivateVpce
+        );
+    }
+}

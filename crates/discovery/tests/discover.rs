@@ -1,0 +1,488 @@
+//! Discovery across profiles and regions against the MWAA test server, through the real SDK.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use airgate_discovery::{
+    AccessMode, AwsFiles, Discovery, Error, FailureKind, discover_with, load_profiles,
+};
+use airgate_peers::mwaa::{AwsProfile, ErrorCode, FaultRule, Operation, SeedEnvironment};
+use common::{ACCOUNT_A, ACCOUNT_B, ACCOUNT_C, options, server, write_files};
+
+fn found(discovery: &Discovery) -> Vec<(String, String, String)> {
+    discovery
+        .environments
+        .iter()
+        .map(|e| (e.profile.clone(), e.region.clone(), e.name.clone()))
+        .collect()
+}
+
+fn triple(profile: &str, region: &str, name: &str) -> (String, String, String) {
+    (profile.to_owned(), region.to_owned(), name.to_owned())
+}
+
+#[tokio::test]
+async fn every_page_is_followed() {
+    let server = server().await;
+    for i in 0..27 {
+        server.seed(
+            ACCOUNT_A,
+            "eu-west-1",
+            SeedEnvironment::new(format!("env-{i:02}")),
+        );
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[AwsProfile::new("prod", "AKIAA", "eu-west-1")],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
+    assert_eq!(discovery.environments.len(), 27);
+    assert_eq!(discovery.environments[0].name, "env-00");
+    assert_eq!(discovery.environments[26].name, "env-26");
+    // The server's default page holds 10 names.
+    assert_eq!(server.calls(Operation::ListEnvironments), 3);
+    assert_eq!(server.calls(Operation::GetEnvironment), 27);
+}
+
+#[tokio::test]
+async fn three_accounts_two_regions_each_see_their_own() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("a-private"));
+    server.seed(
+        ACCOUNT_A,
+        "eu-west-1",
+        SeedEnvironment::new("a-public").public(),
+    );
+    server.seed(ACCOUNT_A, "us-east-1", SeedEnvironment::new("a-us"));
+    server.seed(
+        ACCOUNT_B,
+        "eu-west-1",
+        SeedEnvironment::new("b-env").airflow_version("3.0.6"),
+    );
+    server.seed(
+        ACCOUNT_C,
+        "us-east-1",
+        SeedEnvironment::new("c-env").public(),
+    );
+    // Profile c does not look in eu-west-1.
+    server.seed(ACCOUNT_C, "eu-west-1", SeedEnvironment::new("c-hidden"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("alpha", "AKIAA", "eu-west-1").set("airgate_regions", "us-east-1"),
+            AwsProfile::new("beta", "AKIAB", "eu-west-1"),
+            AwsProfile::new("gamma", "AKIAC", "us-east-1"),
+        ],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
+    assert_eq!(
+        found(&discovery),
+        [
+            triple("alpha", "eu-west-1", "a-private"),
+            triple("alpha", "eu-west-1", "a-public"),
+            triple("alpha", "us-east-1", "a-us"),
+            triple("beta", "eu-west-1", "b-env"),
+            triple("gamma", "us-east-1", "c-env"),
+        ]
+    );
+    for env in &discovery.environments {
+        let host = env
+            .webserver_host
+            .as_deref()
+            .expect("available: has a host");
+        match env.access {
+            AccessMode::PrivateVpce => assert!(host.contains("-vpce."), "{host}"),
+            AccessMode::Public => assert!(!host.contains("-vpce"), "{host}"),
+        }
+        assert!(host.ends_with(&format!(".{}.airflow.amazonaws.com", env.region)));
+        assert_eq!(env.status, "AVAILABLE");
+    }
+    let by_name = |name: &str| {
+        discovery
+            .environments
+            .iter()
+            .find(|e| e.name == name)
+            .expect("listed")
+    };
+    assert_eq!(by_name("a-private").access, AccessMode::PrivateVpce);
+    assert_eq!(by_name("a-public").access, AccessMode::Public);
+    assert_eq!(by_name("c-env").access, AccessMode::Public);
+    assert_eq!(by_name("b-env").airflow_version.as_deref(), Some("3.0.6"));
+    assert_eq!(
+        by_name("b-env").arn.as_deref(),
+        Some("arn:aws:airflow:eu-west-1:222222222222:environment/b-env")
+    );
+}
+
+#[tokio::test]
+async fn an_environment_deleted_between_list_and_get_is_skipped() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("doomed"));
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("stays"));
+    // Each GetEnvironment waits before it reads the state: time to delete one after listing.
+    server
+        .faults()
+        .set_latency(Operation::GetEnvironment, Duration::from_millis(700));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[AwsProfile::new("prod", "AKIAA", "eu-west-1")],
+    );
+    let sweep = tokio::spawn({
+        let files = files.clone();
+        async move { discover_with(&files, &options()).await }
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.calls(Operation::ListEnvironments) == 0 {
+        assert!(Instant::now() < deadline, "ListEnvironments never came");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(server.remove(ACCOUNT_A, "eu-west-1", "doomed"));
+    let discovery = sweep.await.expect("sweep ran");
+    assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
+    assert_eq!(found(&discovery), [triple("prod", "eu-west-1", "stays")]);
+    assert_eq!(server.calls(Operation::GetEnvironment), 2);
+}
+
+#[tokio::test]
+async fn throttled_once_then_retried() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("prod"));
+    server
+        .faults()
+        .throttle_next(Operation::ListEnvironments, 1);
+    server.faults().throttle_next(Operation::GetEnvironment, 1);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[AwsProfile::new("prod", "AKIAA", "eu-west-1")],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
+    assert_eq!(found(&discovery), [triple("prod", "eu-west-1", "prod")]);
+    assert_eq!(server.calls(Operation::ListEnvironments), 2);
+    assert_eq!(server.calls(Operation::GetEnvironment), 2);
+}
+
+#[tokio::test]
+async fn persistent_throttling_fails_only_that_source() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("a-env"));
+    server.seed(ACCOUNT_B, "eu-west-1", SeedEnvironment::new("b-env"));
+    server.seed(ACCOUNT_C, "eu-west-1", SeedEnvironment::new("c-env"));
+    server.faults().fail(
+        FaultRule::new(ErrorCode::ThrottlingException)
+            .account(ACCOUNT_B)
+            .op(Operation::ListEnvironments),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("alpha", "AKIAA", "eu-west-1"),
+            AwsProfile::new("beta", "AKIAB", "eu-west-1"),
+            AwsProfile::new("gamma", "AKIAC", "eu-west-1"),
+        ],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert_eq!(
+        found(&discovery),
+        [
+            triple("alpha", "eu-west-1", "a-env"),
+            triple("gamma", "eu-west-1", "c-env"),
+        ]
+    );
+    assert_eq!(discovery.failures.len(), 1, "{:?}", discovery.failures);
+    let failure = &discovery.failures[0];
+    assert_eq!(failure.profile, "beta");
+    assert_eq!(failure.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(failure.kind, FailureKind::Throttled);
+    assert!(failure.message.contains("try again"), "{}", failure.message);
+    // The SDK retried before giving up.
+    assert_eq!(server.calls(Operation::ListEnvironments), 2 + 3);
+}
+
+#[tokio::test]
+async fn access_denied_and_refused_keys_are_told_apart() {
+    let server = airgate_peers::mwaa::MwaaServer::start(airgate_peers::mwaa::MwaaConfig {
+        strict_access_keys: true,
+        ..airgate_peers::mwaa::MwaaConfig::default()
+            .access_key("AKIAA", ACCOUNT_A)
+            .access_key("AKIAB", ACCOUNT_B)
+    })
+    .await
+    .expect("server starts");
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("a-env"));
+    server
+        .faults()
+        .fail(FaultRule::new(ErrorCode::AccessDeniedException).account(ACCOUNT_B));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("alpha", "AKIAA", "eu-west-1"),
+            AwsProfile::new("beta", "AKIAB", "eu-west-1"),
+            AwsProfile::new("stale", "AKIAOLD", "eu-west-1"),
+        ],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert_eq!(found(&discovery), [triple("alpha", "eu-west-1", "a-env")]);
+    let kinds: Vec<(&str, FailureKind)> = discovery
+        .failures
+        .iter()
+        .map(|f| (f.profile.as_str(), f.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("beta", FailureKind::AccessDenied),
+            ("stale", FailureKind::Credentials)
+        ]
+    );
+    assert!(
+        discovery.failures[0]
+            .message
+            .contains("airflow:ListEnvironments")
+    );
+    assert!(
+        discovery.failures[1]
+            .message
+            .contains("UnrecognizedClientException")
+    );
+}
+
+#[tokio::test]
+async fn profiles_without_region_or_credentials_fail_alone() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("prod"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("good", "AKIAA", "eu-west-1"),
+            AwsProfile::new("nowhere", "AKIAB", "eu-west-1").without_region(),
+            AwsProfile::new("broken-process", "AKIAC", "eu-west-1")
+                .without_keys()
+                .set(
+                    "credential_process",
+                    "sh -c 'echo token service down >&2; exit 3'",
+                ),
+        ],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert_eq!(found(&discovery), [triple("good", "eu-west-1", "prod")]);
+    assert_eq!(discovery.failures.len(), 2, "{:?}", discovery.failures);
+    let process = &discovery.failures[0];
+    assert_eq!(process.profile, "broken-process");
+    assert_eq!(process.kind, FailureKind::Credentials);
+    assert_eq!(process.region, None);
+    assert!(
+        process
+            .message
+            .contains("credential_process of profile broken-process failed"),
+        "{}",
+        process.message
+    );
+    let nowhere = &discovery.failures[1];
+    assert_eq!(nowhere.profile, "nowhere");
+    assert_eq!(nowhere.kind, FailureKind::NoRegion);
+    assert_eq!(nowhere.region, None);
+    assert!(
+        nowhere
+            .message
+            .starts_with("Profile nowhere has no region: set `region`"),
+        "{}",
+        nowhere.message
+    );
+    // Neither failing profile reached the service.
+    assert_eq!(server.calls(Operation::ListEnvironments), 1);
+}
+
+#[tokio::test]
+async fn a_broken_config_file_is_named_and_the_credentials_file_still_works() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("prod"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = AwsFiles {
+        config: dir.path().join("config"),
+        credentials: dir.path().join("credentials"),
+    };
+    std::fs::write(
+        &files.config,
+        "[profile other]\nregion = us-east-1\nthis line has no equals sign\n",
+    )
+    .expect("config written");
+    std::fs::write(
+        &files.credentials,
+        format!(
+            "[solo]\naws_access_key_id = AKIAA\naws_secret_access_key = s\n\
+             region = eu-west-1\nendpoint_url = {}\n",
+            server.endpoint()
+        ),
+    )
+    .expect("credentials written");
+
+    let err = load_profiles(&files).await.expect_err("config is broken");
+    assert!(matches!(err, Error::ParseConfig { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&files.config.display().to_string()), "{text}");
+    assert!(text.contains("line 3"), "{text}");
+
+    let discovery = discover_with(&files, &options()).await;
+    assert_eq!(found(&discovery), [triple("solo", "eu-west-1", "prod")]);
+    assert_eq!(discovery.failures.len(), 1, "{:?}", discovery.failures);
+    let failure = &discovery.failures[0];
+    assert_eq!(failure.kind, FailureKind::Config);
+    assert_eq!(failure.profile, files.config.display().to_string());
+    assert!(failure.message.contains("line 3"), "{}", failure.message);
+}
+
+#[tokio::test]
+async fn load_profiles_lists_both_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        "http://127.0.0.1:9",
+        &[
+            AwsProfile::new("default", "AKIAA", "eu-west-1"),
+            AwsProfile::new("multi", "AKIAB", "eu-west-1")
+                .set("airgate_regions", "us-east-1, eu-west-1, ap-south-1"),
+        ],
+    );
+    let profiles = load_profiles(&files).await.expect("profiles load");
+    let listed: Vec<(&str, Vec<&str>)> = profiles
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                p.regions.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("default", vec!["eu-west-1"]),
+            ("multi", vec!["eu-west-1", "us-east-1", "ap-south-1"]),
+        ]
+    );
+    // Missing files are empty, as for the AWS CLI.
+    let none = AwsFiles {
+        config: dir.path().join("absent-config"),
+        credentials: dir.path().join("absent-credentials"),
+    };
+    assert!(load_profiles(&none).await.expect("no files").is_empty());
+}
+
+#[tokio::test]
+async fn unreachable_endpoints_fail_in_bounded_time() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("prod"));
+    // A port nobody listens on.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind")
+        .local_addr()
+        .expect("addr");
+    // A listener that accepts and never answers.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let good = write_files(
+        &dir.path().join("good"),
+        &server.endpoint(),
+        &[AwsProfile::new("good", "AKIAA", "eu-west-1")],
+    );
+    let good_config = std::fs::read_to_string(&good.config).expect("read");
+    let good_credentials = std::fs::read_to_string(&good.credentials).expect("read");
+    let files = AwsFiles {
+        config: dir.path().join("config"),
+        credentials: dir.path().join("credentials"),
+    };
+    std::fs::write(
+        &files.config,
+        format!(
+            "{good_config}\n[profile refused]\nregion = eu-west-1\nendpoint_url = http://{closed}\n\n\
+             [profile silent]\nregion = eu-west-1\nendpoint_url = http://{silent_addr}\n"
+        ),
+    )
+    .expect("config");
+    std::fs::write(
+        &files.credentials,
+        format!(
+            "{good_credentials}\n[refused]\naws_access_key_id = AKIAB\naws_secret_access_key = s\n\n\
+             [silent]\naws_access_key_id = AKIAC\naws_secret_access_key = s\n"
+        ),
+    )
+    .expect("credentials");
+
+    let mut opts = options();
+    opts.attempt_timeout = Duration::from_millis(800);
+    opts.operation_timeout = Duration::from_secs(3);
+    let started = Instant::now();
+    let discovery = discover_with(&files, &opts).await;
+    let took = started.elapsed();
+    drop(silent);
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+    assert_eq!(found(&discovery), [triple("good", "eu-west-1", "prod")]);
+    let kinds: Vec<(&str, FailureKind)> = discovery
+        .failures
+        .iter()
+        .map(|f| (f.profile.as_str(), f.kind))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("refused", FailureKind::Unreachable),
+            ("silent", FailureKind::Unreachable)
+        ]
+    );
+    assert!(
+        discovery.failures[0].message.contains(&closed.to_string()),
+        "{}",
+        discovery.failures[0].message
+    );
+}
+
+#[tokio::test]
+async fn endpoint_from_a_services_section() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("prod"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = AwsFiles {
+        config: dir.path().join("config"),
+        credentials: dir.path().join("credentials"),
+    };
+    std::fs::write(
+        &files.config,
+        format!(
+            "[profile svc]\nregion = eu-west-1\nservices = local\n\n\
+             [services local]\nmwaa =\n  endpoint_url = {}\n",
+            server.endpoint()
+        ),
+    )
+    .expect("config");
+    std::fs::write(
+        &files.credentials,
+        "[svc]\naws_access_key_id = AKIAA\naws_secret_access_key = s\n",
+    )
+    .expect("credentials");
+    let discovery = discover_with(&files, &options()).await;
+    assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
+    assert_eq!(found(&discovery), [triple("svc", "eu-west-1", "prod")]);
+}
