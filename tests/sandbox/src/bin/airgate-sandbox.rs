@@ -62,7 +62,7 @@ async fn main() -> ExitCode {
                         ExitCode::FAILURE
                     }
                 },
-                _ = tokio::signal::ctrl_c() => {
+                () = stop_signal() => {
                     let _ = child.kill().await;
                     ExitCode::SUCCESS
                 }
@@ -70,7 +70,7 @@ async fn main() -> ExitCode {
         }
         None => {
             println!("Press Ctrl-C to stop the sandbox.");
-            let _ = tokio::signal::ctrl_c().await;
+            stop_signal().await;
             ExitCode::SUCCESS
         }
     };
@@ -79,6 +79,15 @@ async fn main() -> ExitCode {
     }
     println!("Sandbox stopped.");
     code
+}
+
+/// Ctrl-C or SIGTERM: either way the sandbox tears down its network, bastion and files.
+async fn stop_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        Some(()) = async { term.as_mut()?.recv().await } => {}
+    }
 }
 
 fn print_summary(sandbox: &Sandbox) {
