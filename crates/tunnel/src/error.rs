@@ -1,10 +1,127 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
 /// Everything that can stop a tunnel, each with what happened and what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
         "Host key of {host}:{port} is not known ({fingerprint}). Refusing to connect: check the fingerprint with the bastion's owner, then add it to known_hosts."
     )]
-    UnknownHostKey { host: String, port: u16, fingerprint: String },
+    UnknownHostKey {
+        host: String,
+        port: u16,
+        fingerprint: String,
+    },
+
+    #[error(
+        "Host key for {host}:{port} changed since last connect ({fingerprint}); {} line {line} holds another key. Refusing to connect: someone may be intercepting the connection. If the bastion was rebuilt, confirm the new fingerprint with its owner, then replace that line.",
+        known_hosts.display()
+    )]
+    HostKeyChanged {
+        host: String,
+        port: u16,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
+
+    #[error(
+        "Host key of {host}:{port} ({fingerprint}) is marked @revoked in {} line {line}. Refusing to connect.",
+        known_hosts.display()
+    )]
+    HostKeyRevoked {
+        host: String,
+        port: u16,
+        fingerprint: String,
+        known_hosts: PathBuf,
+        line: usize,
+    },
+
+    #[error(
+        "{host}:{port} presented a host certificate; certificates are not supported yet. Ask the bastion's owner for its plain host key."
+    )]
+    HostCertificate { host: String, port: u16 },
+
+    #[error("Could not read known_hosts file {}: {source}. Check that it exists and is readable.", path.display())]
+    KnownHostsUnreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    #[error(
+        "Key {} is passphrase protected; passphrase-protected keys are not supported yet. Use a key without passphrase, or remove it with `ssh-keygen -p -f {}`.",
+        path.display(), path.display()
+    )]
+    KeyPassphraseProtected { path: PathBuf },
+
+    #[error("Could not load key {}: {reason}. Check the path and that it is an OpenSSH or PEM private key.", path.display())]
+    KeyUnreadable { path: PathBuf, reason: String },
+
+    #[error(
+        "The bastion {host}:{port} refused key {key} for user {user}: {detail}. Check the user name, and that the key's public half is in ~{user}/.ssh/authorized_keys on the bastion."
+    )]
+    AuthRejected {
+        user: String,
+        host: String,
+        port: u16,
+        key: String,
+        detail: String,
+    },
+
+    #[error(
+        "Could not reach bastion {host}:{port}: {reason}. Check the address and port, and your network or VPN."
+    )]
+    BastionUnreachable {
+        host: String,
+        port: u16,
+        reason: String,
+    },
+
+    #[error(
+        "Bastion {host}:{port} did not answer within {seconds} s while {step}. Check that it is an SSH server and that nothing in between drops the connection."
+    )]
+    Timeout {
+        host: String,
+        port: u16,
+        step: &'static str,
+        seconds: u64,
+    },
+
+    #[error("SSH with bastion {host}:{port} failed: {reason}.")]
+    Ssh {
+        host: String,
+        port: u16,
+        reason: String,
+    },
+
+    #[error(
+        "Refusing to listen on {addr}: the SOCKS port must be on loopback (127.0.0.1 or ::1) so that no one else can use the tunnel."
+    )]
+    NotLoopback { addr: SocketAddr },
+
+    #[error(
+        "Port {} on {} is already in use. Pick another port, or 0 for any free one.",
+        addr.port(), addr.ip()
+    )]
+    PortInUse { addr: SocketAddr },
+
+    #[error("Could not listen on {addr}: {source}.")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+
+    #[error("Tunnel {id} is already open or opening; disconnect it first.")]
+    AlreadyOpen { id: String },
+
+    #[error("There is no tunnel {id}.")]
+    NoSuchTunnel { id: String },
+
+    #[error("Tunnel {id} was closed while it was connecting.")]
+    Cancelled { id: String },
+
+    #[error("The tunnel manager has stopped; restart Airgate.")]
+    Stopped,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -11,7 +11,18 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 mod error;
+mod known_hosts;
+mod session;
+mod socks;
+mod tunnels;
+
 pub use error::{Error, Result};
+pub use session::{
+    AUTH_TIMEOUT, BastionSession, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT, KEEPALIVE_INTERVAL,
+    KEEPALIVE_MAX,
+};
+pub use socks::{MAX_CONNECTIONS, OPEN_TIMEOUT, serve_socks};
+pub use tunnels::Tunnels;
 
 /// How to reach and log in to a bastion.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,39 +62,4 @@ pub enum TunnelState {
 pub struct TunnelEvent {
     pub id: String,
     pub state: TunnelState,
-}
-
-/// Handle to the task that owns every tunnel. Cloning it is cheap.
-#[derive(Debug, Clone)]
-pub struct Tunnels {}
-
-impl Tunnels {
-    pub fn new() -> Self {
-        unimplemented!("Tunnels::new")
-    }
-
-    /// Opens the tunnel `id`; returns the SOCKS port once connected.
-    pub async fn connect(&self, _id: &str, _spec: TunnelSpec) -> Result<u16> {
-        unimplemented!("connect")
-    }
-
-    /// Closes the tunnel `id` and frees its port.
-    pub async fn disconnect(&self, _id: &str) -> Result<()> {
-        unimplemented!("disconnect")
-    }
-
-    /// Every later state change of every tunnel.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<TunnelEvent> {
-        unimplemented!("subscribe")
-    }
-
-    /// The current state of every tunnel.
-    pub async fn states(&self) -> Vec<TunnelEvent> {
-        unimplemented!("states")
-    }
-
-    /// Closes every tunnel.
-    pub async fn shutdown(&self) {
-        unimplemented!("shutdown")
-    }
 }

@@ -7,3 +7,4 @@ pub mod bastion;
 pub mod mwaa;
 pub mod netns;
 pub mod secret_service;
+pub mod socks_client;

@@ -1,0 +1,324 @@
+//! Host key verification against OpenSSH known_hosts files.
+//!
+//! Supports what `ssh` itself reads: comma-separated host patterns with `*`/`?` wildcards and
+//! `!` negation, `[host]:port` for non-standard ports, hashed names (`|1|salt|hash`, as written
+//! by `HashKnownHosts yes`), `@revoked` keys, comments. `@cert-authority` lines are skipped
+//! (host certificates are refused elsewhere). A missing file is treated as empty, like `ssh`.
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use data_encoding::BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use russh::keys::{Algorithm, PublicKey};
+use sha1::Sha1;
+
+use crate::{Error, Result};
+
+/// What known_hosts says about a key a bastion presented.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// A line for this host holds exactly this key.
+    Trusted,
+    /// No line for this host holds a key of this type.
+    Unknown,
+    /// Lines for this host hold another key of the same type; the first one is named.
+    Changed { path: PathBuf, line: usize },
+    /// The key is listed as `@revoked`.
+    Revoked { path: PathBuf, line: usize },
+}
+
+#[derive(Debug)]
+struct Entry {
+    path: PathBuf,
+    line: usize,
+    revoked: bool,
+    key: PublicKey,
+}
+
+/// Checks `key`, presented by `host:port`, against `files` in order.
+pub(crate) fn check(host: &str, port: u16, key: &PublicKey, files: &[PathBuf]) -> Result<Verdict> {
+    let entries = entries_for(host, port, files)?;
+    if let Some(e) = entries
+        .iter()
+        .find(|e| e.revoked && e.key.key_data() == key.key_data())
+    {
+        return Ok(Verdict::Revoked {
+            path: e.path.clone(),
+            line: e.line,
+        });
+    }
+    let recorded: Vec<&Entry> = entries.iter().filter(|e| !e.revoked).collect();
+    if recorded.iter().any(|e| e.key.key_data() == key.key_data()) {
+        return Ok(Verdict::Trusted);
+    }
+    let same_type = |e: &&&Entry| same_family(&e.key.algorithm(), &key.algorithm());
+    Ok(match recorded.iter().find(same_type) {
+        Some(e) => Verdict::Changed {
+            path: e.path.clone(),
+            line: e.line,
+        },
+        None => Verdict::Unknown,
+    })
+}
+
+/// Key algorithms known_hosts records for `host:port`, so the key exchange can ask the bastion
+/// for a key type we can verify (as `ssh` orders its HostKeyAlgorithms).
+pub(crate) fn known_algorithms(host: &str, port: u16, files: &[PathBuf]) -> Result<Vec<Algorithm>> {
+    Ok(entries_for(host, port, files)?
+        .into_iter()
+        .filter(|e| !e.revoked)
+        .map(|e| e.key.algorithm())
+        .collect())
+}
+
+/// RSA keys sign with several hashes; they are one family.
+pub(crate) fn same_family(a: &Algorithm, b: &Algorithm) -> bool {
+    (a.clone().is_rsa() && b.clone().is_rsa()) || a == b
+}
+
+/// The name known_hosts uses for `host:port`.
+fn lookup_name(host: &str, port: u16) -> String {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if port == 22 {
+        host
+    } else {
+        format!("[{host}]:{port}")
+    }
+}
+
+fn entries_for(host: &str, port: u16, files: &[PathBuf]) -> Result<Vec<Entry>> {
+    let name = lookup_name(host, port);
+    let mut entries = Vec::new();
+    for path in files {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(source) => {
+                return Err(Error::KnownHostsUnreadable {
+                    path: path.clone(),
+                    source,
+                });
+            }
+        };
+        entries.extend(parse_matching(&text, &name, path));
+    }
+    Ok(entries)
+}
+
+fn parse_matching(text: &str, name: &str, path: &Path) -> Vec<Entry> {
+    let mut entries = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut fields = line.split_ascii_whitespace();
+        let mut first = fields.next();
+        let mut revoked = false;
+        match first {
+            Some("@revoked") => {
+                revoked = true;
+                first = fields.next();
+            }
+            Some(marker) if marker.starts_with('@') => continue,
+            _ => {}
+        }
+        let (Some(patterns), Some(_key_type), Some(blob)) = (first, fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if !host_matches(name, patterns) {
+            continue;
+        }
+        // A line `ssh` could not read either is skipped, as `ssh` does.
+        if let Ok(key) = russh::keys::parse_public_key_base64(blob) {
+            entries.push(Entry {
+                path: path.to_owned(),
+                line: index + 1,
+                revoked,
+                key,
+            });
+        }
+    }
+    entries
+}
+
+/// Whether `name` matches a comma-separated pattern list: some positive pattern matches and no
+/// negated one does.
+fn host_matches(name: &str, patterns: &str) -> bool {
+    let mut matched = false;
+    for pattern in patterns.split(',') {
+        if let Some(hashed) = pattern.strip_prefix("|1|") {
+            matched |= hashed_matches(name, hashed);
+        } else if let Some(negated) = pattern.strip_prefix('!') {
+            if glob(&negated.to_ascii_lowercase(), name) {
+                return false;
+            }
+        } else if glob(&pattern.to_ascii_lowercase(), name) {
+            matched = true;
+        }
+    }
+    matched
+}
+
+fn hashed_matches(name: &str, salt_and_hash: &str) -> bool {
+    let Some((salt, hash)) = salt_and_hash.split_once('|') else {
+        return false;
+    };
+    let (Ok(salt), Ok(hash)) = (
+        BASE64.decode(salt.as_bytes()),
+        BASE64.decode(hash.as_bytes()),
+    ) else {
+        return false;
+    };
+    let Ok(mac) = Hmac::<Sha1>::new_from_slice(&salt) else {
+        return false;
+    };
+    mac.chain_update(name.as_bytes())
+        .verify_slice(&hash)
+        .is_ok()
+}
+
+/// `*` matches any run of characters, `?` exactly one.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        match p.get(pi) {
+            Some('*') => {
+                star = Some((pi, ti));
+                pi += 1;
+            }
+            Some(&c) if c == '?' || c == t[ti] => {
+                pi += 1;
+                ti += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    pi = sp + 1;
+                    ti = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    const ED_A: &str = "AAAAC3NzaC1lZDI1NTE5AAAAIOR3C+1fZl4HmeTSo020rA6K1X/FKxtuFyWbr41Lm78K";
+    const ED_B: &str = "AAAAC3NzaC1lZDI1NTE5AAAAICTROy99WR1a1ukAaxtb6vBkDps5MrGZNBMSJdIznaM1";
+
+    fn key(blob: &str) -> PublicKey {
+        russh::keys::parse_public_key_base64(blob).unwrap()
+    }
+
+    fn file(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+        let path = dir.path().join("known_hosts");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("*.example.com", "bastion.example.com"));
+        assert!(glob("bastion-?", "bastion-1"));
+        assert!(!glob("bastion-?", "bastion-12"));
+        assert!(glob("*", ""));
+        assert!(!glob("*.example.com", "example.org"));
+        assert!(glob("[10.0.0.*]:2222", "[10.0.0.5]:2222"));
+    }
+
+    #[test]
+    fn plain_port_and_pattern_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [file(
+            &dir,
+            &format!(
+                "# comment\n\nother ssh-ed25519 {ED_B}\n[bastion.example]:2222 ssh-ed25519 {ED_A} c\n\
+                 *.corp,!evil.corp ssh-ed25519 {ED_A}\n"
+            ),
+        )];
+        let check = |host, port, k| check(host, port, &key(k), &files).unwrap();
+        assert_eq!(check("bastion.example", 2222, ED_A), Verdict::Trusted);
+        assert_eq!(check("BASTION.example", 2222, ED_A), Verdict::Trusted);
+        // Same host on port 22 is another entry: not known.
+        assert_eq!(check("bastion.example", 22, ED_A), Verdict::Unknown);
+        assert_eq!(check("jump.corp", 22, ED_A), Verdict::Trusted);
+        assert_eq!(check("evil.corp", 22, ED_A), Verdict::Unknown);
+        assert_eq!(
+            check("bastion.example", 2222, ED_B),
+            Verdict::Changed {
+                path: files[0].clone(),
+                line: 4
+            }
+        );
+    }
+
+    #[test]
+    fn any_matching_line_trusts_and_revoked_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = [file(
+            &dir,
+            &format!("h ssh-ed25519 {ED_B}\nh ssh-ed25519 {ED_A}\n@revoked * ssh-ed25519 {ED_B}\n"),
+        )];
+        assert_eq!(
+            check("h", 22, &key(ED_A), &files).unwrap(),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check("h", 22, &key(ED_B), &files).unwrap(),
+            Verdict::Revoked {
+                path: files[0].clone(),
+                line: 3
+            }
+        );
+    }
+
+    #[test]
+    fn missing_files_are_empty() {
+        let files = [PathBuf::from("/nonexistent/airgate/known_hosts")];
+        assert_eq!(
+            check("h", 22, &key(ED_A), &files).unwrap(),
+            Verdict::Unknown
+        );
+    }
+
+    #[test]
+    fn hashed_entries_written_by_ssh_keygen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = file(
+            &dir,
+            &format!("[bastion.example]:2222 ssh-ed25519 {ED_A}\n"),
+        );
+        let status = Command::new("ssh-keygen")
+            .arg("-q")
+            .arg("-H")
+            .arg("-f")
+            .arg(&path)
+            .status();
+        assert!(status.unwrap().success(), "ssh-keygen -H failed");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("|1|"), "not hashed: {text}");
+        let files = [path];
+        assert_eq!(
+            check("bastion.example", 2222, &key(ED_A), &files).unwrap(),
+            Verdict::Trusted
+        );
+        assert_eq!(
+            check("other.example", 2222, &key(ED_A), &files).unwrap(),
+            Verdict::Unknown
+        );
+    }
+}

@@ -1,0 +1,389 @@
+//! One SSH session to a bastion: TCP with timeouts, host key checked against known_hosts,
+//! public key authentication, keepalives.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use russh::client::{self, DisconnectReason, Handle};
+use russh::keys::{Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::{ChannelId, ChannelOpenFailure, Disconnect, Preferred, cipher};
+use tokio::net::TcpStream;
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tracing::{debug, info, instrument, warn};
+
+use crate::known_hosts::{self, Verdict};
+use crate::{BastionSpec, Error, Result};
+
+/// How long the TCP connection to the bastion may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long the SSH key exchange may take.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long authentication may take.
+pub const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
+/// Keepalive period; after [`KEEPALIVE_MAX`] unanswered ones the session is declared lost.
+pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
+pub const KEEPALIVE_MAX: usize = 3;
+
+/// AES-GCM first (fastest where the CPU has AES instructions), then chacha20-poly1305.
+const CIPHERS: &[cipher::Name] = &[
+    cipher::AES_128_GCM,
+    cipher::AES_256_GCM,
+    cipher::CHACHA20_POLY1305,
+    cipher::AES_256_CTR,
+    cipher::AES_192_CTR,
+    cipher::AES_128_CTR,
+];
+
+/// An authenticated SSH session to a bastion. Cheap to clone; every clone drives the same
+/// session.
+#[derive(Clone)]
+pub struct BastionSession {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    handle: Handle<ClientHandler>,
+    label: String,
+    closed: CancellationToken,
+    end_reason: Arc<Mutex<Option<String>>>,
+}
+
+impl fmt::Debug for BastionSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BastionSession")
+            .field("bastion", &self.inner.label)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl BastionSession {
+    /// Connects and logs in to `bastion`, whose host key must be in one of `known_hosts`.
+    #[instrument(skip_all, fields(bastion = %format_args!("{}@{}:{}", bastion.user, bastion.host, bastion.port)))]
+    pub async fn connect(bastion: &BastionSpec, known_hosts: &[PathBuf]) -> Result<BastionSession> {
+        let (host, port) = (bastion.host.clone(), bastion.port);
+        let key = load_key(&bastion.key_path)?;
+        let config = client_config(&host, port, known_hosts)?;
+
+        let stream =
+            tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
+                .await
+                .map_err(|_| timeout_error(&host, port, "connecting", CONNECT_TIMEOUT))?
+                .map_err(|e| Error::BastionUnreachable {
+                    host: host.clone(),
+                    port,
+                    reason: e.to_string(),
+                })?;
+        if let Err(e) = stream.set_nodelay(true) {
+            debug!(cause = %e, "could not set TCP_NODELAY");
+        }
+
+        let rejection = Arc::new(Mutex::new(None));
+        let end_reason = Arc::new(Mutex::new(None));
+        let closed = CancellationToken::new();
+        let handler = ClientHandler {
+            host: host.clone(),
+            port,
+            known_hosts: known_hosts.to_vec(),
+            rejection: rejection.clone(),
+            end_reason: end_reason.clone(),
+            _closed: closed.clone().drop_guard(),
+        };
+        let handshake = client::connect_stream(config, stream, handler);
+        let mut handle = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
+            Err(_) => {
+                return Err(timeout_error(
+                    &host,
+                    port,
+                    "exchanging keys",
+                    HANDSHAKE_TIMEOUT,
+                ));
+            }
+            Ok(Err(e)) => {
+                // russh reports a refused host key as a generic error: ours says why.
+                let refused = rejection
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .take();
+                return Err(refused.unwrap_or_else(|| Error::Ssh {
+                    host: host.clone(),
+                    port,
+                    reason: e.to_string(),
+                }));
+            }
+            Ok(Ok(handle)) => handle,
+        };
+
+        let key_name = format!(
+            "{} ({})",
+            bastion.key_path.display(),
+            key.public_key().fingerprint(HashAlg::Sha256)
+        );
+        let auth = async {
+            let hash = if key.algorithm().is_rsa() {
+                handle.best_supported_rsa_hash().await?.flatten()
+            } else {
+                None
+            };
+            handle
+                .authenticate_publickey(
+                    &bastion.user,
+                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                )
+                .await
+        };
+        let auth = tokio::time::timeout(AUTH_TIMEOUT, auth)
+            .await
+            .map_err(|_| timeout_error(&host, port, "authenticating", AUTH_TIMEOUT))?
+            .map_err(|e| Error::Ssh {
+                host: host.clone(),
+                port,
+                reason: e.to_string(),
+            })?;
+        if let client::AuthResult::Failure {
+            remaining_methods,
+            partial_success,
+        } = auth
+        {
+            let detail = if partial_success {
+                "the key was accepted but the bastion wants a second factor, which is not supported"
+                    .to_owned()
+            } else {
+                let methods: Vec<&str> = remaining_methods.iter().map(<&str>::from).collect();
+                format!(
+                    "the key is not authorized (the bastion allows: {})",
+                    methods.join(", ")
+                )
+            };
+            let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
+            return Err(Error::AuthRejected {
+                user: bastion.user.clone(),
+                host,
+                port,
+                key: key_name,
+                detail,
+            });
+        }
+        info!("connected");
+        Ok(BastionSession {
+            inner: Arc::new(Inner {
+                handle,
+                label: format!("{}@{}:{}", bastion.user, bastion.host, bastion.port),
+                closed,
+                end_reason,
+            }),
+        })
+    }
+
+    /// `user@host:port` of the bastion.
+    pub fn bastion(&self) -> &str {
+        &self.inner.label
+    }
+
+    /// Whether the session has ended.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.is_cancelled() || self.inner.handle.is_closed()
+    }
+
+    /// Waits until the session ends, and says why.
+    pub async fn closed(&self) -> String {
+        self.inner.closed.cancelled().await;
+        self.inner
+            .end_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| "the SSH connection ended".to_owned())
+    }
+
+    /// Says goodbye to the bastion and waits (briefly) for the session to end.
+    pub async fn close(&self) {
+        let bye = self
+            .inner
+            .handle
+            .disconnect(Disconnect::ByApplication, "", "en");
+        if tokio::time::timeout(Duration::from_secs(3), bye)
+            .await
+            .is_err()
+        {
+            warn!(bastion = %self.inner.label, "bastion did not take the disconnect in time");
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(3), self.inner.closed.cancelled()).await;
+    }
+
+    /// Opens a `direct-tcpip` channel to `host:port` as seen from the bastion. `host` may be a
+    /// name: the bastion resolves it.
+    pub(crate) async fn open_direct_tcpip(
+        &self,
+        host: &str,
+        port: u16,
+        originator: SocketAddr,
+    ) -> Result<russh::Channel<client::Msg>, russh::Error> {
+        self.inner
+            .handle
+            .channel_open_direct_tcpip(
+                host,
+                u32::from(port),
+                originator.ip().to_string(),
+                u32::from(originator.port()),
+            )
+            .await
+    }
+}
+
+fn timeout_error(host: &str, port: u16, step: &'static str, after: Duration) -> Error {
+    Error::Timeout {
+        host: host.to_owned(),
+        port,
+        step,
+        seconds: after.as_secs(),
+    }
+}
+
+fn load_key(path: &Path) -> Result<PrivateKey> {
+    russh::keys::load_secret_key(path, None).map_err(|e| match e {
+        russh::keys::Error::KeyIsEncrypted => Error::KeyPassphraseProtected {
+            path: path.to_owned(),
+        },
+        other => Error::KeyUnreadable {
+            path: path.to_owned(),
+            reason: other.to_string(),
+        },
+    })
+}
+
+fn client_config(host: &str, port: u16, known_hosts: &[PathBuf]) -> Result<Arc<client::Config>> {
+    // Ask first for the host key types known_hosts can verify, as `ssh` does.
+    let known = known_hosts::known_algorithms(host, port, known_hosts)?;
+    let mut keys: Vec<Algorithm> = Preferred::DEFAULT.key.to_vec();
+    keys.sort_by_key(|a| !known.iter().any(|k| known_hosts::same_family(k, a)));
+    Ok(Arc::new(client::Config {
+        nodelay: true,
+        keepalive_interval: Some(KEEPALIVE_INTERVAL),
+        keepalive_max: KEEPALIVE_MAX,
+        inactivity_timeout: None,
+        preferred: Preferred {
+            cipher: Cow::Borrowed(CIPHERS),
+            key: Cow::Owned(keys),
+            ..Preferred::DEFAULT
+        },
+        ..client::Config::default()
+    }))
+}
+
+/// Checks the host key and records why a session ended. Dropped when the session task ends,
+/// which cancels `closed`.
+struct ClientHandler {
+    host: String,
+    port: u16,
+    known_hosts: Vec<PathBuf>,
+    rejection: Arc<Mutex<Option<Error>>>,
+    end_reason: Arc<Mutex<Option<String>>>,
+    _closed: DropGuard,
+}
+
+impl ClientHandler {
+    fn verify(&self, server_key: &PublicKeyOrCertificate) -> Result<()> {
+        let (host, port) = (self.host.clone(), self.port);
+        let key = match server_key {
+            PublicKeyOrCertificate::PublicKey { key, .. } => key,
+            PublicKeyOrCertificate::Certificate(_) => {
+                return Err(Error::HostCertificate { host, port });
+            }
+        };
+        let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
+        match known_hosts::check(&host, port, key, &self.known_hosts)? {
+            Verdict::Trusted => {
+                debug!(%fingerprint, "host key known");
+                Ok(())
+            }
+            Verdict::Unknown => Err(Error::UnknownHostKey {
+                host,
+                port,
+                fingerprint,
+            }),
+            Verdict::Changed { path, line } => Err(Error::HostKeyChanged {
+                host,
+                port,
+                fingerprint,
+                known_hosts: path,
+                line,
+            }),
+            Verdict::Revoked { path, line } => Err(Error::HostKeyRevoked {
+                host,
+                port,
+                fingerprint,
+                known_hosts: path,
+                line,
+            }),
+        }
+    }
+}
+
+impl client::Handler for ClientHandler {
+    type Error = russh::Error;
+
+    async fn check_server_key(
+        &mut self,
+        server_public_key: &PublicKeyOrCertificate,
+    ) -> Result<bool, Self::Error> {
+        match self.verify(server_public_key) {
+            Ok(()) => Ok(true),
+            Err(refused) => {
+                warn!(cause = %refused, "host key refused");
+                *self
+                    .rejection
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(refused);
+                Ok(false)
+            }
+        }
+    }
+
+    async fn channel_open_failure(
+        &mut self,
+        channel: ChannelId,
+        reason: ChannelOpenFailure,
+        description: &str,
+        _language: &str,
+        _session: &mut client::Session,
+    ) -> Result<(), Self::Error> {
+        debug!(%channel, ?reason, description, "bastion could not open the forward");
+        Ok(())
+    }
+
+    async fn disconnected(
+        &mut self,
+        reason: DisconnectReason<Self::Error>,
+    ) -> Result<(), Self::Error> {
+        let (text, result) = match reason {
+            DisconnectReason::ReceivedDisconnect(info) => {
+                let message = if info.message.is_empty() {
+                    format!("{:?}", info.reason_code)
+                } else {
+                    info.message.clone()
+                };
+                (
+                    format!("the bastion closed the session ({message})"),
+                    Ok(()),
+                )
+            }
+            DisconnectReason::Error(russh::Error::KeepaliveTimeout) => (
+                format!("the bastion stopped answering ({KEEPALIVE_MAX} keepalives unanswered)"),
+                Err(russh::Error::KeepaliveTimeout),
+            ),
+            DisconnectReason::Error(e) => (format!("the SSH connection was lost: {e}"), Err(e)),
+        };
+        debug!(reason = %text, "session ended");
+        let mut slot = self
+            .end_reason
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        slot.get_or_insert(text);
+        result
+    }
+}

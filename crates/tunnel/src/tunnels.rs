@@ -1,0 +1,438 @@
+//! The task that owns every tunnel, and the cloneable handle that talks to it.
+//!
+//! Architecture invariant: only the actor task changes tunnel state. Each tunnel runs on its
+//! own task (bind, connect, serve) and reports state changes back to the actor, which
+//! publishes them; callers get replies on oneshot channels.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::session::BastionSession;
+use crate::socks::serve_socks;
+use crate::{Error, Result, TunnelEvent, TunnelSpec, TunnelState};
+
+/// How long [`Tunnels::shutdown`] waits for tunnels to close before giving up on them.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handle to the task that owns every tunnel. Cloning it is cheap.
+#[derive(Debug, Clone)]
+pub struct Tunnels {
+    commands: mpsc::Sender<Command>,
+    events: broadcast::Sender<TunnelEvent>,
+}
+
+impl Default for Tunnels {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Tunnels {
+    /// Starts the task owning the tunnels. It runs until [`shutdown`](Self::shutdown) or until
+    /// every handle is dropped.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn new() -> Self {
+        let (commands, receiver) = mpsc::channel(64);
+        let (events, _) = broadcast::channel(256);
+        let (reports, report_receiver) = mpsc::unbounded_channel();
+        let actor = Actor {
+            entries: BTreeMap::new(),
+            next_generation: 0,
+            root: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            events: events.clone(),
+            reports,
+        };
+        tokio::spawn(actor.run(receiver, report_receiver));
+        Tunnels { commands, events }
+    }
+
+    /// Opens the tunnel `id`; returns the SOCKS port once connected.
+    ///
+    /// The state goes `Connecting`, then `Connected { port }` or `Failed { reason }`. A listen
+    /// address off loopback is refused before anything starts.
+    pub async fn connect(&self, id: &str, spec: TunnelSpec) -> Result<u16> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Connect {
+            id: id.to_owned(),
+            spec,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Closes the tunnel `id` and frees its port; its state becomes `Disconnected`.
+    pub async fn disconnect(&self, id: &str) -> Result<()> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Disconnect {
+            id: id.to_owned(),
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// Every later state change of every tunnel.
+    pub fn subscribe(&self) -> broadcast::Receiver<TunnelEvent> {
+        self.events.subscribe()
+    }
+
+    /// The current state of every tunnel, by id.
+    pub async fn states(&self) -> Vec<TunnelEvent> {
+        let (reply, answer) = oneshot::channel();
+        if self.send(Command::States { reply }).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
+    /// Closes every tunnel and stops the task; later calls fail with [`Error::Stopped`].
+    pub async fn shutdown(&self) {
+        let (reply, answer) = oneshot::channel();
+        if self.send(Command::Shutdown { reply }).await.is_ok() {
+            let _ = answer.await;
+        }
+    }
+
+    async fn send(&self, command: Command) -> Result<()> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| Error::Stopped)
+    }
+}
+
+enum Command {
+    Connect {
+        id: String,
+        spec: TunnelSpec,
+        reply: oneshot::Sender<Result<u16>>,
+    },
+    Disconnect {
+        id: String,
+        reply: oneshot::Sender<Result<()>>,
+    },
+    States {
+        reply: oneshot::Sender<Vec<TunnelEvent>>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// What a tunnel task tells the actor. `generation` tells reports of an earlier run of the
+/// same id apart.
+enum Report {
+    State {
+        id: String,
+        generation: u64,
+        state: TunnelState,
+    },
+    Finished {
+        id: String,
+        generation: u64,
+    },
+}
+
+struct Entry {
+    generation: u64,
+    state: TunnelState,
+    /// Set while the tunnel's task runs.
+    cancel: Option<CancellationToken>,
+    /// Disconnect callers waiting for the task to end.
+    waiters: Vec<oneshot::Sender<Result<()>>>,
+}
+
+struct Actor {
+    entries: BTreeMap<String, Entry>,
+    next_generation: u64,
+    root: CancellationToken,
+    tracker: TaskTracker,
+    events: broadcast::Sender<TunnelEvent>,
+    reports: mpsc::UnboundedSender<Report>,
+}
+
+impl Actor {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut reports: mpsc::UnboundedReceiver<Report>,
+    ) {
+        loop {
+            tokio::select! {
+                // Reports first: a state a task reported before replying is visible to the
+                // caller's next command.
+                biased;
+                Some(report) = reports.recv() => self.on_report(report),
+                command = commands.recv() => match command {
+                    Some(Command::Shutdown { reply }) => {
+                        self.shutdown(&mut reports).await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(command) => self.on_command(command),
+                    None => break,
+                },
+            }
+        }
+        self.shutdown(&mut reports).await;
+    }
+
+    fn on_command(&mut self, command: Command) {
+        match command {
+            Command::Connect { id, spec, reply } => self.connect(id, spec, reply),
+            Command::Disconnect { id, reply } => self.disconnect(&id, reply),
+            Command::States { reply } => {
+                let states = self
+                    .entries
+                    .iter()
+                    .map(|(id, e)| TunnelEvent {
+                        id: id.clone(),
+                        state: e.state.clone(),
+                    })
+                    .collect();
+                let _ = reply.send(states);
+            }
+            Command::Shutdown { .. } => unreachable!("handled by the run loop"),
+        }
+    }
+
+    fn connect(&mut self, id: String, spec: TunnelSpec, reply: oneshot::Sender<Result<u16>>) {
+        if !spec.listen.ip().is_loopback() {
+            let _ = reply.send(Err(Error::NotLoopback { addr: spec.listen }));
+            return;
+        }
+        if self.entries.get(&id).is_some_and(|e| e.cancel.is_some()) {
+            let _ = reply.send(Err(Error::AlreadyOpen { id }));
+            return;
+        }
+        self.next_generation += 1;
+        let generation = self.next_generation;
+        let cancel = self.root.child_token();
+        self.entries.insert(
+            id.clone(),
+            Entry {
+                generation,
+                state: TunnelState::Connecting,
+                cancel: Some(cancel.clone()),
+                waiters: Vec::new(),
+            },
+        );
+        self.publish(&id, TunnelState::Connecting);
+
+        let reports = self.reports.clone();
+        let span = info_span!("tunnel", env = %id, bastion = %spec.bastion.host);
+        let task = tokio::spawn(
+            run_tunnel(id.clone(), generation, spec, cancel, reports.clone(), reply)
+                .instrument(span),
+        );
+        self.tracker.spawn(async move {
+            if let Err(e) = task.await {
+                warn!(tunnel = %id, cause = %e, "tunnel task ended abnormally");
+            }
+            let _ = reports.send(Report::Finished { id, generation });
+        });
+    }
+
+    fn disconnect(&mut self, id: &str, reply: oneshot::Sender<Result<()>>) {
+        let Some(entry) = self.entries.get_mut(id) else {
+            let _ = reply.send(Err(Error::NoSuchTunnel { id: id.to_owned() }));
+            return;
+        };
+        match &entry.cancel {
+            Some(cancel) => {
+                // Answered when the task has ended and the port is free.
+                cancel.cancel();
+                entry.waiters.push(reply);
+            }
+            None => {
+                let changed = entry.state != TunnelState::Disconnected;
+                entry.state = TunnelState::Disconnected;
+                if changed {
+                    self.publish(id, TunnelState::Disconnected);
+                }
+                let _ = reply.send(Ok(()));
+            }
+        }
+    }
+
+    fn on_report(&mut self, report: Report) {
+        match report {
+            Report::State {
+                id,
+                generation,
+                state,
+            } => {
+                let Some(entry) = self.entries.get_mut(&id) else {
+                    return;
+                };
+                if entry.generation != generation || !entry.waiters.is_empty() {
+                    return;
+                }
+                entry.state = state.clone();
+                self.publish(&id, state);
+            }
+            Report::Finished { id, generation } => {
+                let Some(entry) = self.entries.get_mut(&id) else {
+                    return;
+                };
+                if entry.generation != generation {
+                    return;
+                }
+                entry.cancel = None;
+                let waiters = std::mem::take(&mut entry.waiters);
+                let state = if !waiters.is_empty() {
+                    TunnelState::Disconnected
+                } else if matches!(
+                    entry.state,
+                    TunnelState::Connecting | TunnelState::Connected { .. }
+                ) {
+                    TunnelState::Failed {
+                        reason: "The tunnel stopped unexpectedly.".to_owned(),
+                    }
+                } else {
+                    return;
+                };
+                entry.state = state.clone();
+                self.publish(&id, state);
+                for waiter in waiters {
+                    let _ = waiter.send(Ok(()));
+                }
+            }
+        }
+    }
+
+    async fn shutdown(&mut self, reports: &mut mpsc::UnboundedReceiver<Report>) {
+        info!(tunnels = self.entries.len(), "closing every tunnel");
+        self.root.cancel();
+        self.tracker.close();
+        if tokio::time::timeout(SHUTDOWN_TIMEOUT, self.tracker.wait())
+            .await
+            .is_err()
+        {
+            warn!("some tunnels did not close within {SHUTDOWN_TIMEOUT:?}");
+        }
+        // Every tunnel ends as Disconnected below, whatever its task last reported.
+        while reports.try_recv().is_ok() {}
+        let ids: Vec<String> = self.entries.keys().cloned().collect();
+        for id in ids {
+            let Some(entry) = self.entries.get_mut(&id) else {
+                continue;
+            };
+            entry.cancel = None;
+            for waiter in entry.waiters.drain(..) {
+                let _ = waiter.send(Ok(()));
+            }
+            if entry.state != TunnelState::Disconnected {
+                entry.state = TunnelState::Disconnected;
+                self.publish(&id, TunnelState::Disconnected);
+            }
+        }
+    }
+
+    fn publish(&self, id: &str, state: TunnelState) {
+        // No subscriber is fine.
+        let _ = self.events.send(TunnelEvent {
+            id: id.to_owned(),
+            state,
+        });
+    }
+}
+
+/// One tunnel's life: bind, connect, serve until cancelled or the session drops.
+async fn run_tunnel(
+    id: String,
+    generation: u64,
+    spec: TunnelSpec,
+    cancel: CancellationToken,
+    reports: mpsc::UnboundedSender<Report>,
+    reply: oneshot::Sender<Result<u16>>,
+) {
+    let report = |state: TunnelState| {
+        let _ = reports.send(Report::State {
+            id: id.clone(),
+            generation,
+            state,
+        });
+    };
+    let fail = |error: Error, reply: oneshot::Sender<Result<u16>>| {
+        warn!(cause = %error, "tunnel failed");
+        report(TunnelState::Failed {
+            reason: error.to_string(),
+        });
+        let _ = reply.send(Err(error));
+    };
+
+    let listener = match bind(spec.listen).await {
+        Ok(listener) => listener,
+        Err(e) => return fail(e, reply),
+    };
+    let port = match listener.local_addr() {
+        Ok(addr) => addr.port(),
+        Err(source) => {
+            return fail(
+                Error::Listen {
+                    addr: spec.listen,
+                    source,
+                },
+                reply,
+            );
+        }
+    };
+    let session = tokio::select! {
+        () = cancel.cancelled() => {
+            let _ = reply.send(Err(Error::Cancelled { id: id.clone() }));
+            return;
+        }
+        session = BastionSession::connect(&spec.bastion, &spec.known_hosts) => session,
+    };
+    let session = match session {
+        Ok(session) => session,
+        Err(e) => return fail(e, reply),
+    };
+    info!(port, "tunnel open");
+    report(TunnelState::Connected { port });
+    let _ = reply.send(Ok(port));
+
+    let serving_stop = cancel.child_token();
+    let serving = tokio::spawn(serve_socks(listener, session.clone(), serving_stop.clone()));
+    let lost = tokio::select! {
+        () = cancel.cancelled() => None,
+        reason = session.closed() => Some(reason),
+    };
+    serving_stop.cancel();
+    let _ = serving.await;
+    match lost {
+        Some(reason) => {
+            let reason = format!(
+                "Lost the SSH session to bastion {}: {reason}. Connect again when it is reachable.",
+                session.bastion()
+            );
+            warn!(%reason, "tunnel lost");
+            report(TunnelState::Failed { reason });
+        }
+        None => {
+            session.close().await;
+            info!("tunnel closed");
+        }
+    }
+}
+
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            Error::PortInUse { addr }
+        } else {
+            Error::Listen { addr, source }
+        }
+    })
+}

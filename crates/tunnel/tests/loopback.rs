@@ -1,0 +1,452 @@
+//! Tunnels through a real OpenSSH bastion on loopback, to a local Airflow-like web server.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use airgate_peers::airflow_web::AirflowWeb;
+use airgate_peers::bastion::{Bastion, fingerprint, generate_key};
+use airgate_peers::socks_client::{self, SocksError};
+use airgate_tunnel::{
+    BastionSession, BastionSpec, Error, TunnelEvent, TunnelSpec, TunnelState, Tunnels, serve_socks,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+fn loopback(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// A spec for `bastion` with its host key trusted and a free SOCKS port.
+fn spec(bastion: &Bastion) -> TunnelSpec {
+    let known_hosts = bastion.dir().join("known_hosts");
+    bastion
+        .write_known_hosts(&known_hosts)
+        .expect("write known_hosts");
+    TunnelSpec {
+        bastion: BastionSpec {
+            host: bastion.host().to_owned(),
+            port: bastion.port(),
+            user: bastion.user().to_owned(),
+            key_path: bastion.user_key().to_owned(),
+        },
+        known_hosts: vec![known_hosts],
+        listen: loopback(0),
+    }
+}
+
+async fn next_state(events: &mut broadcast::Receiver<TunnelEvent>, id: &str) -> TunnelState {
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+            .await
+            .expect("a state change within 30 s")
+            .expect("event stream open");
+        if event.id == id {
+            return event.state;
+        }
+    }
+}
+
+#[tokio::test]
+async fn socks_reaches_a_local_web_server_by_name_and_by_ip() {
+    let bastion = Bastion::start().expect("start sshd");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+
+    let port = tunnels
+        .connect("dev", spec(&bastion))
+        .await
+        .expect("connect");
+    assert_eq!(
+        next_state(&mut events, "dev").await,
+        TunnelState::Connecting
+    );
+    assert_eq!(
+        next_state(&mut events, "dev").await,
+        TunnelState::Connected { port }
+    );
+    assert_eq!(
+        tunnels.states().await,
+        vec![TunnelEvent {
+            id: "dev".into(),
+            state: TunnelState::Connected { port }
+        }]
+    );
+
+    let socks = loopback(port);
+    let web_port = web.addr().port();
+    let by_name = socks_client::http_get(socks, "localhost", web_port, "/dags/etl/grid?tab=logs")
+        .await
+        .expect("page by name");
+    assert_eq!(by_name.status, 200, "{by_name:?}");
+    assert!(
+        by_name.body.contains("<title>Airflow</title>"),
+        "{by_name:?}"
+    );
+    assert!(
+        by_name
+            .body
+            .contains(&format!("<span id=\"host\">localhost:{web_port}</span>"))
+    );
+    assert!(
+        by_name
+            .body
+            .contains("<span id=\"path\">/dags/etl/grid</span>")
+    );
+
+    let by_ip = socks_client::http_get(socks, "127.0.0.1", web_port, "/health")
+        .await
+        .expect("by IP");
+    assert_eq!(by_ip.status, 200);
+    assert!(by_ip.body.contains("\"metadatabase\""), "{by_ip:?}");
+
+    // Several clients at once share the session.
+    let pages = futures_join(socks, web_port).await;
+    assert!(pages.iter().all(|p| p.status == 200), "{pages:?}");
+
+    tunnels.shutdown().await;
+    assert_eq!(
+        next_state(&mut events, "dev").await,
+        TunnelState::Disconnected
+    );
+}
+
+async fn futures_join(socks: SocketAddr, web_port: u16) -> Vec<socks_client::HttpResponse> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        tasks.spawn(async move {
+            socks_client::http_get(socks, "localhost", web_port, &format!("/page/{i}")).await
+        });
+    }
+    let mut pages = Vec::new();
+    while let Some(page) = tasks.join_next().await {
+        pages.push(page.expect("task").expect("page"));
+    }
+    pages
+}
+
+#[tokio::test]
+async fn ipv6_targets_are_forwarded() {
+    let bastion = Bastion::start().expect("start sshd");
+    let web = AirflowWeb::start("[::1]:0".parse().expect("address"))
+        .await
+        .expect("web on ::1");
+    let tunnels = Tunnels::new();
+    let port = tunnels
+        .connect("dev", spec(&bastion))
+        .await
+        .expect("connect");
+    let page = socks_client::http_get(loopback(port), "::1", web.addr().port(), "/v6")
+        .await
+        .expect("page over IPv6");
+    assert!(
+        page.body.contains(&format!(
+            "<span id=\"host\">[::1]:{}</span>",
+            web.addr().port()
+        )),
+        "{page:?}"
+    );
+    tunnels.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_host_key_is_refused_with_its_fingerprint() {
+    let bastion = Bastion::start().expect("start sshd");
+    let mut spec = spec(&bastion);
+    spec.known_hosts = vec![bastion.dir().join("empty_known_hosts")];
+    let expected = fingerprint(bastion.host_public_key_path()).expect("ssh-keygen -lf");
+
+    let tunnels = Tunnels::new();
+    let error = tunnels
+        .connect("prod", spec)
+        .await
+        .expect_err("unknown key must be refused");
+    match &error {
+        Error::UnknownHostKey {
+            host,
+            port,
+            fingerprint,
+        } => {
+            assert_eq!((host.as_str(), *port), (bastion.host(), bastion.port()));
+            assert_eq!(fingerprint, &expected);
+        }
+        other => panic!("expected UnknownHostKey, got {other:?}"),
+    }
+    let message = error.to_string();
+    assert!(
+        message.contains(&expected) && message.contains("Refusing"),
+        "{message}"
+    );
+    match &tunnels.states().await[0].state {
+        TunnelState::Failed { reason } => assert!(reason.contains(&expected), "{reason}"),
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    // Nothing got as far as logging in.
+    assert!(
+        !bastion.log().contains("Accepted publickey"),
+        "{}",
+        bastion.log()
+    );
+}
+
+#[tokio::test]
+async fn changed_host_key_is_refused() {
+    let bastion = Bastion::start().expect("start sshd");
+    let mut spec = spec(&bastion);
+    // known_hosts holds another ed25519 key for this host:port.
+    let impostor = bastion.dir().join("old_host_key");
+    generate_key(&impostor, None).expect("ssh-keygen");
+    let old_key =
+        std::fs::read_to_string(format!("{}.pub", impostor.display())).expect("old public key");
+    let known_hosts = bastion.dir().join("known_hosts_changed");
+    std::fs::write(
+        &known_hosts,
+        format!(
+            "# earlier\n[{}]:{} {}",
+            bastion.host(),
+            bastion.port(),
+            old_key
+        ),
+    )
+    .expect("write known_hosts");
+    spec.known_hosts = vec![known_hosts.clone()];
+    let expected = fingerprint(bastion.host_public_key_path()).expect("ssh-keygen -lf");
+
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("changed key must be refused");
+    match &error {
+        Error::HostKeyChanged {
+            fingerprint,
+            known_hosts: path,
+            line,
+            ..
+        } => {
+            assert_eq!(fingerprint, &expected);
+            assert_eq!((path, *line), (&known_hosts, 2));
+        }
+        other => panic!("expected HostKeyChanged, got {other:?}"),
+    }
+    assert!(
+        error.to_string().contains("changed since last connect"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_key_not_in_authorized_keys_is_refused_naming_the_user() {
+    let mut bastion = Bastion::start().expect("start sshd");
+    let mut spec = spec(&bastion);
+    spec.bastion.key_path = bastion.generate_unauthorized_key().expect("second key");
+
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("unauthorized key must be refused");
+    assert!(
+        matches!(error, Error::AuthRejected { ref user, .. } if user == bastion.user()),
+        "{error:?}"
+    );
+    let message = error.to_string();
+    assert!(
+        message.contains(&format!("for user {}", bastion.user())),
+        "{message}"
+    );
+    assert!(
+        message.contains(&spec.bastion.key_path.display().to_string()),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_passphrase_protected_key_is_reported_as_such() {
+    let bastion = Bastion::start().expect("start sshd");
+    let mut spec = spec(&bastion);
+    let key = bastion.dir().join("protected_key");
+    generate_key(&key, Some("correct horse")).expect("ssh-keygen");
+    spec.bastion.key_path = key;
+
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("encrypted key without passphrase");
+    assert!(
+        matches!(error, Error::KeyPassphraseProtected { .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().contains("passphrase protected"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_target_port_gets_a_prompt_socks_failure() {
+    let bastion = Bastion::start().expect("start sshd");
+    let closed_port = {
+        let probe = std::net::TcpListener::bind(loopback(0)).expect("probe port");
+        probe.local_addr().expect("addr").port()
+    };
+    let tunnels = Tunnels::new();
+    let port = tunnels
+        .connect("dev", spec(&bastion))
+        .await
+        .expect("connect");
+
+    let started = Instant::now();
+    let outcome = socks_client::connect(loopback(port), "127.0.0.1", closed_port).await;
+    let elapsed = started.elapsed();
+    match outcome {
+        Err(SocksError::Refused { code }) => {
+            assert!(code == 0x05 || code == 0x01, "reply {code:#04x}")
+        }
+        other => panic!("expected a SOCKS failure reply, got {other:?}"),
+    }
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+
+    // The tunnel is still usable afterwards.
+    let web = AirflowWeb::start_local().await.expect("web");
+    let page = socks_client::http_get(loopback(port), "localhost", web.addr().port(), "/").await;
+    assert_eq!(page.expect("page after failure").status, 200);
+    tunnels.shutdown().await;
+}
+
+#[tokio::test]
+async fn disconnect_frees_the_port_and_listen_addresses_are_checked() {
+    let bastion = Bastion::start().expect("start sshd");
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+
+    let port = tunnels
+        .connect("dev", spec(&bastion))
+        .await
+        .expect("connect");
+    let second = tunnels.connect("dev", spec(&bastion)).await;
+    assert!(
+        matches!(second, Err(Error::AlreadyOpen { .. })),
+        "{second:?}"
+    );
+    tunnels.disconnect("dev").await.expect("disconnect");
+    std::net::TcpListener::bind(loopback(port)).expect("port is free again after disconnect");
+    let mut seen = Vec::new();
+    while seen.last() != Some(&TunnelState::Disconnected) {
+        seen.push(next_state(&mut events, "dev").await);
+    }
+    assert_eq!(
+        seen,
+        [
+            TunnelState::Connecting,
+            TunnelState::Connected { port },
+            TunnelState::Disconnected
+        ]
+    );
+    assert!(matches!(
+        tunnels.disconnect("nope").await,
+        Err(Error::NoSuchTunnel { .. })
+    ));
+
+    let mut everywhere = spec(&bastion);
+    everywhere.listen = SocketAddr::from(([0, 0, 0, 0], 0));
+    let refused = tunnels.connect("open", everywhere).await;
+    assert!(
+        matches!(refused, Err(Error::NotLoopback { .. })),
+        "{refused:?}"
+    );
+
+    let taken = std::net::TcpListener::bind(loopback(0)).expect("hold a port");
+    let mut clash = spec(&bastion);
+    clash.listen = taken.local_addr().expect("addr");
+    let error = tunnels
+        .connect("clash", clash)
+        .await
+        .expect_err("port in use");
+    assert!(matches!(error, Error::PortInUse { .. }), "{error:?}");
+    assert!(error.to_string().contains("already in use"), "{error}");
+
+    // Reconnecting the same id works and gets a port again.
+    let again = tunnels
+        .connect("dev", spec(&bastion))
+        .await
+        .expect("reconnect");
+    assert_ne!(again, 0);
+    tunnels.shutdown().await;
+    assert!(matches!(
+        tunnels.connect("late", spec(&bastion)).await,
+        Err(Error::Stopped)
+    ));
+}
+
+#[tokio::test]
+async fn a_dropped_session_marks_the_tunnel_failed() {
+    let mut bastion = Bastion::start().expect("start sshd");
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let port = tunnels
+        .connect("dev", spec(&bastion))
+        .await
+        .expect("connect");
+    assert_eq!(
+        next_state(&mut events, "dev").await,
+        TunnelState::Connecting
+    );
+    assert_eq!(
+        next_state(&mut events, "dev").await,
+        TunnelState::Connected { port }
+    );
+
+    bastion.kill();
+    match next_state(&mut events, "dev").await {
+        TunnelState::Failed { reason } => {
+            assert!(reason.contains("Lost the SSH session"), "{reason}");
+            assert!(reason.contains(bastion.host()), "{reason}");
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    std::net::TcpListener::bind(loopback(port)).expect("port freed after the session dropped");
+}
+
+#[tokio::test]
+async fn serve_socks_answers_unsupported_commands_and_stops_on_cancel() {
+    let bastion = Bastion::start().expect("start sshd");
+    let spec = spec(&bastion);
+    let session = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect("session");
+    let listener = tokio::net::TcpListener::bind(loopback(0))
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(serve_socks(listener, session.clone(), shutdown.clone()));
+
+    // BIND (0x02) is not supported: reply 0x07.
+    let mut client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    client.write_all(&[5, 1, 0]).await.expect("greeting");
+    let mut choice = [0u8; 2];
+    client.read_exact(&mut choice).await.expect("method");
+    assert_eq!(choice, [5, 0]);
+    client
+        .write_all(&[5, 2, 0, 1, 127, 0, 0, 1, 0, 80])
+        .await
+        .expect("request");
+    let mut reply = [0u8; 10];
+    client.read_exact(&mut reply).await.expect("reply");
+    assert_eq!(reply[..2], [5, 7]);
+
+    // Only "no authentication" is offered: a client without it is turned away.
+    let mut picky = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    picky.write_all(&[5, 1, 2]).await.expect("greeting");
+    picky.read_exact(&mut choice).await.expect("method");
+    assert_eq!(choice, [5, 0xFF]);
+
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve_socks returns after cancel")
+        .expect("no panic");
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "listener closed"
+    );
+    session.close().await;
+    assert!(session.is_closed());
+}
