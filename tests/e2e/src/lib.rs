@@ -42,7 +42,11 @@ pub fn app_binary() -> Result<PathBuf> {
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let home_bin = dirs_cargo_bin().map(|dir| dir.join(name));
     std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).map(|dir| dir.join(name)).collect::<Vec<_>>())
+        .map(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join(name))
+                .collect::<Vec<_>>()
+        })
         .unwrap_or_default()
         .into_iter()
         .chain(home_bin)
@@ -58,7 +62,10 @@ fn dirs_cargo_bin() -> Option<PathBuf> {
 
 fn free_port() -> Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(Error::Spawn)?;
-    listener.local_addr().map(|addr| addr.port()).map_err(Error::Spawn)
+    listener
+        .local_addr()
+        .map(|addr| addr.port())
+        .map_err(Error::Spawn)
 }
 
 /// A running tauri-driver, killed on drop (which ends WebKitWebDriver and the app with it).
@@ -82,7 +89,12 @@ impl TauriDriver {
         let port = free_port()?;
         let native_port = free_port()?;
         let child = Command::new(driver)
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .arg("--native-driver")
             .arg(native)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
