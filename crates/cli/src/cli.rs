@@ -2,7 +2,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use airgate_discovery::{AccessMode, Discovery, Environment};
+use airgate_discovery::{AccessMode, Discovery, Environment, SourceFailure};
 use airgate_tunnel::{BastionSpec, TunnelSpec, TunnelState, Tunnels};
 use clap::{Parser, Subcommand};
 
@@ -98,15 +98,20 @@ async fn envs(json: bool) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&found)?);
     } else {
         print!("{}", table(&found.environments));
-        for failure in &found.failures {
-            let place = match &failure.region {
-                Some(region) => format!("{}/{}", failure.profile, region),
-                None => failure.profile.clone(),
-            };
-            eprintln!("warning: {place}: {}", failure.message);
-        }
+        warn_failures(&found.failures);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// One `warning: profile/region: message` line on stderr per source that could not be listed.
+fn warn_failures(failures: &[SourceFailure]) {
+    for failure in failures {
+        let place = match &failure.region {
+            Some(region) => format!("{}/{}", failure.profile, region),
+            None => failure.profile.clone(),
+        };
+        eprintln!("warning: {place}: {}", failure.message);
+    }
 }
 
 fn access_label(access: AccessMode) -> &'static str {
@@ -174,9 +179,7 @@ fn pick<'a>(
         .collect();
     match matches.as_slice() {
         [] => {
-            for failure in &found.failures {
-                eprintln!("warning: {}: {}", failure.profile, failure.message);
-            }
+            warn_failures(&found.failures);
             Err(Error::NoSuchEnvironment {
                 name: name.to_owned(),
             })
@@ -203,11 +206,22 @@ fn parse_bastion(value: &str, key_path: PathBuf) -> Result<BastionSpec> {
         Some(_) => return Err(bad()),
         None => ("ec2-user".to_owned(), value),
     };
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.contains(':') => (host, port.parse().map_err(|_| bad())?),
-        _ => (rest, 22),
+    let parse_port = |port: &str| port.parse::<u16>().map_err(|_| bad());
+    let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+        // [IPv6] or [IPv6]:port
+        let (host, after) = bracketed.split_once(']').ok_or_else(bad)?;
+        match after {
+            "" => (host, 22),
+            _ => (host, parse_port(after.strip_prefix(':').ok_or_else(bad)?)?),
+        }
+    } else {
+        match rest.split_once(':') {
+            // More than one colon: a bare IPv6 address, default port.
+            Some((_, port)) if port.contains(':') => (rest, 22),
+            Some((host, port)) => (host, parse_port(port)?),
+            None => (rest, 22),
+        }
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
     if host.is_empty() || port == 0 {
         return Err(bad());
     }
@@ -235,6 +249,8 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
         env.name, spec.bastion.user, spec.bastion.host, spec.bastion.port
     );
     let port = tunnels.connect(&id, spec).await?;
+    // Listen before saying so: a Ctrl-C right after the announcement must disconnect cleanly.
+    let mut interrupt = Interrupt::listen().map_err(Error::Signal)?;
     println!("SOCKS5 proxy for {} on 127.0.0.1:{port}", env.name);
     println!(
         "Open https://{host}/ in a browser started with --proxy-server=socks5://127.0.0.1:{port}"
@@ -242,10 +258,7 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
     println!("Press Ctrl-C to disconnect.");
     let code = loop {
         tokio::select! {
-            signal = tokio::signal::ctrl_c() => {
-                signal.map_err(Error::Signal)?;
-                break ExitCode::SUCCESS;
-            }
+            () = interrupt.recv() => break ExitCode::SUCCESS,
             event = events.recv() => match event {
                 Ok(event) if event.id == id => {
                     if let TunnelState::Failed { reason } = event.state {
@@ -261,6 +274,47 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
     tunnels.shutdown().await;
     eprintln!("Disconnected.");
     Ok(code)
+}
+
+/// Ctrl-C (on Unix also SIGTERM), caught from the moment it is created, so a signal that comes
+/// before the first wait is not lost.
+#[derive(Debug)]
+struct Interrupt {
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(not(unix))]
+    ctrl_c: tokio::signal::windows::CtrlC,
+}
+
+impl Interrupt {
+    fn listen() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                int: signal(SignalKind::interrupt())?,
+                term: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Self {
+                ctrl_c: tokio::signal::windows::ctrl_c()?,
+            })
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = self.ctrl_c.recv().await;
+    }
 }
 
 #[cfg(test)]
@@ -280,9 +334,15 @@ mod tests {
             (spec.user.as_str(), spec.host.as_str(), spec.port),
             ("ec2-user", "10.0.0.5", 22)
         );
-        let spec = parse_bastion("u@[::1]:22", key.clone()).expect("valid");
-        assert_eq!(spec.host, "::1");
-        for bad in ["@host", "u@host:x", "u@", "u@host:0"] {
+        let spec = parse_bastion("u@[::1]:2222", key.clone()).expect("valid");
+        assert_eq!((spec.host.as_str(), spec.port), ("::1", 2222));
+        let spec = parse_bastion("[fd00::5]", key.clone()).expect("valid");
+        assert_eq!((spec.host.as_str(), spec.port), ("fd00::5", 22));
+        let spec = parse_bastion("fd00::5", key.clone()).expect("valid");
+        assert_eq!((spec.host.as_str(), spec.port), ("fd00::5", 22));
+        for bad in [
+            "@host", "u@host:x", "u@", "u@host:0", "u@[::1", "u@[::1]x", "u@[]:22",
+        ] {
             let err = parse_bastion(bad, key.clone()).expect_err(bad);
             assert!(err.to_string().contains("[user@]host[:port]"), "{err}");
         }

@@ -1,0 +1,219 @@
+//! `airgate connect` through a real OpenSSH bastion on loopback, environments listed by the
+//! MWAA test server, as a user runs it: wait for the SOCKS port, browse through it, press Ctrl-C.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use airgate_peers::airflow_web::AirflowWeb;
+use airgate_peers::bastion::{Bastion, fingerprint};
+use airgate_peers::mwaa::{AwsProfile, SeedEnvironment};
+use airgate_peers::socks_client;
+use common::{ACCOUNT_A, Home, mwaa_server, run};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+
+/// How long `airgate connect` may take to announce its SOCKS port.
+const ANNOUNCE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long it may take to exit after Ctrl-C.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `airgate connect ENV --bastion user@127.0.0.1:PORT --key K --known-hosts F`.
+fn connect_args(env: &str, bastion: &Bastion, known_hosts: &std::path::Path) -> Vec<String> {
+    vec![
+        "connect".to_owned(),
+        env.to_owned(),
+        "--bastion".to_owned(),
+        format!("{}@{}:{}", bastion.user(), bastion.host(), bastion.port()),
+        "--key".to_owned(),
+        bastion.user_key().display().to_string(),
+        "--known-hosts".to_owned(),
+        known_hosts.display().to_string(),
+    ]
+}
+
+fn strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// The port in `... on 127.0.0.1:PORT`.
+fn announced_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("127.0.0.1:")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// A home whose profile `prod` sees the private environment `orders-prod`; returns its host too.
+async fn one_private_environment() -> (airgate_peers::mwaa::MwaaServer, Home, String) {
+    let server = mwaa_server().await;
+    let seeded = server.seed(
+        ACCOUNT_A,
+        "eu-west-1",
+        SeedEnvironment::new("orders-prod").private(),
+    );
+    let host = seeded.webserver_host.expect("available: has a host");
+    let home = Home::new(
+        Some(&server.endpoint()),
+        &[AwsProfile::new("prod", "AKIAA", "eu-west-1")],
+    );
+    (server, home, host)
+}
+
+#[tokio::test]
+async fn connect_opens_a_socks_proxy_until_ctrl_c() {
+    let (_server, home, private_host) = one_private_environment().await;
+    let bastion = Bastion::start().expect("start sshd");
+    let known_hosts = home.file("known_hosts");
+    bastion
+        .write_known_hosts(&known_hosts)
+        .expect("write known_hosts");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+
+    let mut child = home
+        .airgate(&strs(&connect_args("orders-prod", &bastion, &known_hosts)))
+        .spawn()
+        .expect("airgate starts");
+    let pid = child.id().expect("running: has a pid");
+    let mut stderr = child.stderr.take().expect("stderr piped");
+    let stderr = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text).await;
+        text
+    });
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout piped")).lines();
+
+    // Read until the line naming the SOCKS port.
+    let mut seen = Vec::new();
+    let port = tokio::time::timeout(ANNOUNCE_TIMEOUT, async {
+        loop {
+            match stdout.next_line().await.expect("read stdout") {
+                Some(line) => {
+                    let port = announced_port(&line);
+                    seen.push(line);
+                    if let Some(port) = port {
+                        break Some(port);
+                    }
+                }
+                None => break None,
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no SOCKS port announced within {ANNOUNCE_TIMEOUT:?}: {seen:?}"));
+    let Some(port) = port else {
+        let status = child.wait().await.expect("airgate exits");
+        panic!(
+            "airgate ended ({status}) without a SOCKS port: {seen:?}\n{}",
+            stderr.await.expect("stderr read")
+        );
+    };
+    assert_ne!(port, 0);
+    let first_line = seen.last().expect("the announcement");
+    assert!(first_line.contains("orders-prod"), "{first_line}");
+
+    // The next line tells where to point a browser: the private web server's hostname.
+    let hint = tokio::time::timeout(ANNOUNCE_TIMEOUT, stdout.next_line())
+        .await
+        .expect("a browser hint in time")
+        .expect("read stdout")
+        .expect("a browser hint");
+    assert!(
+        hint.contains(&format!("https://{private_host}/"))
+            && hint.contains(&format!("socks5://127.0.0.1:{port}")),
+        "{hint}"
+    );
+
+    // Browse through the proxy, the name resolved on the far side (by the bastion).
+    let socks = SocketAddr::from(([127, 0, 0, 1], port));
+    let web_port = web.addr().port();
+    let page = socks_client::http_get(socks, "localhost", web_port, "/dags/etl/grid")
+        .await
+        .expect("page through the tunnel");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(page.body.contains("<title>Airflow</title>"), "{page:?}");
+    assert!(
+        page.body
+            .contains(&format!("<span id=\"host\">localhost:{web_port}</span>")),
+        "{page:?}"
+    );
+    assert!(
+        page.body
+            .contains("<span id=\"path\">/dags/etl/grid</span>"),
+        "{page:?}"
+    );
+
+    // Ctrl-C.
+    let kill = tokio::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .await
+        .expect("run kill");
+    assert!(kill.success(), "kill -INT {pid}: {kill}");
+    let status = tokio::time::timeout(EXIT_TIMEOUT, child.wait())
+        .await
+        .unwrap_or_else(|_| panic!("airgate still runs {EXIT_TIMEOUT:?} after Ctrl-C"))
+        .expect("airgate exits");
+    let stderr = tokio::time::timeout(EXIT_TIMEOUT, stderr)
+        .await
+        .expect("stderr closed")
+        .expect("stderr read");
+    assert_eq!(status.code(), Some(0), "{status}\n{stderr}");
+    assert!(stderr.contains("Disconnected."), "{stderr}");
+    TcpListener::bind(socks).unwrap_or_else(|err| panic!("port {port} is free again: {err}"));
+}
+
+#[tokio::test]
+async fn an_unknown_host_key_is_refused_with_its_fingerprint() {
+    let (_server, home, _host) = one_private_environment().await;
+    let bastion = Bastion::start().expect("start sshd");
+    let known_hosts = home.file("known_hosts");
+    std::fs::write(&known_hosts, "").expect("empty known_hosts");
+
+    let out = run(home.airgate(&strs(&connect_args("orders-prod", &bastion, &known_hosts)))).await;
+
+    assert!(!out.status.success(), "{out:?}");
+    let expected = fingerprint(bastion.host_public_key_path()).expect("host key fingerprint");
+    assert!(expected.starts_with("SHA256:"), "{expected}");
+    assert!(
+        out.stderr.contains(&format!(
+            "Host key of {}:{} is not known ({expected})",
+            bastion.host(),
+            bastion.port()
+        )),
+        "{out:?}"
+    );
+    assert!(
+        !out.stdout.contains("127.0.0.1:"),
+        "no proxy announced: {out:?}"
+    );
+    let untouched = std::fs::read_to_string(&known_hosts).expect("read known_hosts");
+    assert_eq!(untouched, "", "nothing trusted behind the user's back");
+}
+
+#[tokio::test]
+async fn an_unknown_environment_points_to_airgate_envs() {
+    let (_server, home, _host) = one_private_environment().await;
+    let known_hosts = home.file("known_hosts");
+    std::fs::write(&known_hosts, "").expect("empty known_hosts");
+
+    let out = run(home.airgate(&[
+        "connect",
+        "no-such-env",
+        "--bastion",
+        "ec2-user@127.0.0.1:22",
+        "--key",
+        &home.file("id_ed25519").display().to_string(),
+        "--known-hosts",
+        &known_hosts.display().to_string(),
+    ]))
+    .await;
+
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("No environment named no-such-env in any profile."),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("`airgate envs`"), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
