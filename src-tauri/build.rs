@@ -1,0 +1,30 @@
+//! Embeds the built UI and declares the app's own commands so capabilities can grant them one by
+//! one (least privilege).
+
+/// Every command of `src/commands`, each granted explicitly in `capabilities/`.
+const COMMANDS: &[&str] = &[
+    "list_environments",
+    "list_bastions",
+    "save_bastion",
+    "connect_environment",
+    "disconnect_environment",
+    "tunnel_states",
+    "tray_status",
+];
+
+fn main() {
+    let dist = std::path::Path::new("../ui/dist/index.html");
+    println!("cargo:rerun-if-changed=../ui/dist");
+    if !dist.exists() {
+        println!(
+            "cargo::error=The UI is not built: ui/dist/index.html is missing. Build it first: \
+             `cd ui && npm ci && npm run build`, then build this crate again."
+        );
+        return;
+    }
+    tauri_build::try_build(
+        tauri_build::Attributes::new()
+            .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS)),
+    )
+    .expect("tauri-build failed: check tauri.conf.json and capabilities/");
+}

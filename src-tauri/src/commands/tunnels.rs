@@ -1,0 +1,89 @@
+use std::net::{Ipv4Addr, SocketAddr};
+
+use airgate_tunnel::{BastionSpec, TunnelEvent, TunnelSpec};
+use serde::Deserialize;
+use tauri::State;
+
+use super::run_core;
+use crate::error::{CmdResult, Error};
+use crate::state::AppState;
+
+/// Names one environment: the same name can exist in several profiles and regions.
+#[derive(Debug, Clone, Deserialize, specta::Type)]
+pub struct EnvironmentRef {
+    pub profile: String,
+    pub region: String,
+    pub name: String,
+}
+
+impl EnvironmentRef {
+    /// The tunnel's id: `"{profile}/{region}/{name}"`.
+    pub fn tunnel_id(&self) -> String {
+        format!("{}/{}/{}", self.profile, self.region, self.name)
+    }
+}
+
+/// Opens a SOCKS tunnel to `environment` through the saved bastion `bastion`; returns its port
+/// on 127.0.0.1 once connected. Progress arrives as `TunnelChanged` events.
+#[tauri::command]
+#[specta::specta]
+pub async fn connect_environment(
+    state: State<'_, AppState>,
+    environment: EnvironmentRef,
+    bastion: String,
+) -> CmdResult<u16> {
+    let saved = state
+        .with_vault("Reading saved bastions", |vault| vault.bastions())
+        .await?;
+    let record = saved
+        .into_iter()
+        .find(|b| b.name == bastion)
+        .ok_or(Error::BastionNotFound(bastion))?;
+    let spec = TunnelSpec {
+        bastion: BastionSpec {
+            host: record.host,
+            port: record.port,
+            user: record.user,
+            key_path: record.key_path,
+        },
+        known_hosts: state.known_hosts(),
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    };
+    let id = environment.tunnel_id();
+    let tunnels = state.tunnels.clone();
+    let port = run_core("Opening the tunnel", async move {
+        tunnels.connect(&id, spec).await
+    })
+    .await?
+    .map_err(Error::from)?;
+    Ok(port)
+}
+
+/// Closes the tunnel of `environment`.
+#[tauri::command]
+#[specta::specta]
+pub async fn disconnect_environment(
+    state: State<'_, AppState>,
+    environment: EnvironmentRef,
+) -> CmdResult<()> {
+    let id = environment.tunnel_id();
+    let tunnels = state.tunnels.clone();
+    run_core("Closing the tunnel", async move {
+        tunnels.disconnect(&id).await
+    })
+    .await?
+    .map_err(Error::from)?;
+    Ok(())
+}
+
+/// The current state of every tunnel.
+#[tauri::command]
+#[specta::specta]
+pub async fn tunnel_states(state: State<'_, AppState>) -> CmdResult<Vec<TunnelEvent>> {
+    let tunnels = state.tunnels.clone();
+    Ok(run_core(
+        "Reading tunnel states",
+        async move { tunnels.states().await },
+    )
+    .await?)
+}

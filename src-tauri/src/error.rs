@@ -1,0 +1,103 @@
+//! Errors of the desktop shell, and the `{ code, message }` shape the UI receives.
+
+use serde::Serialize;
+
+/// Everything a command can fail with. Each message says what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The OS keyring could not be opened or used.
+    #[error("{0}")]
+    Vault(#[from] airgate_vault::Error),
+
+    /// A tunnel could not be opened or closed; the core's message, verbatim.
+    #[error("{0}")]
+    Tunnel(#[from] airgate_tunnel::Error),
+
+    #[error("No saved bastion is named \"{0}\". Add it first, or pick another one.")]
+    BastionNotFound(String),
+
+    #[error("{0}")]
+    InvalidInput(String),
+
+    /// A core task stopped without an answer (a bug): the UI must not wait forever.
+    #[error(
+        "{what} stopped unexpectedly ({cause}). Try again; if it keeps happening, restart Airgate."
+    )]
+    Internal { what: &'static str, cause: String },
+
+    #[error(
+        "Cannot use the data directory {path}: {source}. Check its permissions or set AIRGATE_DATA_DIR."
+    )]
+    DataDir {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What the UI can branch on. A code exists only when the UI treats it differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum ErrorCode {
+    /// The keyring is missing or locked: saved bastions are unavailable.
+    Keyring,
+    /// The tunnel failed: shown in the environment's row.
+    Tunnel,
+    /// The request was wrong (unknown bastion, bad field): shown next to the form.
+    InvalidInput,
+    /// Anything else: shown as a banner.
+    Internal,
+}
+
+/// An error as the UI receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+pub struct IpcError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<Error> for IpcError {
+    fn from(err: Error) -> Self {
+        let code = match &err {
+            Error::Vault(_) => ErrorCode::Keyring,
+            Error::Tunnel(_) => ErrorCode::Tunnel,
+            Error::BastionNotFound(_) | Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::Internal { .. } | Error::DataDir { .. } => ErrorCode::Internal,
+        };
+        Self {
+            code,
+            message: err.to_string(),
+        }
+    }
+}
+
+/// What commands return.
+pub type CmdResult<T> = std::result::Result<T, IpcError>;
+
+/// Turns a panic or cancellation of a spawned core task into an error the UI can show.
+pub(crate) fn join_error(what: &'static str, err: tauri::Error) -> Error {
+    Error::Internal {
+        what,
+        cause: err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ui_receives_code_and_message() {
+        let err = IpcError::from(Error::BastionNotFound("jump".into()));
+        let json = serde_json::to_value(&err).expect("IpcError serializes");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "code": "invalidInput",
+                "message": "No saved bastion is named \"jump\". Add it first, or pick another one."
+            })
+        );
+    }
+}

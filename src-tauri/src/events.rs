@@ -1,0 +1,51 @@
+//! Typed events sent to the UI, and the task that forwards tunnel changes to the UI and the tray.
+
+use airgate_tunnel::{TunnelEvent, Tunnels};
+use serde::Serialize;
+use tauri::{AppHandle, Runtime};
+use tauri_specta::Event;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::tray;
+
+/// A tunnel changed state (`tunnel-changed`).
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct TunnelChanged(pub TunnelEvent);
+
+/// The tray changed (`tray-changed`): what it shows now.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct TrayChanged(pub tray::TrayView);
+
+/// Forwards every tunnel change to the UI and the tray until the tunnels' task ends.
+///
+/// Subscribes before reading the current states, so no change falls in between.
+pub fn spawn_forwarder<R: Runtime>(app: AppHandle<R>, tunnels: Tunnels) {
+    let mut rx = tunnels.subscribe();
+    tauri::async_runtime::spawn(async move {
+        tray::replace_all(&app, tunnels.states().await);
+        loop {
+            match rx.recv().await {
+                Ok(event) => {
+                    tray::update(&app, &event);
+                    if let Err(err) = TunnelChanged(event).emit(&app) {
+                        tracing::warn!(cause = %err, "cannot send a tunnel change to the window");
+                    }
+                }
+                Err(RecvError::Lagged(missed)) => {
+                    tracing::warn!(
+                        missed,
+                        "tunnel changes came too fast; reading current states"
+                    );
+                    let states = tunnels.states().await;
+                    for event in &states {
+                        if let Err(err) = TunnelChanged(event.clone()).emit(&app) {
+                            tracing::warn!(cause = %err, "cannot send a tunnel change to the window");
+                        }
+                    }
+                    tray::replace_all(&app, states);
+                }
+                Err(RecvError::Closed) => break,
+            }
+        }
+    });
+}

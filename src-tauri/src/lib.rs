@@ -1,0 +1,132 @@
+//! The Airgate desktop shell: a window (the UI in `ui/`), a tray icon, and IPC commands over the
+//! core crates. Wiring only: the work is in `commands/`, `events.rs`, `tray.rs` and the core.
+
+pub mod commands;
+pub mod error;
+pub mod events;
+pub mod state;
+pub mod tray;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use airgate_tunnel::Tunnels;
+use tauri::{AppHandle, Manager, RunEvent, Runtime};
+
+use crate::state::AppState;
+use crate::tray::TrayModel;
+
+/// How long Quit waits for tunnels to close before exiting anyway.
+const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Where the generated IPC bindings live, relative to this crate.
+pub const BINDINGS_PATH: &str = "../ui/src/ipc/bindings.ts";
+
+const BINDINGS_HEADER: &str = "// Generated from src-tauri by tauri-specta: do not edit.\n\
+// Refresh: AIRGATE_WRITE_BINDINGS=1 cargo test -p airgate-desktop bindings";
+
+/// What to start besides the window.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Create the tray icon (needs a desktop session; off in IPC tests).
+    pub tray: bool,
+    /// Use this data directory instead of `AIRGATE_DATA_DIR` or the app's data directory.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The commands and events the UI sees; also what the TypeScript bindings are generated from.
+pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
+    tauri_specta::Builder::<R>::new()
+        .commands(tauri_specta::collect_commands![
+            commands::environments::list_environments,
+            commands::bastions::list_bastions,
+            commands::bastions::save_bastion,
+            commands::tunnels::connect_environment,
+            commands::tunnels::disconnect_environment,
+            commands::tunnels::tunnel_states,
+            commands::tray::tray_status,
+        ])
+        .events(tauri_specta::collect_events![
+            events::TunnelChanged,
+            events::TrayChanged
+        ])
+}
+
+/// Writes the TypeScript bindings (commands, types, events) to `path`.
+pub fn export_bindings(path: &Path) -> Result<(), specta_typescript::Error> {
+    specta_builder::<tauri::Wry>().export(
+        specta_typescript::Typescript::default().header(BINDINGS_HEADER),
+        path,
+    )
+}
+
+/// The app on any runtime: the real one in [`run`], the mock one in tests.
+pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> tauri::Builder<R> {
+    let ipc = specta_builder::<R>();
+    builder
+        .invoke_handler(ipc.invoke_handler())
+        .manage(TrayModel::default())
+        .setup(move |app| {
+            ipc.mount_events(app);
+            let (data_dir, custom) = match options.data_dir.clone() {
+                Some(dir) => state::data_dir_at(dir)?,
+                None => state::data_dir(app.path().app_data_dir()?)?,
+            };
+            let tunnels = {
+                // The tunnels' task is spawned on Tauri's async runtime.
+                let runtime = tauri::async_runtime::handle();
+                let _entered = runtime.inner().enter();
+                Tunnels::new()
+            };
+            app.manage(AppState::new(tunnels.clone(), data_dir, custom));
+            if options.tray {
+                tray::create_tray(app.handle())?;
+            }
+            events::spawn_forwarder(app.handle().clone(), tunnels);
+            Ok(())
+        })
+}
+
+/// Closes every tunnel before the app exits (Quit, or the last window closed).
+pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
+    if let RunEvent::ExitRequested { api, .. } = event {
+        let Some(state) = app.try_state::<AppState>() else {
+            return;
+        };
+        if state.begin_shutdown() {
+            api.prevent_exit();
+            let tunnels = state.tunnels.clone();
+            let app = app.clone();
+            tauri::async_runtime::spawn(async move {
+                if tokio::time::timeout(SHUTDOWN_TIMEOUT, tunnels.shutdown())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!("tunnels did not close within 5 s; exiting anyway");
+                }
+                app.exit(0);
+            });
+        }
+    }
+}
+
+/// Starts the desktop app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let options = Options {
+        tray: true,
+        data_dir: None,
+    };
+    let app = run_app(tauri::Builder::default(), options)
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|err| {
+            tracing::error!(cause = %err, "Airgate could not start");
+            std::process::exit(1)
+        });
+    app.run(on_run_event);
+}

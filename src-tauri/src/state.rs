@@ -1,0 +1,109 @@
+//! What the app keeps while it runs, managed by Tauri (`app.manage`): no global singletons.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use airgate_tunnel::Tunnels;
+use airgate_vault::Vault;
+
+use crate::error::{Error, Result, join_error};
+
+/// The app identifier, also the keyring namespace's base.
+pub const IDENTIFIER: &str = "app.airgate.desktop";
+
+/// Environment variable that moves every file (and the keyring namespace) to another directory.
+pub const DATA_DIR_ENV: &str = "AIRGATE_DATA_DIR";
+
+#[derive(Debug)]
+pub struct AppState {
+    /// The handle to the task that owns every tunnel.
+    pub tunnels: Tunnels,
+    /// Where Airgate keeps its files (`known_hosts`, ...).
+    pub data_dir: PathBuf,
+    /// Set when the data directory was chosen through [`DATA_DIR_ENV`].
+    pub custom_data_dir: Option<PathBuf>,
+    /// Opened on first use (a blocking D-Bus call); a failure is retried on the next use.
+    vault: Mutex<Option<Vault>>,
+    /// Set once the app started closing its tunnels to exit.
+    shutting_down: AtomicBool,
+}
+
+impl AppState {
+    pub fn new(tunnels: Tunnels, data_dir: PathBuf, custom_data_dir: Option<PathBuf>) -> Self {
+        Self {
+            tunnels,
+            data_dir,
+            custom_data_dir,
+            vault: Mutex::new(None),
+            shutting_down: AtomicBool::new(false),
+        }
+    }
+
+    /// `true` the first time only: the caller closes the tunnels, then exits.
+    pub fn begin_shutdown(&self) -> bool {
+        !self.shutting_down.swap(true, Ordering::SeqCst)
+    }
+
+    /// The known_hosts files a bastion's host key is checked against, in order.
+    pub fn known_hosts(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.data_dir.join("known_hosts")];
+        if let Some(home) = dirs::home_dir() {
+            files.push(home.join(".ssh").join("known_hosts"));
+        }
+        files
+    }
+
+    /// The vault of this app's namespace, opened off the async runtime on first use.
+    pub async fn vault(&self) -> Result<Vault> {
+        if let Some(vault) = self.vault.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(vault);
+        }
+        let custom = self.custom_data_dir.clone();
+        let vault = tauri::async_runtime::spawn_blocking(move || {
+            let namespace = airgate_vault::namespace(IDENTIFIER, custom.as_deref());
+            Vault::open(&namespace)
+        })
+        .await
+        .map_err(|e| join_error("Opening the keyring", e))??;
+        *self.vault.lock().unwrap_or_else(|e| e.into_inner()) = Some(vault.clone());
+        Ok(vault)
+    }
+
+    /// Runs a blocking vault call off the async runtime.
+    pub async fn with_vault<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Vault) -> airgate_vault::Result<T> + Send + 'static,
+    {
+        let vault = self.vault().await?;
+        let value = tauri::async_runtime::spawn_blocking(move || f(&vault))
+            .await
+            .map_err(|e| join_error(what, e))??;
+        Ok(value)
+    }
+}
+
+/// The data directory: [`DATA_DIR_ENV`] when set, else `default`. Created if missing.
+/// Returns the directory and, when it came from the environment, the custom directory.
+pub fn data_dir(default: PathBuf) -> Result<(PathBuf, Option<PathBuf>)> {
+    let custom = std::env::var_os(DATA_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let dir = custom.clone().unwrap_or(default);
+    create_dir(&dir)?;
+    Ok((dir, custom))
+}
+
+/// An explicit data directory (custom: it gets its own keyring namespace). Created if missing.
+pub fn data_dir_at(dir: PathBuf) -> Result<(PathBuf, Option<PathBuf>)> {
+    create_dir(&dir)?;
+    Ok((dir.clone(), Some(dir)))
+}
+
+fn create_dir(path: &Path) -> Result<()> {
+    std::fs::create_dir_all(path).map_err(|source| Error::DataDir {
+        path: path.to_path_buf(),
+        source,
+    })
+}

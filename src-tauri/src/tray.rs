@@ -1,0 +1,318 @@
+//! The tray icon: its image, tooltip and (on Linux) label follow the tunnels; its menu shows the
+//! window or quits.
+//!
+//! Linux has no tray tooltips: the label next to the icon carries the state in words there.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use airgate_tunnel::{TunnelEvent, TunnelState};
+use serde::Serialize;
+use tauri::image::Image;
+use tauri::menu::{Menu, MenuItem};
+use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_specta::Event;
+
+use crate::events::TrayChanged;
+
+/// The id of the one tray icon.
+pub const TRAY_ID: &str = "main";
+const MENU_SHOW: &str = "show";
+const MENU_QUIT: &str = "quit";
+
+/// What the tunnels add up to, as the tray shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub enum TrayState {
+    /// No tunnel.
+    Idle,
+    /// At least one tunnel is being opened (and none failed).
+    Connecting,
+    /// Every tunnel is connected.
+    Connected,
+    /// At least one tunnel failed.
+    Error,
+}
+
+/// What the tray shows: the icon's state, the tooltip, and the label (the Linux title).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct TrayView {
+    pub state: TrayState,
+    /// Tunnels connected right now.
+    pub connected: u32,
+    pub tooltip: String,
+    /// Short text next to the icon (Linux); empty when idle.
+    pub label: String,
+}
+
+impl TrayView {
+    /// The view for a set of tunnel states (disconnected tunnels are not counted).
+    pub fn of<'a>(tunnels: impl IntoIterator<Item = (&'a str, &'a TunnelState)>) -> Self {
+        let (mut connected, mut connecting, mut failed) = (0u32, Vec::new(), Vec::new());
+        for (id, state) in tunnels {
+            match state {
+                TunnelState::Connected { .. } => connected += 1,
+                TunnelState::Connecting => connecting.push(id),
+                TunnelState::Failed { .. } => failed.push(id),
+                TunnelState::Disconnected => {}
+            }
+        }
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let also = if connected > 0 {
+            format!(" ({connected} connected)")
+        } else {
+            String::new()
+        };
+        let (state, tooltip, label) = if !failed.is_empty() {
+            let what = match failed.as_slice() {
+                [one] => format!("tunnel {one} failed"),
+                many => format!("{} tunnels failed", many.len()),
+            };
+            (
+                TrayState::Error,
+                format!("Airgate: {what}{also}"),
+                "Failed".to_owned(),
+            )
+        } else if !connecting.is_empty() {
+            let n = connecting.len();
+            (
+                TrayState::Connecting,
+                format!("Airgate: connecting {n} tunnel{}…{also}", plural(n)),
+                "Connecting…".to_owned(),
+            )
+        } else if connected > 0 {
+            let n = connected as usize;
+            (
+                TrayState::Connected,
+                format!("Airgate: {n} tunnel{} connected", plural(n)),
+                format!("{n} connected"),
+            )
+        } else {
+            (
+                TrayState::Idle,
+                "Airgate: no tunnel".to_owned(),
+                String::new(),
+            )
+        };
+        Self {
+            state,
+            connected,
+            tooltip,
+            label,
+        }
+    }
+
+    fn icon(&self) -> &'static [u8] {
+        match self.state {
+            TrayState::Idle => include_bytes!("../../icons/tray/idle.png"),
+            TrayState::Connecting => include_bytes!("../../icons/tray/connecting.png"),
+            TrayState::Connected => include_bytes!("../../icons/tray/connected.png"),
+            TrayState::Error => include_bytes!("../../icons/tray/error.png"),
+        }
+    }
+}
+
+/// The tunnels as the tray knows them, and the view it last applied. Managed by Tauri.
+#[derive(Debug)]
+pub struct TrayModel(Mutex<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    tunnels: BTreeMap<String, TunnelState>,
+    applied: TrayView,
+}
+
+impl Default for TrayModel {
+    fn default() -> Self {
+        Self(Mutex::new(Inner {
+            tunnels: BTreeMap::new(),
+            applied: TrayView::of([]),
+        }))
+    }
+}
+
+impl TrayModel {
+    /// What the tray shows now.
+    pub fn applied(&self) -> TrayView {
+        self.lock().applied.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Records a change; returns the new view when it differs from the one shown.
+    fn record(&self, change: impl FnOnce(&mut BTreeMap<String, TunnelState>)) -> Option<TrayView> {
+        let mut inner = self.lock();
+        change(&mut inner.tunnels);
+        let view = TrayView::of(inner.tunnels.iter().map(|(id, s)| (id.as_str(), s)));
+        (view != inner.applied).then(|| {
+            inner.applied = view.clone();
+            view
+        })
+    }
+}
+
+/// Creates the tray icon (idle) with its menu: "Show window", "Quit".
+pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
+    let view = app.state::<TrayModel>().applied();
+    let show = MenuItem::with_id(app, MENU_SHOW, "Show window", true, None::<&str>)?;
+    let quit = MenuItem::with_id(app, MENU_QUIT, "Quit", true, None::<&str>)?;
+    let menu = Menu::with_items(app, &[&show, &quit])?;
+    TrayIconBuilder::with_id(TRAY_ID)
+        .icon(Image::from_bytes(view.icon())?)
+        .tooltip(&view.tooltip)
+        .title(&view.label)
+        .menu(&menu)
+        .show_menu_on_left_click(true)
+        .on_menu_event(|app, event| match event.id().as_ref() {
+            MENU_SHOW => show_window(app),
+            MENU_QUIT => app.exit(0),
+            _ => {}
+        })
+        .build(app)
+}
+
+/// Brings the main window to the front.
+pub fn show_window<R: Runtime>(app: &AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let shown = window
+            .show()
+            .and_then(|()| window.unminimize())
+            .and_then(|()| window.set_focus());
+        if let Err(err) = shown {
+            tracing::warn!(cause = %err, "cannot show the main window");
+        }
+    }
+}
+
+/// Takes one tunnel change into account.
+pub fn update<R: Runtime>(app: &AppHandle<R>, event: &TunnelEvent) {
+    let model = app.state::<TrayModel>();
+    let view = model.record(|tunnels| match event.state {
+        TunnelState::Disconnected => {
+            tunnels.remove(&event.id);
+        }
+        ref state => {
+            tunnels.insert(event.id.clone(), state.clone());
+        }
+    });
+    if let Some(view) = view {
+        apply(app, view);
+    }
+}
+
+/// Replaces everything the tray knows with the current states.
+pub fn replace_all<R: Runtime>(app: &AppHandle<R>, states: Vec<TunnelEvent>) {
+    let model = app.state::<TrayModel>();
+    let view = model.record(|tunnels| {
+        tunnels.clear();
+        for event in states {
+            if event.state != TunnelState::Disconnected {
+                tunnels.insert(event.id, event.state);
+            }
+        }
+    });
+    if let Some(view) = view {
+        apply(app, view);
+    }
+}
+
+/// Sets icon, tooltip and label, and tells the window.
+fn apply<R: Runtime>(app: &AppHandle<R>, view: TrayView) {
+    if let Some(tray) = app.tray_by_id(TRAY_ID) {
+        let applied = Image::from_bytes(view.icon())
+            .and_then(|icon| tray.set_icon(Some(icon)))
+            .and_then(|()| tray.set_tooltip(Some(&view.tooltip)))
+            .and_then(|()| tray.set_title(Some(&view.label)));
+        if let Err(err) = applied {
+            tracing::warn!(cause = %err, "cannot update the tray icon");
+        }
+    }
+    tracing::info!(state = ?view.state, tooltip = %view.tooltip, "tray");
+    if let Err(err) = TrayChanged(view).emit(app) {
+        tracing::warn!(cause = %err, "cannot send the tray state to the window");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(states: &[(&str, TunnelState)]) -> TrayView {
+        TrayView::of(states.iter().map(|(id, s)| (*id, s)))
+    }
+
+    #[test]
+    fn no_tunnel_is_idle() {
+        let v = view(&[("a", TunnelState::Disconnected)]);
+        assert_eq!(v.state, TrayState::Idle);
+        assert_eq!(v.tooltip, "Airgate: no tunnel");
+        assert_eq!(v.label, "");
+    }
+
+    #[test]
+    fn connected_tunnels_are_counted() {
+        let v = view(&[
+            ("p/r/a", TunnelState::Connected { port: 1080 }),
+            ("p/r/b", TunnelState::Connected { port: 1081 }),
+        ]);
+        assert_eq!(v.state, TrayState::Connected);
+        assert_eq!(v.connected, 2);
+        assert_eq!(v.tooltip, "Airgate: 2 tunnels connected");
+        assert_eq!(v.label, "2 connected");
+    }
+
+    #[test]
+    fn connecting_shows_until_done() {
+        let v = view(&[
+            ("p/r/a", TunnelState::Connected { port: 1080 }),
+            ("p/r/b", TunnelState::Connecting),
+        ]);
+        assert_eq!(v.state, TrayState::Connecting);
+        assert_eq!(v.tooltip, "Airgate: connecting 1 tunnel… (1 connected)");
+    }
+
+    #[test]
+    fn a_failure_wins_and_names_the_tunnel() {
+        let v = view(&[
+            ("p/r/a", TunnelState::Connecting),
+            (
+                "p/r/b",
+                TunnelState::Failed {
+                    reason: "refused".into(),
+                },
+            ),
+        ]);
+        assert_eq!(v.state, TrayState::Error);
+        assert_eq!(v.tooltip, "Airgate: tunnel p/r/b failed");
+        assert_eq!(v.label, "Failed");
+    }
+
+    #[test]
+    fn each_state_has_its_own_icon() {
+        let icons = [
+            TrayState::Idle,
+            TrayState::Connecting,
+            TrayState::Connected,
+            TrayState::Error,
+        ]
+        .map(|state| {
+            TrayView {
+                state,
+                connected: 0,
+                tooltip: String::new(),
+                label: String::new(),
+            }
+            .icon()
+        });
+        for (i, a) in icons.iter().enumerate() {
+            assert!(Image::from_bytes(a).is_ok(), "icon {i} is a readable PNG");
+            for b in &icons[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+}

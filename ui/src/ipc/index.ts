@@ -1,0 +1,32 @@
+// The UI's only door to the desktop shell. Everything else imports from here, never from
+// `@tauri-apps/api` or `./bindings` directly.
+
+import type { EnvironmentRef } from "./bindings";
+
+// What the shell sends (the `_Serialize` side of each type).
+export type {
+  AccessMode,
+  BastionRecord,
+  Discovery_Serialize as Discovery,
+  Environment_Serialize as Environment,
+  EnvironmentRef,
+  ErrorCode,
+  FailureKind,
+  IpcError,
+  SourceFailure_Serialize as SourceFailure,
+  TrayState,
+  TrayView,
+  TunnelEvent,
+  TunnelState,
+} from "./bindings";
+export { commands, events } from "./bindings";
+
+/** The tunnel id the shell uses for an environment: `"{profile}/{region}/{name}"`. */
+export function tunnelId(env: EnvironmentRef): string {
+  return `${env.profile}/${env.region}/${env.name}`;
+}
+
+/** The SOCKS proxy URL of a tunnel (remote DNS: the bastion resolves `-vpce` hostnames). */
+export function socksUrl(port: number): string {
+  return `socks5h://127.0.0.1:${port}`;
+}

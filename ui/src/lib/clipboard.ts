@@ -1,0 +1,18 @@
+/** Copies `text` to the clipboard; `false` when the platform refused. */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "offscreen";
+    document.body.append(area);
+    area.select();
+    // Older WebKit without the async clipboard API.
+    const ok = document.execCommand("copy");
+    area.remove();
+    return ok;
+  }
+}

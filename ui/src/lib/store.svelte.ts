@@ -1,0 +1,125 @@
+// What the window knows: environments, saved bastions, tunnels. Filled through `ipc/`.
+
+import {
+  type BastionRecord,
+  commands,
+  type Discovery,
+  type Environment,
+  type EnvironmentRef,
+  events,
+  type IpcError,
+  type TrayView,
+  type TunnelState,
+  tunnelId,
+} from "../ipc";
+
+/** The environment a tunnel id names (the profile may itself contain "/"). */
+export function refOfTunnel(id: string): EnvironmentRef {
+  const parts = id.split("/");
+  const name = parts.pop() ?? "";
+  const region = parts.pop() ?? "";
+  return { profile: parts.join("/"), region, name };
+}
+
+export type Section = "environments" | "tunnels";
+
+function envRef(env: EnvironmentRef): EnvironmentRef {
+  return { profile: env.profile, region: env.region, name: env.name };
+}
+
+class Store {
+  section = $state<Section>("environments");
+
+  discovery = $state<Discovery | null>(null);
+  loading = $state(false);
+  loadError = $state<IpcError | null>(null);
+
+  bastions = $state<BastionRecord[]>([]);
+  bastionsError = $state<IpcError | null>(null);
+
+  /** Tunnel states by tunnel id, from the shell's events and answers. */
+  tunnels = $state<Record<string, TunnelState>>({});
+  tray = $state<TrayView | null>(null);
+
+  running = $derived(
+    Object.entries(this.tunnels).filter(([, s]) => s.state === "connected") as [
+      string,
+      Extract<TunnelState, { state: "connected" }>,
+    ][],
+  );
+
+  async start(): Promise<void> {
+    await events.tunnelChanged.listen((e) => this.setTunnel(e.payload.id, e.payload.state));
+    await events.trayChanged.listen((e) => {
+      this.tray = e.payload;
+    });
+    const states = await commands.tunnelStates();
+    if (states.status === "ok") {
+      for (const t of states.data) this.setTunnel(t.id, t.state);
+    }
+    this.tray = await commands.trayStatus();
+    await Promise.all([this.refresh(), this.loadBastions()]);
+  }
+
+  async refresh(): Promise<void> {
+    if (this.loading) return;
+    this.loading = true;
+    this.loadError = null;
+    try {
+      const res = await commands.listEnvironments();
+      if (res.status === "ok") this.discovery = res.data;
+      else this.loadError = res.error;
+    } finally {
+      this.loading = false;
+    }
+  }
+
+  async loadBastions(): Promise<void> {
+    const res = await commands.listBastions();
+    if (res.status === "ok") {
+      this.bastions = res.data;
+      this.bastionsError = null;
+    } else {
+      this.bastionsError = res.error;
+    }
+  }
+
+  /** Saves a bastion; returns the error to show next to the form, if any. */
+  async saveBastion(bastion: BastionRecord): Promise<IpcError | null> {
+    const res = await commands.saveBastion(bastion);
+    if (res.status === "error") return res.error;
+    this.bastions = res.data;
+    this.bastionsError = null;
+    return null;
+  }
+
+  tunnelOf(env: Environment): TunnelState {
+    return this.tunnels[tunnelId(env)] ?? { state: "disconnected" };
+  }
+
+  async connect(env: Environment, bastion: string): Promise<void> {
+    const id = tunnelId(env);
+    this.setTunnel(id, { state: "connecting" });
+    const res = await commands.connectEnvironment(envRef(env), bastion);
+    if (res.status === "ok") this.setTunnel(id, { state: "connected", port: res.data });
+    else this.setTunnel(id, { state: "failed", reason: res.error.message });
+  }
+
+  async disconnect(env: EnvironmentRef): Promise<void> {
+    const id = tunnelId(env);
+    const res = await commands.disconnectEnvironment(envRef(env));
+    if (res.status === "ok") this.setTunnel(id, { state: "disconnected" });
+    else this.setTunnel(id, { state: "failed", reason: res.error.message });
+  }
+
+  private setTunnel(id: string, state: TunnelState): void {
+    if (state.state === "disconnected") {
+      const { [id]: _gone, ...rest } = this.tunnels;
+      this.tunnels = rest;
+    } else {
+      this.tunnels = { ...this.tunnels, [id]: state };
+    }
+  }
+}
+
+export const store = new Store();
