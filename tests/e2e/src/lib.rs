@@ -143,3 +143,90 @@ impl Drop for TauriDriver {
         let _ = self.child.wait();
     }
 }
+
+impl TauriDriver {
+    /// Process ids of the app binaries this driver started (they share its process group).
+    pub fn app_pids(&self, binary_name: &str) -> Vec<u32> {
+        let Ok(out) = Command::new("pgrep")
+            .args(["-g", &self.child.id().to_string(), "-f", binary_name])
+            .output()
+        else {
+            return Vec::new();
+        };
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+}
+
+fn gdbus(args: &[&str]) -> Option<String> {
+    let out = Command::new("gdbus")
+        .arg("call")
+        .arg("--session")
+        .args(args)
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The text of the tray item of the process `pid`, as a panel shows it: the
+/// `XAyatanaLabel` property of its StatusNotifierItem on the D-Bus session bus. `None` when the
+/// process exports no tray item.
+pub fn tray_label(pid: u32) -> Option<String> {
+    let bus = [
+        "--dest",
+        "org.freedesktop.DBus",
+        "--object-path",
+        "/org/freedesktop/DBus",
+    ];
+    let names = gdbus(&[&bus[..], &["--method", "org.freedesktop.DBus.ListNames"]].concat())?;
+    let owners = names
+        .split(['\'', '"'])
+        .filter(|name| name.starts_with(':'))
+        .filter(|name| {
+            let method = [
+                "--method",
+                "org.freedesktop.DBus.GetConnectionUnixProcessID",
+                name,
+            ];
+            gdbus(&[&bus[..], &method[..]].concat())
+                .is_some_and(|out| out.contains(&format!("uint32 {pid},")))
+        })
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    for owner in owners {
+        let Ok(tree) = Command::new("gdbus")
+            .args(["introspect", "--session", "--dest", &owner])
+            .args(["--object-path", "/org/ayatana/NotificationItem"])
+            .output()
+        else {
+            continue;
+        };
+        let tree = String::from_utf8_lossy(&tree.stdout);
+        for node in tree.lines().filter_map(|l| l.trim().strip_prefix("node ")) {
+            let path = format!(
+                "/org/ayatana/NotificationItem/{}",
+                node.trim_end_matches(" {")
+            );
+            let args = [
+                "--dest",
+                &owner,
+                "--object-path",
+                &path,
+                "--method",
+                "org.freedesktop.DBus.Properties.Get",
+                "org.kde.StatusNotifierItem",
+                "XAyatanaLabel",
+            ];
+            if let Some(out) = gdbus(&args) {
+                // (<'1 connected'>,)
+                let label = out.trim().trim_start_matches("(<").trim_end_matches(">,)");
+                return Some(label.trim_matches(['\'', '"']).to_owned());
+            }
+        }
+    }
+    None
+}

@@ -232,7 +232,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
         status_line.contains(&port.to_string()),
         "status line: {status_line:?}"
     );
-    tray::assert_connected(&client).await;
+    wait_for_tray(&driver, "1 connected").await;
 
     if let Some(path) = std::env::var_os("AIRGATE_SCREENSHOT") {
         let png = client.screenshot().await.expect("screenshot");
@@ -247,6 +247,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
         .await
         .expect("click Disconnect");
     wait_for_state(&client, &selector, "disconnected").await;
+    wait_for_tray(&driver, "").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpListener::bind(socks).is_err() {
         assert!(
@@ -263,8 +264,19 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
         .expect("forget the sandbox bastion");
 }
 
-mod tray {
-    use fantoccini::Client;
-
-    pub async fn assert_connected(_client: &Client) {}
+/// Waits until the app's tray item shows `wanted`, as a panel would (read over D-Bus).
+async fn wait_for_tray(driver: &TauriDriver, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = driver
+            .app_pids("airgate-desktop")
+            .into_iter()
+            .find_map(airgate_e2e::tray_label);
+        if last.as_deref() == Some(wanted) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("tray label should be {wanted:?}, is {last:?}");
 }
