@@ -4,6 +4,8 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/airgate/target
 export AWS_EC2_METADATA_DISABLED := true
 export RUST_BACKTRACE ?= 0
 BIN := $(CARGO_TARGET_DIR)/debug
+# The private network runs this web server inside its namespace.
+export AIRGATE_AIRFLOW_WEB_BIN := $(BIN)/airflow-web
 
 .PHONY: demo run test bootstrap ui lint unit e2e bindings icons
 
