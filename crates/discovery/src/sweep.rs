@@ -390,6 +390,7 @@ where
     let name = &info.name;
     let detail = DisplayErrorContext(err).to_string();
     tracing::warn!(cause = %detail, "listing failed");
+    let cause = root_cause(err);
     let service_message = err
         .message()
         .map(str::to_owned)
@@ -399,7 +400,7 @@ where
             if has_credentials_error(err) {
                 (
                     FailureKind::Credentials,
-                    format!("No usable credentials for profile {name} in {region} ({detail})."),
+                    format!("No usable credentials for profile {name} in {region} ({cause})."),
                 )
             } else {
                 let endpoint = info
@@ -410,7 +411,7 @@ where
                 (
                     FailureKind::Unreachable,
                     format!(
-                        "Cannot reach MWAA{endpoint} for profile {name} in {region} ({detail}): \
+                        "Cannot reach MWAA{endpoint} for profile {name} in {region} ({cause}): \
                          check the network, a proxy or the profile's endpoint_url."
                     ),
                 )
@@ -463,6 +464,16 @@ where
         },
     };
     failure(info, Some(region), kind, message)
+}
+
+/// The innermost cause, which is what a person can act on ("Connection refused (os error 111)"),
+/// rather than the SDK's whole chain (that goes to the log).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
 }
 
 fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
