@@ -12,7 +12,8 @@ export AIRGATE_AIRFLOW_WEB_BIN := $(BIN)/airflow-web
 ## Run the desktop app on the sandbox: a local MWAA server, AWS profiles, a bastion, a private web server.
 demo: bootstrap ui
 	cargo build -p airgate-desktop -p airgate-sandbox
-	$(BIN)/airgate-sandbox --app $(BIN)/airgate-desktop
+	@# Without a session bus (a headless machine), use a private one with its own keyring.
+	$(if $(DBUS_SESSION_BUS_ADDRESS),,scripts/with-keyring.sh) $(BIN)/airgate-sandbox --app $(BIN)/airgate-desktop
 
 ## Run the desktop app against your own ~/.aws/config.
 run: bootstrap ui

@@ -230,3 +230,19 @@ pub fn tray_label(pid: u32) -> Option<String> {
     }
     None
 }
+
+/// Saves what the window shows as `<name>.png` in `$AIRGATE_SCREENSHOTS` when that is set.
+pub async fn screenshot(client: &Client, name: &str) {
+    let Some(dir) = std::env::var_os("AIRGATE_SCREENSHOTS") else {
+        return;
+    };
+    match client.screenshot().await {
+        Ok(png) => {
+            let path = PathBuf::from(dir).join(format!("{name}.png"));
+            if let Err(err) = std::fs::write(&path, png) {
+                eprintln!("cannot write {}: {err}", path.display());
+            }
+        }
+        Err(err) => eprintln!("cannot take a screenshot: {err}"),
+    }
+}

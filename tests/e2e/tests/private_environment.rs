@@ -234,28 +234,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
     );
     wait_for_tray(&driver, "1 connected").await;
 
-    if let Some(path) = std::env::var_os("AIRGATE_SCREENSHOT") {
-        let png = client.screenshot().await.expect("screenshot");
-        std::fs::write(&path, png).expect("write screenshot");
-    }
-
-    // Disconnect stops the tunnel and frees the port.
-    row.find(Locator::Css(r#"[data-testid="disconnect"]"#))
-        .await
-        .expect("disconnect button")
-        .click()
-        .await
-        .expect("click Disconnect");
-    wait_for_state(&client, &selector, "disconnected").await;
-    wait_for_tray(&driver, "").await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpListener::bind(socks).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "port {port} still in use after Disconnect"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    airgate_e2e::screenshot(&client, "connected").await;
 
     client.close().await.expect("close the app");
     drop(driver);

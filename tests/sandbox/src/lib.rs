@@ -2,7 +2,8 @@
 //!
 //! - an MWAA server seeded with three accounts, four regions and seven environments, public and
 //!   private, in several statuses and Airflow versions;
-//! - a temporary AWS config and credentials file with one profile per account;
+//! - a temporary AWS config and credentials file with one profile per account, plus one whose keys
+//!   the server refuses (its failure is shown, the others still list);
 //! - an OpenSSH bastion inside a private network namespace, next to an Airflow-like web server that
 //!   the host cannot reach, whose `-vpce` hostnames resolve only inside the namespace (when
 //!   namespaces are unavailable, a loopback bastion instead);
@@ -78,6 +79,15 @@ pub const ACCOUNTS: [Account; 3] = [
         regions: &["us-west-2"],
     },
 ];
+
+/// A profile whose keys the MWAA server does not know, as after a key rotation: the app shows its
+/// failure and still lists every other profile.
+pub const REFUSED_PROFILE: Account = Account {
+    profile: "sandbox-rotated-keys",
+    id: "444444444444",
+    access_key: "AKIASANDBOXROTATED04",
+    regions: &["us-east-1"],
+};
 
 /// One seeded environment, as a user should see it in the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -216,6 +226,7 @@ impl Sandbox {
 
         let profiles: Vec<AwsProfile> = ACCOUNTS
             .iter()
+            .chain([&REFUSED_PROFILE])
             .map(|account| {
                 let profile =
                     AwsProfile::new(account.profile, account.access_key, account.regions[0]);

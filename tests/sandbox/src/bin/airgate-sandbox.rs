@@ -21,6 +21,13 @@ struct Args {
 #[tokio::main]
 async fn main() -> ExitCode {
     let args = Args::parse();
+    if args.app.is_some() && cfg!(target_os = "linux") && !has_display() {
+        eprintln!(
+            "error: no display to show the app on. Run `make demo` in a desktop session, or try it \
+             headless with `xvfb-run -a make demo`."
+        );
+        return ExitCode::FAILURE;
+    }
     let topology = if args.loopback {
         Topology::Loopback
     } else {
@@ -79,6 +86,12 @@ async fn main() -> ExitCode {
     }
     println!("Sandbox stopped.");
     code
+}
+
+fn has_display() -> bool {
+    ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()))
 }
 
 /// Ctrl-C or SIGTERM: either way the sandbox tears down its network, bastion and files.

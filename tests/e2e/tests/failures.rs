@@ -1,0 +1,130 @@
+//! What a user sees when something is wrong: a profile AWS refuses is reported while every other
+//! profile still lists, and a bastion whose host key is unknown is refused in the row, with the
+//! key's fingerprint to check.
+
+use std::time::{Duration, Instant};
+
+use airgate_e2e::{TauriDriver, app_binary};
+use airgate_peers::bastion::{self, Bastion};
+use airgate_sandbox::{REFUSED_PROFILE, Sandbox, Topology};
+use airgate_vault::{BastionRecord, Vault};
+use fantoccini::{Client, Locator};
+
+const WAIT: Duration = Duration::from_secs(45);
+
+fn display_or_skip() -> bool {
+    if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("AIRGATE_REQUIRE_GUI").as_deref() != Ok("1"),
+        "no display: run under Xvfb (`make e2e`)"
+    );
+    eprintln!("SKIPPED: no display; run under Xvfb (`make e2e`)");
+    false
+}
+
+/// Waits until `css` matches an element whose text contains every one of `needles`.
+async fn wait_for_text(client: &Client, css: &str, needles: &[&str]) -> String {
+    let deadline = Instant::now() + WAIT;
+    let mut last = String::from("(nothing)");
+    while Instant::now() < deadline {
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            last = element.text().await.unwrap_or_default();
+            if needles.iter().all(|needle| last.contains(needle)) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} should show {needles:?} within {WAIT:?}; shows {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_profile_and_unknown_host_key_are_explained() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    sandbox.save_bastion().expect("save the sandbox bastion");
+    // A second bastion whose host key the app has never seen.
+    let stranger = Bastion::start().expect("second bastion");
+    let vault = Vault::open(&sandbox.vault_namespace()).expect("keyring");
+    vault
+        .save_bastion(&BastionRecord {
+            name: "unverified-bastion".to_owned(),
+            host: stranger.host().to_owned(),
+            port: stranger.port(),
+            user: stranger.user().to_owned(),
+            key_path: stranger.user_key().to_path_buf(),
+        })
+        .expect("save the second bastion");
+    let fingerprint =
+        bastion::fingerprint(stranger.host_public_key_path()).expect("ssh-keygen -lf");
+
+    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
+    let client = driver
+        .launch(&app_binary().expect("desktop binary"))
+        .await
+        .expect("launch");
+
+    // The refused profile is explained; every environment of the other profiles is still listed.
+    let failure = format!(
+        r#"[data-testid="source-failure"][data-profile="{}"]"#,
+        REFUSED_PROFILE.profile
+    );
+    let shown = wait_for_text(&client, &failure, &[REFUSED_PROFILE.profile, "refused"]).await;
+    assert!(
+        shown.contains("aws sso login") || shown.contains("keys"),
+        "says what to do: {shown}"
+    );
+    let rows = client
+        .find_all(Locator::Css(r#"[data-testid="env-row"]"#))
+        .await
+        .expect("rows");
+    assert_eq!(
+        rows.len(),
+        sandbox.environments().len(),
+        "the other profiles still list"
+    );
+
+    // Connecting through the bastion with the unknown host key fails in the row, with its
+    // fingerprint, and nothing listens.
+    let env = sandbox.environment("billing-prod").expect("seeded");
+    let row_css = format!(
+        r#"[data-testid="env-row"][data-env-name="{}"][data-profile="{}"][data-region="{}"]"#,
+        env.name, env.profile, env.region
+    );
+    let row = client
+        .find(Locator::Css(&row_css))
+        .await
+        .expect("billing-prod row");
+    row.find(Locator::Css(r#"[data-testid="bastion-select"]"#))
+        .await
+        .expect("bastion picker")
+        .select_by_value("unverified-bastion")
+        .await
+        .expect("pick the unverified bastion");
+    row.find(Locator::Css(r#"[data-testid="connect"]"#))
+        .await
+        .expect("connect button")
+        .click()
+        .await
+        .expect("click Connect");
+    let state_css = format!(r#"{row_css} [data-testid="tunnel-state"][data-state="failed"]"#);
+    let failed = wait_for_text(&client, &state_css, &["not known", &fingerprint]).await;
+    assert!(
+        failed.contains(&stranger.port().to_string()),
+        "names the bastion: {failed}"
+    );
+    airgate_e2e::screenshot(&client, "failures").await;
+
+    client.close().await.expect("close the app");
+    drop(driver);
+    sandbox
+        .forget_bastion()
+        .expect("forget the sandbox bastion");
+    vault
+        .delete_bastion("unverified-bastion")
+        .expect("forget the second bastion");
+}
