@@ -19,6 +19,10 @@ use crate::tray::TrayModel;
 /// How long Quit waits for tunnels to close before exiting anyway.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Airgate's own events at info; libraries only when something is wrong (`RUST_LOG` overrides).
+const DEFAULT_LOG: &str =
+    "warn,airgate_desktop=info,airgate_discovery=info,airgate_tunnel=info,airgate_vault=info";
+
 /// Where the generated IPC bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/ipc/bindings.ts";
 
@@ -115,7 +119,7 @@ pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .init();
     let options = Options {
