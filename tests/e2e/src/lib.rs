@@ -246,3 +246,24 @@ pub async fn screenshot(client: &Client, name: &str) {
         Err(err) => eprintln!("cannot take a screenshot: {err}"),
     }
 }
+
+/// Under Xvfb (`make e2e`) there is a display; elsewhere a GUI test says why it cannot run, and
+/// fails when `AIRGATE_REQUIRE_GUI=1` (CI).
+pub fn display_or_skip() -> bool {
+    if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var("AIRGATE_REQUIRE_GUI").as_deref() != Ok("1"),
+        "no display: run under Xvfb (`make e2e`)"
+    );
+    eprintln!("SKIPPED: no display; run under Xvfb (`make e2e`)");
+    false
+}
+
+/// The row of one environment: a name can exist in several profiles and regions.
+pub fn row_selector(name: &str, profile: &str, region: &str) -> String {
+    format!(
+        r#"[data-testid="env-row"][data-env-name="{name}"][data-profile="{profile}"][data-region="{region}"]"#
+    )
+}

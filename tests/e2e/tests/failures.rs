@@ -4,25 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary};
+use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector};
 use airgate_peers::bastion::{self, Bastion};
 use airgate_sandbox::{REFUSED_PROFILE, Sandbox, Topology};
 use airgate_vault::{BastionRecord, Vault};
 use fantoccini::{Client, Locator};
 
 const WAIT: Duration = Duration::from_secs(45);
-
-fn display_or_skip() -> bool {
-    if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var("AIRGATE_REQUIRE_GUI").as_deref() != Ok("1"),
-        "no display: run under Xvfb (`make e2e`)"
-    );
-    eprintln!("SKIPPED: no display; run under Xvfb (`make e2e`)");
-    false
-}
 
 /// Waits until `css` matches an element whose text contains every one of `needles`.
 async fn wait_for_text(client: &Client, css: &str, needles: &[&str]) -> String {
@@ -91,10 +79,7 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
     // Connecting through the bastion with the unknown host key fails in the row, with its
     // fingerprint, and nothing listens.
     let env = sandbox.environment("billing-prod").expect("seeded");
-    let row_css = format!(
-        r#"[data-testid="env-row"][data-env-name="{}"][data-profile="{}"][data-region="{}"]"#,
-        env.name, env.profile, env.region
-    );
+    let row_css = row_selector(env.name, env.profile, env.region);
     let row = client
         .find(Locator::Css(&row_css))
         .await

@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary};
+use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector};
 use airgate_peers::netns;
 use airgate_peers::socks_client;
 use airgate_sandbox::{Sandbox, Topology};
@@ -13,20 +13,6 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 
 const WAIT: Duration = Duration::from_secs(45);
-
-/// Under Xvfb (`make e2e`) there is a display; elsewhere the test says why it cannot run, and fails
-/// when `AIRGATE_REQUIRE_GUI=1` (CI).
-fn display_or_skip() -> bool {
-    if std::env::var_os("DISPLAY").is_some() || std::env::var_os("WAYLAND_DISPLAY").is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var("AIRGATE_REQUIRE_GUI").as_deref() != Ok("1"),
-        "no display: run under Xvfb (`make e2e`)"
-    );
-    eprintln!("SKIPPED: no display; run under Xvfb (`make e2e`)");
-    false
-}
 
 async fn sandbox_or_skip() -> Option<Sandbox> {
     match Sandbox::start(Topology::PrivateNetwork).await {
@@ -39,12 +25,6 @@ async fn sandbox_or_skip() -> Option<Sandbox> {
         }
         Err(err) => panic!("sandbox: {err}"),
     }
-}
-
-fn row_selector(name: &str, profile: &str, region: &str) -> String {
-    format!(
-        r#"[data-testid="env-row"][data-env-name="{name}"][data-profile="{profile}"][data-region="{region}"]"#
-    )
 }
 
 async fn text_of(row: &Element, testid: &str) -> String {
@@ -235,6 +215,30 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
     wait_for_tray(&driver, "1 connected").await;
 
     airgate_e2e::screenshot(&client, "connected").await;
+
+    // Disconnect stops the tunnel and frees the port; the tray goes back to idle.
+    row.find(Locator::Css(r#"[data-testid="disconnect"]"#))
+        .await
+        .expect("disconnect button")
+        .click()
+        .await
+        .expect("click Disconnect");
+    wait_for_state(&client, &selector, "disconnected").await;
+    wait_for_tray(&driver, "").await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpListener::bind(socks).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "port {port} still in use after Disconnect"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        socks_client::http_get(socks, &host, web.port(), path)
+            .await
+            .is_err(),
+        "nothing answers on {socks} after Disconnect"
+    );
 
     client.close().await.expect("close the app");
     drop(driver);
