@@ -7,6 +7,8 @@ use airgate_peers::mwaa::{
 };
 use common::{ACCOUNT_A, ACCOUNT_B, Home, closed_port, mwaa_server, run};
 use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const HEADER: [&str; 6] = ["NAME", "PROFILE", "REGION", "STATUS", "AIRFLOW", "ACCESS"];
 
@@ -297,4 +299,92 @@ async fn endpoint_from_the_environment_variable() {
         seeded.webserver_host.as_deref().expect("has a host")
     );
     assert_eq!(server.calls(Operation::ListEnvironments), 1);
+}
+
+/// Counts the connections made to a loopback listener standing in for the instance metadata
+/// service.
+async fn fake_metadata_service() -> (String, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn credentials_come_only_from_profiles_never_from_instance_metadata() {
+    let server = mwaa_server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("orders-prod"));
+    let (metadata, hits) = fake_metadata_service().await;
+    let endpoint = server.endpoint();
+    // Three profiles for which the SDK's default chains would ask the instance metadata service:
+    // no region, an instance role as credential source, no credentials at all.
+    let home = Home::new(
+        Some(&endpoint),
+        &[
+            AwsProfile::new("prod", "AKIAA", "eu-west-1"),
+            AwsProfile::new("noregion", "AKIAA", "eu-west-1").without_region(),
+            AwsProfile::new("instance-role", "AKIAA", "eu-west-1")
+                .without_keys()
+                .set("credential_source", "Ec2InstanceMetadata")
+                .set("role_arn", "arn:aws:iam::111111111111:role/airflow-viewer"),
+            AwsProfile::new("nokeys", "AKIAA", "eu-west-1").without_keys(),
+        ],
+    );
+
+    let mut command = home.airgate(&["envs", "--json"]);
+    // The metadata service is enabled and points at the counting listener; STS at a closed
+    // port, so that nothing could ever leave the machine.
+    command
+        .env_remove("AWS_EC2_METADATA_DISABLED")
+        .env("AWS_EC2_METADATA_SERVICE_ENDPOINT", &metadata)
+        .env(
+            "AWS_ENDPOINT_URL_STS",
+            format!("http://127.0.0.1:{}", closed_port()),
+        );
+    let out = run(command).await;
+
+    assert!(out.status.success(), "{out:?}");
+    let json: Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    let names: Vec<&str> = json["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .filter_map(|env| env["name"].as_str())
+        .collect();
+    assert_eq!(names, ["orders-prod"], "{json:#}");
+    let mut failed: Vec<(&str, &str)> = json["failures"]
+        .as_array()
+        .expect("failures")
+        .iter()
+        .map(|f| {
+            (
+                f["profile"].as_str().unwrap_or(""),
+                f["kind"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        [
+            ("instance-role", "Credentials"),
+            ("nokeys", "Credentials"),
+            ("noregion", "NoRegion")
+        ],
+        "{json:#}"
+    );
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "the instance metadata service was contacted"
+    );
 }
