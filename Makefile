@@ -7,7 +7,7 @@ BIN := $(CARGO_TARGET_DIR)/debug
 # The private network runs this web server inside its namespace.
 export AIRGATE_AIRFLOW_WEB_BIN := $(BIN)/airflow-web
 
-.PHONY: demo run test bootstrap ui lint unit e2e bindings icons
+.PHONY: demo run test bootstrap ui lint unit e2e bindings icons bench
 
 ## Run the desktop app on the sandbox: a local MWAA server, AWS profiles, a bastion, a private web server.
 demo: bootstrap ui
@@ -52,3 +52,7 @@ bindings:
 
 icons:
 	icons/render.sh
+
+## Airgate's SOCKS tunnel against OpenSSH's `ssh -D` (release build), e.g. ARGS="--mib 64 --rounds 3".
+bench:
+	cargo run --release --locked -p airgate-bench --bin tunnel-bench -- $(ARGS)

@@ -1,0 +1,79 @@
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitStatus;
+use std::time::Duration;
+
+/// What stopped a benchmark run, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("Could not start the OpenSSH bastion (sshd on 127.0.0.1): {0}")]
+    Bastion(#[source] io::Error),
+
+    #[error("Could not start the source server on 127.0.0.1: {0}")]
+    Source(#[source] io::Error),
+
+    #[error(
+        "Could not run `ssh` ({0}). Install OpenSSH's client (apt-get install openssh-client)."
+    )]
+    SshMissing(#[source] io::Error),
+
+    #[error(
+        "`ssh -D` ({label}) exited with {status} before its SOCKS port accepted connections:\n{stderr}"
+    )]
+    SshExited {
+        label: String,
+        status: ExitStatus,
+        stderr: String,
+    },
+
+    #[error(
+        "`ssh -D` ({label}) did not accept SOCKS connections on {addr} within {timeout:?}:\n{stderr}"
+    )]
+    SshNotReady {
+        label: String,
+        addr: SocketAddr,
+        timeout: Duration,
+        stderr: String,
+    },
+
+    #[error("Airgate could not open its tunnel through the bastion: {0}")]
+    Tunnel(#[from] airgate_tunnel::Error),
+
+    #[error("Airgate did not open its tunnel within {0:?}; see the bastion's log.")]
+    TunnelTimeout(Duration),
+
+    #[error("Connecting through the SOCKS proxy of {side} failed: {source}")]
+    Socks {
+        side: String,
+        #[source]
+        source: airgate_peers::socks_client::SocksError,
+    },
+
+    #[error("Reading through {side} failed after {got} bytes: {source}")]
+    Read {
+        side: String,
+        got: u64,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "Reading through {side} did not finish within {timeout:?} ({got} of {want} bytes); the tunnel may be stuck."
+    )]
+    ReadTimeout {
+        side: String,
+        got: u64,
+        want: u64,
+        timeout: Duration,
+    },
+
+    #[error(
+        "{side} ended the stream after {got} of {want} bytes: the tunnel lost data or closed early."
+    )]
+    Short { side: String, got: u64, want: u64 },
+
+    #[error("A blocking setup step stopped unexpectedly: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
