@@ -223,7 +223,8 @@ impl BastionSession {
         port: u16,
         originator: SocketAddr,
     ) -> Result<russh::Channel<client::Msg>, russh::Error> {
-        self.inner
+        let channel = self
+            .inner
             .handle
             .channel_open_direct_tcpip(
                 host,
@@ -231,7 +232,15 @@ impl BastionSession {
                 originator.ip().to_string(),
                 u32::from(originator.port()),
             )
-            .await
+            .await?;
+        // sshd does not set TCP_NODELAY on a forward-only connection: it holds the channel's
+        // first data until the confirmation is acknowledged, and this side's kernel delays that
+        // ACK by up to 40 ms. A small packet now carries the ACK at once. It matters when the
+        // server speaks first (banners, streams); the bastion ignores the request.
+        if let Err(err) = self.inner.handle.send_keepalive(false).await {
+            debug!(bastion = %self.inner.label, cause = %err, "could not nudge the bastion");
+        }
+        Ok(channel)
     }
 }
 
