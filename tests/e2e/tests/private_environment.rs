@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector};
+use airgate_peers::airflow_web::Page;
 use airgate_peers::netns;
 use airgate_peers::socks_client;
 use airgate_sandbox::{Sandbox, Topology};
@@ -191,13 +192,10 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
         .await
         .expect("request through the tunnel");
     assert_eq!(response.status, 200, "{response:?}");
-    assert!(
-        response.body.contains(&host),
-        "the page names the -vpce host: {response:?}"
-    );
-    assert!(
-        response.body.contains(path),
-        "the page names the path: {response:?}"
+    assert_eq!(
+        Page::parse(&response.body),
+        Some(Page::new(host.as_str(), path)),
+        "the private server saw the -vpce host and the path: {response:?}"
     );
 
     // The status line and the tray say connected.

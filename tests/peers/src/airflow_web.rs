@@ -98,15 +98,61 @@ async fn page(request: Request) -> impl IntoResponse {
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    Html(format!(
+    Html(render(host, path, &query))
+}
+
+fn render(host: &str, path: &str, query: &str) -> String {
+    format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Airflow</title></head>\n\
          <body>\n<h1>Airflow</h1>\n<p>Host: <span id=\"host\">{}</span></p>\n\
          <p>Path: <span id=\"path\">{}</span></p>\n<p>Query: <span id=\"query\">{}</span></p>\n\
          </body>\n</html>\n",
         escape(host),
         escape(path),
-        escape(&query),
-    ))
+        escape(query),
+    )
+}
+
+/// What a page served by [`router`] says it was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The `Host` header, as the server received it.
+    pub host: String,
+    /// The path, without the query.
+    pub path: String,
+}
+
+impl Page {
+    /// Reads a page served by [`router`]; `None` when `html` is not one.
+    pub fn parse(html: &str) -> Option<Page> {
+        if !html.contains("<title>Airflow</title>") {
+            return None;
+        }
+        let field = |id: &str| {
+            let start = format!("<span id=\"{id}\">");
+            let rest = &html[html.find(&start)? + start.len()..];
+            Some(unescape(&rest[..rest.find("</span>")?]))
+        };
+        Some(Page {
+            host: field("host")?,
+            path: field("path")?,
+        })
+    }
+
+    pub fn new(host: impl Into<String>, path: impl Into<String>) -> Page {
+        Page {
+            host: host.into(),
+            path: path.into(),
+        }
+    }
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
 }
 
 fn escape(text: &str) -> String {
@@ -212,7 +258,7 @@ fn newest_mtime(dir: &std::path::Path, depth: u8) -> Option<std::time::SystemTim
 
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{Page, escape, render};
 
     #[test]
     fn escapes_markup() {
@@ -220,5 +266,22 @@ mod tests {
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
         );
+    }
+
+    #[test]
+    fn a_page_reads_back_what_was_asked() {
+        let html = render(
+            "x-vpce.c1.eu-west-1.airflow.amazonaws.com",
+            "/dags/a<b>/grid",
+            "?tab=logs",
+        );
+        assert_eq!(
+            Page::parse(&html),
+            Some(Page::new(
+                "x-vpce.c1.eu-west-1.airflow.amazonaws.com",
+                "/dags/a<b>/grid"
+            ))
+        );
+        assert_eq!(Page::parse("<html>It works!</html>"), None);
     }
 }
