@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -172,10 +173,9 @@ fn gdbus(args: &[&str]) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-/// The text of the tray item of the process `pid`, as a panel shows it: the
-/// `XAyatanaLabel` property of its StatusNotifierItem on the D-Bus session bus. `None` when the
-/// process exports no tray item.
-pub fn tray_label(pid: u32) -> Option<String> {
+/// The StatusNotifierItem that process `pid` exports on the D-Bus session bus (what a panel
+/// shows): its bus name and object path.
+fn tray_item(pid: u32) -> Option<(String, String)> {
     let bus = [
         "--dest",
         "org.freedesktop.DBus",
@@ -197,38 +197,90 @@ pub fn tray_label(pid: u32) -> Option<String> {
         })
         .map(str::to_owned)
         .collect::<Vec<_>>();
-    for owner in owners {
-        let Ok(tree) = Command::new("gdbus")
+    owners.into_iter().find_map(|owner| {
+        let tree = Command::new("gdbus")
             .args(["introspect", "--session", "--dest", &owner])
             .args(["--object-path", "/org/ayatana/NotificationItem"])
             .output()
-        else {
-            continue;
-        };
+            .ok()?;
         let tree = String::from_utf8_lossy(&tree.stdout);
-        for node in tree.lines().filter_map(|l| l.trim().strip_prefix("node ")) {
-            let path = format!(
-                "/org/ayatana/NotificationItem/{}",
-                node.trim_end_matches(" {")
-            );
-            let args = [
-                "--dest",
-                &owner,
-                "--object-path",
-                &path,
-                "--method",
-                "org.freedesktop.DBus.Properties.Get",
-                "org.kde.StatusNotifierItem",
-                "XAyatanaLabel",
-            ];
-            if let Some(out) = gdbus(&args) {
-                // (<'1 connected'>,)
-                let label = out.trim().trim_start_matches("(<").trim_end_matches(">,)");
-                return Some(label.trim_matches(['\'', '"']).to_owned());
-            }
-        }
-    }
-    None
+        let node = tree
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix("node "))
+            .map(|node| node.trim_end_matches(" {"))
+            .find(|node| !node.starts_with('/'))?;
+        Some((
+            owner.clone(),
+            format!("/org/ayatana/NotificationItem/{node}"),
+        ))
+    })
+}
+
+fn item_property(owner: &str, path: &str, property: &str) -> Option<String> {
+    let method = "org.freedesktop.DBus.Properties.Get";
+    let args = ["--dest", owner, "--object-path", path, "--method", method];
+    let out = gdbus(&[&args[..], &["org.kde.StatusNotifierItem", property]].concat())?;
+    // (<'1 connected'>,) or (<objectpath '/x/Menu'>,)
+    let value = out.trim().trim_start_matches("(<").trim_end_matches(">,)");
+    let value = value.strip_prefix("objectpath ").unwrap_or(value);
+    Some(value.trim_matches(['\'', '"']).to_owned())
+}
+
+/// The text of the tray item of the process `pid`, as a panel shows it: the `XAyatanaLabel`
+/// property of its StatusNotifierItem. `None` when the process exports no tray item.
+pub fn tray_label(pid: u32) -> Option<String> {
+    let (owner, path) = tray_item(pid)?;
+    item_property(&owner, &path, "XAyatanaLabel")
+}
+
+/// The entries of the tray menu of the process `pid` (dbusmenu ids and labels), in order.
+pub fn tray_menu(pid: u32) -> Vec<(i32, String)> {
+    let Some((owner, path)) = tray_item(pid) else {
+        return Vec::new();
+    };
+    let Some(menu) = item_property(&owner, &path, "Menu") else {
+        return Vec::new();
+    };
+    let args = ["--dest", &owner, "--object-path", &menu];
+    let method = [
+        "--method",
+        "com.canonical.dbusmenu.GetLayout",
+        "0",
+        "--",
+        "-1",
+        "[]",
+    ];
+    let Some(layout) = gdbus(&[&args[..], &method[..]].concat()) else {
+        return Vec::new();
+    };
+    // ... [<(2, {'label': <'Show window'>}, @av [])>, <(3, {'label': <'Quit'>}, @av [])>]
+    layout
+        .split("<(")
+        .skip(1)
+        .filter_map(|entry| {
+            let (id, rest) = entry.split_once(',')?;
+            let label = rest.split_once("'label': <'")?.1.split_once("'>")?.0;
+            Some((id.trim().parse().ok()?, label.to_owned()))
+        })
+        .collect()
+}
+
+/// Clicks the tray menu entry `label` of the process `pid` as a panel does (dbusmenu `Event`).
+/// `false` when there is no such entry.
+pub fn click_tray_menu(pid: u32, label: &str) -> bool {
+    let Some((id, _)) = tray_menu(pid).into_iter().find(|(_, l)| l == label) else {
+        return false;
+    };
+    let Some((owner, path)) = tray_item(pid) else {
+        return false;
+    };
+    let Some(menu) = item_property(&owner, &path, "Menu") else {
+        return false;
+    };
+    let id = id.to_string();
+    let args = ["--dest", &owner, "--object-path", &menu, "--method"];
+    let event = ["com.canonical.dbusmenu.Event", &id, "clicked", "<0>", "0"];
+    gdbus(&[&args[..], &event[..]].concat()).is_some()
 }
 
 /// Saves what the window shows as `<name>.png` in `$AIRGATE_SCREENSHOTS` when that is set.
@@ -266,4 +318,32 @@ pub fn row_selector(name: &str, profile: &str, region: &str) -> String {
     format!(
         r#"[data-testid="env-row"][data-env-name="{name}"][data-profile="{profile}"][data-region="{region}"]"#
     )
+}
+
+/// Waits until the tunnel state shown in the row at `selector` is `wanted` (`data-state`), and
+/// returns that element. A failed tunnel fails the wait at once, with its reason.
+pub async fn wait_for_tunnel(client: &Client, selector: &str, wanted: &str) -> Element {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let css = format!(r#"{selector} [data-testid="tunnel-state"]"#);
+    let mut last = String::from("(no tunnel state shown)");
+    while Instant::now() < deadline {
+        if let Ok(state) = client.find(Locator::Css(&css)).await {
+            let now = state
+                .attr("data-state")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            if now == wanted {
+                return state;
+            }
+            last = format!("{now}: {}", state.text().await.unwrap_or_default());
+            assert!(
+                now != "failed" || wanted == "failed",
+                "tunnel failed: {last}"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("tunnel did not become {wanted} within 45 s; last seen {last}");
 }

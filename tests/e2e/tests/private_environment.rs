@@ -5,7 +5,7 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector};
+use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector, wait_for_tunnel};
 use airgate_peers::airflow_web::Page;
 use airgate_peers::netns;
 use airgate_peers::socks_client;
@@ -34,33 +34,6 @@ async fn text_of(row: &Element, testid: &str) -> String {
         Ok(element) => element.text().await.unwrap_or_default(),
         Err(_) => String::new(),
     }
-}
-
-/// Waits until the tunnel state of the row at `selector` is `wanted`; returns the element.
-async fn wait_for_state(client: &Client, selector: &str, wanted: &str) -> Element {
-    let deadline = Instant::now() + WAIT;
-    let css = format!(r#"{selector} [data-testid="tunnel-state"]"#);
-    let mut last = String::from("(no tunnel state shown)");
-    while Instant::now() < deadline {
-        if let Ok(state) = client.find(Locator::Css(&css)).await {
-            let now = state
-                .attr("data-state")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-            if now == wanted {
-                return state;
-            }
-            last = format!("{now}: {}", state.text().await.unwrap_or_default());
-            assert!(
-                now != "failed" || wanted == "failed",
-                "tunnel failed: {last}"
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("tunnel did not become {wanted} within {WAIT:?}; last seen {last}");
 }
 
 async fn wait_for_rows(client: &Client, count: usize) -> Vec<Element> {
@@ -165,7 +138,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
         .click()
         .await
         .expect("click Connect");
-    let state = wait_for_state(&client, &selector, "connected").await;
+    let state = wait_for_tunnel(&client, &selector, "connected").await;
     let port: u16 = state
         .attr("data-port")
         .await
@@ -221,7 +194,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
         .click()
         .await
         .expect("click Disconnect");
-    wait_for_state(&client, &selector, "disconnected").await;
+    wait_for_tunnel(&client, &selector, "disconnected").await;
     wait_for_tray(&driver, "").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpListener::bind(socks).is_err() {

@@ -1,0 +1,88 @@
+//! End of day: Quit from the tray closes every tunnel and ends the app; nothing keeps running.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use airgate_e2e::{
+    TauriDriver, app_binary, click_tray_menu, display_or_skip, row_selector, tray_menu,
+    wait_for_tunnel,
+};
+use airgate_sandbox::{Sandbox, Topology};
+use fantoccini::Locator;
+
+/// Whether process `pid` has ended (gone, or a zombie waiting for its parent).
+fn ended(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z'))
+        })
+        .unwrap_or(true)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quit_from_the_tray_closes_tunnels_and_ends_the_app() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    sandbox.save_bastion().expect("save the sandbox bastion");
+    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
+    let client = driver
+        .launch(&app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+
+    let env = sandbox.environment("orders-prod").expect("seeded");
+    let selector = row_selector(env.name, env.profile, env.region);
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let connect = loop {
+        let css = format!(r#"{selector} [data-testid="connect"]"#);
+        if let Ok(button) = client.find(Locator::Css(&css)).await {
+            break button;
+        }
+        assert!(Instant::now() < deadline, "no Connect on orders-prod");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    connect.click().await.expect("click Connect");
+    let state = wait_for_tunnel(&client, &selector, "connected").await;
+    let port: u16 = state
+        .attr("data-port")
+        .await
+        .expect("read data-port")
+        .expect("port shown")
+        .parse()
+        .expect("a port number");
+    let socks = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+    assert!(
+        TcpListener::bind(socks).is_err(),
+        "the tunnel listens on {socks}"
+    );
+
+    let pids = driver.app_pids("airgate-desktop");
+    let [pid] = pids[..] else {
+        panic!("one app process expected, found {pids:?}");
+    };
+    let labels: Vec<String> = tray_menu(pid).into_iter().map(|(_, label)| label).collect();
+    assert_eq!(labels, ["Show window", "Quit"], "the tray menu");
+    assert!(click_tray_menu(pid, "Quit"), "click Quit in the tray menu");
+
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !ended(pid) {
+        assert!(
+            Instant::now() < deadline,
+            "the app still runs 15 s after Quit"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        TcpListener::bind(socks).is_ok(),
+        "the tunnel's port {port} is free once the app has quit"
+    );
+    // The session ended with the app; the driver is stopped on drop.
+    drop(client);
+    drop(driver);
+    sandbox
+        .forget_bastion()
+        .expect("forget the sandbox bastion");
+}
