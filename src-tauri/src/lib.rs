@@ -72,10 +72,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
         .manage(TrayModel::default())
         .setup(move |app| {
             ipc.mount_events(app);
-            let (data_dir, custom) = match options.data_dir.clone() {
-                Some(dir) => state::data_dir_at(dir)?,
-                None => state::data_dir(app.path().app_data_dir()?)?,
-            };
+            let (data_dir, custom) =
+                state::data_dir(options.data_dir.clone(), app.path().app_data_dir()?)?;
             let tunnels = {
                 // The tunnels' task is spawned on Tauri's async runtime.
                 let runtime = tauri::async_runtime::handle();

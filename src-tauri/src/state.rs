@@ -21,8 +21,9 @@ pub struct AppState {
     pub tunnels: Tunnels,
     /// Where Airgate keeps its files (`known_hosts`, ...).
     pub data_dir: PathBuf,
-    /// Set when the data directory was chosen through [`DATA_DIR_ENV`].
-    pub custom_data_dir: Option<PathBuf>,
+    /// Whether the data directory was chosen (option or [`DATA_DIR_ENV`]) rather than the
+    /// default: a chosen one gets its own keyring namespace.
+    pub custom_data_dir: bool,
     /// Opened on first use (a blocking D-Bus call); a failure is retried on the next use.
     vault: Mutex<Option<Vault>>,
     /// Set once the app started closing its tunnels to exit.
@@ -30,7 +31,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(tunnels: Tunnels, data_dir: PathBuf, custom_data_dir: Option<PathBuf>) -> Self {
+    pub fn new(tunnels: Tunnels, data_dir: PathBuf, custom_data_dir: bool) -> Self {
         Self {
             tunnels,
             data_dir,
@@ -59,13 +60,13 @@ impl AppState {
         if let Some(vault) = self.vault.lock().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(vault);
         }
-        let custom = self.custom_data_dir.clone();
-        let vault = tauri::async_runtime::spawn_blocking(move || {
-            let namespace = airgate_vault::namespace(IDENTIFIER, custom.as_deref());
-            Vault::open(&namespace)
-        })
-        .await
-        .map_err(|e| join_error("Opening the keyring", e))??;
+        let namespace = airgate_vault::namespace(
+            IDENTIFIER,
+            self.custom_data_dir.then_some(self.data_dir.as_path()),
+        );
+        let vault = tauri::async_runtime::spawn_blocking(move || Vault::open(&namespace))
+            .await
+            .map_err(|e| join_error("Opening the keyring", e))??;
         *self.vault.lock().unwrap_or_else(|e| e.into_inner()) = Some(vault.clone());
         Ok(vault)
     }
@@ -84,21 +85,18 @@ impl AppState {
     }
 }
 
-/// The data directory: [`DATA_DIR_ENV`] when set, else `default`. Created if missing.
-/// Returns the directory and, when it came from the environment, the custom directory.
-pub fn data_dir(default: PathBuf) -> Result<(PathBuf, Option<PathBuf>)> {
-    let custom = std::env::var_os(DATA_DIR_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
-    let dir = custom.clone().unwrap_or(default);
+/// The data directory: `explicit` when given, else [`DATA_DIR_ENV`] when set, else `default`.
+/// Created if missing. Returns it and whether it was chosen rather than the default.
+pub fn data_dir(explicit: Option<PathBuf>, default: PathBuf) -> Result<(PathBuf, bool)> {
+    let chosen = explicit.or_else(|| {
+        std::env::var_os(DATA_DIR_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    let custom = chosen.is_some();
+    let dir = chosen.unwrap_or(default);
     create_dir(&dir)?;
     Ok((dir, custom))
-}
-
-/// An explicit data directory (custom: it gets its own keyring namespace). Created if missing.
-pub fn data_dir_at(dir: PathBuf) -> Result<(PathBuf, Option<PathBuf>)> {
-    create_dir(&dir)?;
-    Ok((dir.clone(), Some(dir)))
 }
 
 fn create_dir(path: &Path) -> Result<()> {

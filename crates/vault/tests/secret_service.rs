@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use airgate_peers::secret_service::{
@@ -40,23 +40,9 @@ fn home() -> PathBuf {
 }
 
 fn secret_tool(args: &[&str], stdin: &str) -> String {
-    use std::io::Write as _;
-    let mut child = Command::new("secret-tool")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("secret-tool runs (apt: libsecret-tools)");
-    let mut input = child.stdin.take().expect("stdin");
-    input.write_all(stdin.as_bytes()).expect("write stdin");
-    drop(input);
-    let output = child.wait_with_output().expect("secret-tool ends");
-    assert!(
-        output.status.success(),
-        "secret-tool {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    // The re-run child already has the peer's bus in its environment.
+    let output =
+        airgate_peers::secret_service::secret_tool(Command::new("secret-tool"), args, stdin);
     // `secret-tool search` prints the attributes on stderr, the rest on stdout.
     let mut printed = String::from_utf8_lossy(&output.stdout).into_owned();
     printed.push_str(&String::from_utf8_lossy(&output.stderr));

@@ -341,59 +341,28 @@ fn alternating(n: usize, turn: u32) -> Vec<usize> {
     }
 }
 
-/// Downloads `want` bytes from the source on `port` through `socks`; returns how long it took
-/// from the SOCKS connect to the end of the stream.
-async fn download(side: &str, socks: SocketAddr, port: u16, want: u64) -> Result<Duration> {
-    let limit = download_limit(want);
-    let started = Instant::now();
-    let mut got = 0u64;
-    let transfer = async {
-        let mut stream = socks_client::connect(socks, "127.0.0.1", port)
-            .await
-            .map_err(|source| Error::Socks {
-                side: side.to_owned(),
-                source,
-            })?;
-        let mut buffer = vec![0u8; READ_BUFFER];
-        loop {
-            match stream.read(&mut buffer).await {
-                Ok(0) => return Ok(()),
-                Ok(n) => got += n as u64,
-                Err(source) => {
-                    return Err(Error::Read {
-                        side: side.to_owned(),
-                        got,
-                        source,
-                    });
-                }
-            }
-        }
-    };
-    let outcome = timeout(limit, transfer).await;
-    let took = started.elapsed();
-    match outcome {
-        Err(_) => Err(Error::ReadTimeout {
-            side: side.to_owned(),
-            got,
-            want,
-            timeout: limit,
-        }),
-        Ok(Err(e)) => Err(e),
-        Ok(Ok(())) if got != want => Err(Error::Short {
-            side: side.to_owned(),
-            got,
-            want,
-        }),
-        Ok(Ok(())) => Ok(took),
-    }
+/// How long one download took.
+#[derive(Debug, Clone, Copy)]
+struct Timing {
+    /// From the SOCKS connect to the first byte.
+    first_byte: Duration,
+    /// From the SOCKS connect to the end of the stream.
+    total: Duration,
 }
 
-/// Opens a fresh SOCKS connection to the small source and returns the time to its first byte
-/// (then reads the rest, checking it all arrived).
-async fn first_byte(side: &str, socks: SocketAddr, port: u16) -> Result<Duration> {
+/// Downloads `want` bytes from the source on `port` through `socks` within `limit`, checking
+/// that all of them arrived.
+async fn fetch(
+    side: &str,
+    socks: SocketAddr,
+    port: u16,
+    want: u64,
+    limit: Duration,
+) -> Result<Timing> {
+    let mut buffer = vec![0u8; READ_BUFFER];
     let started = Instant::now();
     let mut got = 0u64;
-    let mut ttfb = None;
+    let mut first_byte = None;
     let transfer = async {
         let mut stream = socks_client::connect(socks, "127.0.0.1", port)
             .await
@@ -401,12 +370,11 @@ async fn first_byte(side: &str, socks: SocketAddr, port: u16) -> Result<Duration
                 side: side.to_owned(),
                 source,
             })?;
-        let mut buffer = [0u8; 4096];
         loop {
             match stream.read(&mut buffer).await {
                 Ok(0) => return Ok(()),
                 Ok(n) => {
-                    ttfb.get_or_insert_with(|| started.elapsed());
+                    first_byte.get_or_insert_with(|| started.elapsed());
                     got += n as u64;
                 }
                 Err(source) => {
@@ -419,23 +387,38 @@ async fn first_byte(side: &str, socks: SocketAddr, port: u16) -> Result<Duration
             }
         }
     };
-    match timeout(SMALL_TIMEOUT, transfer).await {
+    let outcome = timeout(limit, transfer).await;
+    let total = started.elapsed();
+    match outcome {
         Err(_) => Err(Error::ReadTimeout {
             side: side.to_owned(),
             got,
-            want: SMALL_BYTES,
-            timeout: SMALL_TIMEOUT,
+            want,
+            timeout: limit,
         }),
         Ok(Err(e)) => Err(e),
-        Ok(Ok(())) => match ttfb {
-            Some(ttfb) if got == SMALL_BYTES => Ok(ttfb),
+        Ok(Ok(())) => match first_byte {
+            Some(first_byte) if got == want => Ok(Timing { first_byte, total }),
             _ => Err(Error::Short {
                 side: side.to_owned(),
                 got,
-                want: SMALL_BYTES,
+                want,
             }),
         },
     }
+}
+
+/// Downloads `want` bytes; returns how long it took from the SOCKS connect to the end.
+async fn download(side: &str, socks: SocketAddr, port: u16, want: u64) -> Result<Duration> {
+    let timing = fetch(side, socks, port, want, download_limit(want)).await?;
+    Ok(timing.total)
+}
+
+/// Opens a fresh SOCKS connection to the small source and returns the time to its first byte
+/// (reading the rest, checking it all arrived).
+async fn first_byte(side: &str, socks: SocketAddr, port: u16) -> Result<Duration> {
+    let timing = fetch(side, socks, port, SMALL_BYTES, SMALL_TIMEOUT).await?;
+    Ok(timing.first_byte)
 }
 
 #[cfg(test)]

@@ -347,3 +347,19 @@ pub async fn wait_for_tunnel(client: &Client, selector: &str, wanted: &str) -> E
     }
     panic!("tunnel did not become {wanted} within 45 s; last seen {last}");
 }
+
+/// Clicks `[data-testid="{testid}"]` inside `row`, as a user clicks a row's button.
+///
+/// # Panics
+/// When the row has no such element or the click fails.
+pub async fn click_in(row: &Element, testid: &str) {
+    let css = format!(r#"[data-testid="{testid}"]"#);
+    let element = row
+        .find(Locator::Css(&css))
+        .await
+        .unwrap_or_else(|err| panic!("no {testid} in the row: {err}"));
+    element
+        .click()
+        .await
+        .unwrap_or_else(|err| panic!("click {testid}: {err}"));
+}

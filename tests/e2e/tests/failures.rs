@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector};
+use airgate_e2e::{TauriDriver, app_binary, click_in, display_or_skip, row_selector};
 use airgate_peers::bastion::{self, Bastion};
 use airgate_sandbox::{REFUSED_PROFILE, Sandbox, Topology};
 use airgate_vault::{BastionRecord, Vault};
@@ -90,12 +90,7 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
         .select_by_value("unverified-bastion")
         .await
         .expect("pick the unverified bastion");
-    row.find(Locator::Css(r#"[data-testid="connect"]"#))
-        .await
-        .expect("connect button")
-        .click()
-        .await
-        .expect("click Connect");
+    click_in(&row, "connect").await;
     let state_css = format!(r#"{row_css} [data-testid="tunnel-state"][data-state="failed"]"#);
     let failed = wait_for_text(&client, &state_css, &["not known", &fingerprint]).await;
     assert!(

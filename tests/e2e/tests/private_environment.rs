@@ -5,7 +5,9 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector, wait_for_tunnel};
+use airgate_e2e::{
+    TauriDriver, app_binary, click_in, display_or_skip, row_selector, wait_for_tunnel,
+};
 use airgate_peers::airflow_web::Page;
 use airgate_peers::netns;
 use airgate_peers::socks_client;
@@ -132,12 +134,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
             .unwrap_or_default()
             .contains(airgate_sandbox::BASTION_NAME)
     );
-    row.find(Locator::Css(r#"[data-testid="connect"]"#))
-        .await
-        .expect("connect button")
-        .click()
-        .await
-        .expect("click Connect");
+    click_in(&row, "connect").await;
     let state = wait_for_tunnel(&client, &selector, "connected").await;
     let port: u16 = state
         .attr("data-port")
@@ -188,12 +185,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
     airgate_e2e::screenshot(&client, "connected").await;
 
     // Disconnect stops the tunnel and frees the port; the tray goes back to idle.
-    row.find(Locator::Css(r#"[data-testid="disconnect"]"#))
-        .await
-        .expect("disconnect button")
-        .click()
-        .await
-        .expect("click Disconnect");
+    click_in(&row, "disconnect").await;
     wait_for_tunnel(&client, &selector, "disconnected").await;
     wait_for_tray(&driver, "").await;
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -508,29 +508,41 @@ fn stop(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// Runs `secret-tool ARGS` (apt: libsecret-tools) from `command` (e.g.
+/// [`SecretService::command`], or a plain `Command::new("secret-tool")` inside a re-run test),
+/// feeding it `stdin`; panics with its stderr unless it succeeds.
+///
+/// # Panics
+/// When `secret-tool` cannot run or fails.
+pub fn secret_tool(mut command: Command, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = command
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("secret-tool runs (apt: libsecret-tools)");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    let output = child.wait_with_output().expect("secret-tool ends");
+    assert!(
+        output.status.success(),
+        "secret-tool {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn secret_tool(service: &SecretService, args: &[&str], stdin: Option<&str>) -> String {
-        let mut child = service
-            .command("secret-tool")
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("secret-tool runs (apt: libsecret-tools)");
-        let mut input = child.stdin.take().expect("stdin");
-        input
-            .write_all(stdin.unwrap_or_default().as_bytes())
-            .expect("write stdin");
-        drop(input);
-        let output = child.wait_with_output().expect("secret-tool ends");
-        assert!(
-            output.status.success(),
-            "secret-tool {args:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
+        let output = super::secret_tool(
+            service.command("secret-tool"),
+            args,
+            stdin.unwrap_or_default(),
         );
         String::from_utf8_lossy(&output.stdout).into_owned()
     }

@@ -35,7 +35,9 @@ pub enum Error {
     #[error("cannot start the private network: {0}")]
     Network(#[from] netns::Error),
     #[error("cannot save the sandbox bastion in the keyring: {0}")]
-    Vault(#[from] airgate_vault::Error),
+    SaveBastion(#[source] airgate_vault::Error),
+    #[error("cannot remove the sandbox bastion from the keyring: {0}")]
+    ForgetBastion(#[source] airgate_vault::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -336,14 +338,17 @@ impl Sandbox {
 
     /// Saves the bastion in the app's vault (the OS keyring of this session).
     pub fn save_bastion(&self) -> Result<()> {
-        Vault::open(&self.vault_namespace())?.save_bastion(&self.bastion_record())?;
-        Ok(())
+        Vault::open(&self.vault_namespace())
+            .and_then(|vault| vault.save_bastion(&self.bastion_record()))
+            .map_err(Error::SaveBastion)
     }
 
     /// Removes what [`Self::save_bastion`] saved.
     pub fn forget_bastion(&self) -> Result<()> {
-        Vault::open(&self.vault_namespace())?.delete_bastion(BASTION_NAME)?;
-        Ok(())
+        Vault::open(&self.vault_namespace())
+            .and_then(|vault| vault.delete_bastion(BASTION_NAME))
+            .map(drop)
+            .map_err(Error::ForgetBastion)
     }
 
     /// The environment the desktop app (or the CLI) needs to run on this sandbox.
