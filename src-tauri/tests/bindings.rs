@@ -15,19 +15,44 @@ fn committed_bindings_are_up_to_date() {
     let fresh = std::fs::read_to_string(&fresh_path).expect("read the fresh bindings");
     let committed = std::fs::read_to_string(&committed_path).unwrap_or_default();
     if fresh != committed {
-        let (line, (want, have)) = fresh
-            .lines()
-            .chain(std::iter::repeat(""))
-            .zip(committed.lines().chain(std::iter::repeat("")))
-            .enumerate()
-            .find(|(_, (a, b))| a != b)
-            .expect("the texts differ somewhere");
         panic!(
-            "ui/src/ipc/bindings.ts is out of date with the Rust commands (line {}: expected \
-             {want:?}, found {have:?}). Refresh it with:\n\
+            "ui/src/ipc/bindings.ts is out of date with the Rust commands ({}). Refresh it with:\n\
              AIRGATE_WRITE_BINDINGS=1 cargo test -p airgate-desktop bindings\n\
              then commit it.",
-            line + 1
+            first_difference(&fresh, &committed)
         );
     }
+}
+
+/// Where two texts first differ, for a person: a line and both versions of it, or what is
+/// different at the end (a trailing newline, line endings).
+fn first_difference(want: &str, have: &str) -> String {
+    let (mut want_lines, mut have_lines) = (want.split('\n'), have.split('\n'));
+    let mut line = 0;
+    loop {
+        line += 1;
+        match (want_lines.next(), have_lines.next()) {
+            (Some(a), Some(b)) if a == b => {}
+            (Some(a), Some(b)) => return format!("line {line}: expected {a:?}, found {b:?}"),
+            (Some(_), None) => return format!("the committed file ends early, at line {line}"),
+            (None, Some(_)) => return format!("the committed file has more after line {line}"),
+            (None, None) => return "the texts differ in bytes that are not lines".to_owned(),
+        }
+    }
+}
+
+#[test]
+fn differences_are_named_even_at_the_end() {
+    assert_eq!(
+        first_difference("a\nb\n", "a\nc\n"),
+        r#"line 2: expected "b", found "c""#
+    );
+    assert_eq!(
+        first_difference("a\n", "a"),
+        "the committed file ends early, at line 2"
+    );
+    assert_eq!(
+        first_difference("a\nb", "a\r\nb"),
+        r#"line 1: expected "a", found "a\r""#
+    );
 }
