@@ -360,6 +360,7 @@ mod tests {
             arn: Some(format!(
                 "arn:aws:airflow:eu-west-1:{profile}:environment/{name}"
             )),
+            security_group_ids: vec![],
         }
     }
 

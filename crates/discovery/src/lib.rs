@@ -6,6 +6,8 @@
 //! - [`aws_files`] finds the shared files, [`load_profiles`] lists their profiles and regions.
 //! - [`discover`] asks MWAA, for every (profile, region) at once (bounded), for its environments.
 //!   A source that fails becomes a [`SourceFailure`] saying what to do; the others are unaffected.
+//! - [`create_web_login_token`] mints the short-lived token that logs a browser in to one
+//!   environment's Airflow UI.
 //! - Endpoints come from the profile (`endpoint_url`, a `services` section) or
 //!   `AWS_ENDPOINT_URL[_MWAA]`, as for the AWS CLI. For loopback endpoints the SDK's host prefix
 //!   (`api.`) is dropped ([`LoopbackHostPrefix`]), so a local MWAA server works.
@@ -19,11 +21,13 @@ mod error;
 mod host_prefix;
 mod profiles;
 mod sweep;
+mod token;
 
 pub use error::{Error, Result};
 pub use host_prefix::{LoopbackHostPrefix, is_loopback_host, strip_loopback_prefix};
 pub use profiles::{AIRGATE_REGIONS_KEY, aws_files, load_profiles};
 pub use sweep::{discover, discover_with};
+pub use token::{TokenError, WebLogin, WebToken, create_web_login_token};
 
 /// How the Airflow web server of an environment is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -50,6 +54,9 @@ pub struct Environment {
     /// Hostname of the web server, without scheme (`<id>-vpce.c5.eu-west-1.airflow.amazonaws.com`).
     pub webserver_host: Option<String>,
     pub arn: Option<String>,
+    /// The security groups of the environment (`NetworkConfiguration`): a bastion must be
+    /// allowed in by one of them on 443 to reach the web server.
+    pub security_group_ids: Vec<String>,
 }
 
 /// Where the shared AWS files are (honours `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`).

@@ -62,13 +62,7 @@ pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Disco
     };
     let mut environments = Vec::new();
     if let Some(env_files) = profiles::env_config_files(&usable) {
-        let ctx = Arc::new(Ctx {
-            env_files,
-            options: options.clone(),
-            limit: Semaphore::new(options.concurrency.max(1)),
-            config_path: files.config.clone(),
-            credentials_path: files.credentials.clone(),
-        });
+        let ctx = Arc::new(Ctx::new(env_files, options, files));
         let sweeps = profile_infos(&set)
             .into_iter()
             .map(|info| discover_profile(info, ctx.clone()));
@@ -87,7 +81,7 @@ pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Disco
 }
 
 #[derive(Debug)]
-struct Ctx {
+pub(crate) struct Ctx {
     env_files: EnvConfigFiles,
     options: DiscoverOptions,
     limit: Semaphore,
@@ -96,6 +90,20 @@ struct Ctx {
 }
 
 impl Ctx {
+    pub(crate) fn new(
+        env_files: EnvConfigFiles,
+        options: &DiscoverOptions,
+        files: &AwsFiles,
+    ) -> Self {
+        Self {
+            env_files,
+            options: options.clone(),
+            limit: Semaphore::new(options.concurrency.max(1)),
+            config_path: files.config.clone(),
+            credentials_path: files.credentials.clone(),
+        }
+    }
+
     fn timeouts(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
             .connect_timeout(self.options.connect_timeout)
@@ -113,16 +121,16 @@ impl Ctx {
 
 /// What a sweep needs to know of a profile (nothing secret).
 #[derive(Debug, Clone)]
-struct ProfileInfo {
-    name: String,
+pub(crate) struct ProfileInfo {
+    pub(crate) name: String,
     regions: Vec<String>,
-    sso: bool,
+    pub(crate) sso: bool,
     credential_process: bool,
     role: bool,
     endpoint_url: Option<String>,
 }
 
-fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
+pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
     let mut infos: Vec<ProfileInfo> = set
         .profiles()
         .filter_map(|name| set.get_profile(name))
@@ -172,15 +180,7 @@ async fn discover_profile(
         Ok(credentials) => credentials,
         Err(failed) => return (Vec::new(), vec![failed]),
     };
-    let sdk_config = aws_config::defaults(BehaviorVersion::latest())
-        .profile_files(ctx.env_files.clone())
-        .profile_name(&info.name)
-        .region(Region::new(first_region))
-        .credentials_provider(credentials)
-        .timeout_config(ctx.timeouts())
-        .retry_config(ctx.retries())
-        .load()
-        .await;
+    let sdk_config = sdk_config(&info, &first_region, credentials, &ctx).await;
     let sources = info
         .regions
         .iter()
@@ -192,6 +192,33 @@ async fn discover_profile(
         failures.extend(failed);
     }
     (environments, failures)
+}
+
+/// The SDK configuration of one profile: its own files, credentials resolved from it alone.
+pub(crate) async fn sdk_config(
+    info: &ProfileInfo,
+    region: &str,
+    credentials: Credentials,
+    ctx: &Ctx,
+) -> aws_types::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .profile_files(ctx.env_files.clone())
+        .profile_name(&info.name)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(credentials)
+        .timeout_config(ctx.timeouts())
+        .retry_config(ctx.retries())
+        .load()
+        .await
+}
+
+/// An MWAA client for `region`; loopback endpoints lose the SDK's host prefix.
+pub(crate) fn mwaa_client(sdk_config: &aws_types::SdkConfig, region: &str) -> aws_sdk_mwaa::Client {
+    let config = aws_sdk_mwaa::config::Builder::from(sdk_config)
+        .region(Region::new(region.to_owned()))
+        .interceptor(LoopbackHostPrefix)
+        .build();
+    aws_sdk_mwaa::Client::from_conf(config)
 }
 
 /// `credential_source = Ec2InstanceMetadata` would ask the instance metadata service: refused.
@@ -211,7 +238,7 @@ impl ProvideCredentials for NoInstanceMetadata {
 }
 
 /// Resolves the profile's credentials once for the whole sweep, from the profile only.
-async fn resolve_credentials(
+pub(crate) async fn resolve_credentials(
     info: &ProfileInfo,
     region: &str,
     ctx: &Ctx,
@@ -244,7 +271,8 @@ async fn resolve_credentials(
             ctx.options.operation_timeout.as_secs()
         ),
     };
-    tracing::warn!(profile = %info.name, cause = %detail, "no credentials");
+    tracing::warn!(profile = %info.name, cause = %detail.lines().next().unwrap_or_default(), "no credentials");
+    tracing::debug!(profile = %info.name, chain = %detail, "no credentials");
     let name = &info.name;
     let message = if info.sso {
         format!(
@@ -283,11 +311,7 @@ async fn list_source(
     ctx: &Ctx,
 ) -> (Vec<Environment>, Vec<SourceFailure>) {
     let _permit = ctx.limit.acquire().await;
-    let config = aws_sdk_mwaa::config::Builder::from(sdk_config)
-        .region(Region::new(region.to_owned()))
-        .interceptor(LoopbackHostPrefix)
-        .build();
-    let client = aws_sdk_mwaa::Client::from_conf(config);
+    let client = mwaa_client(sdk_config, region);
 
     let mut names = Vec::new();
     let mut pages = client
@@ -369,6 +393,10 @@ fn environment(profile: &str, region: &str, env: aws_sdk_mwaa::types::Environmen
         access,
         webserver_host,
         arn: env.arn,
+        security_group_ids: env
+            .network_configuration
+            .and_then(|network| network.security_group_ids)
+            .unwrap_or_default(),
     }
 }
 
@@ -389,8 +417,10 @@ where
 {
     let name = &info.name;
     let detail = DisplayErrorContext(err).to_string();
-    tracing::warn!(cause = %detail, "listing failed");
     let cause = root_cause(err);
+    // One line a person can act on; the SDK's whole chain (headers, body) only when asked for.
+    tracing::warn!(%cause, "listing failed");
+    tracing::debug!(chain = %detail, "listing failed");
     let service_message = err
         .message()
         .map(str::to_owned)
@@ -468,7 +498,7 @@ where
 
 /// The innermost cause, which is what a person can act on ("Connection refused (os error 111)"),
 /// rather than the SDK's whole chain (that goes to the log).
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut current = err;
     while let Some(next) = current.source() {
         current = next;
@@ -476,7 +506,7 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     current.to_string()
 }
 
-fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(e) = current {
         if e.is::<CredentialsError>() {

@@ -1,0 +1,106 @@
+use std::path::PathBuf;
+
+use crate::open::OpenStep;
+
+/// Everything that can stop an Open; each message says what happened and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "{name} is {status}: MWAA serves its Airflow UI only while it is AVAILABLE. Open it once its status is AVAILABLE."
+    )]
+    NotAvailable { name: String, status: String },
+
+    #[error("{name} has no web server yet ({status}).")]
+    NoWebserver { name: String, status: String },
+
+    #[error(
+        "{name} is private: its web server is only reachable inside its VPC. Pick a saved bastion in that VPC (or add one), then Open again."
+    )]
+    NeedsBastion { name: String },
+
+    #[error("{0}")]
+    Tunnel(#[from] airgate_tunnel::Error),
+
+    #[error("The tunnel of {name} stopped before it was up: {reason}")]
+    TunnelStopped { name: String, reason: String },
+
+    #[error("The bastion cannot reach {name} at {host}:{port} ({reason}): allow the bastion's security group in {groups} on {port}.", groups = group_list(.security_groups))]
+    Route {
+        name: String,
+        host: String,
+        port: u16,
+        reason: String,
+        security_groups: Vec<String>,
+    },
+
+    #[error("{0}")]
+    Token(#[from] airgate_discovery::TokenError),
+
+    #[error(
+        "No browser found: install Chrome, Chromium, Edge, Brave or Firefox, or name one (a path) in Settings."
+    )]
+    NoBrowser,
+
+    #[error("No browser called \"{name}\" here (found: {}). Pick one of those, or give the path of its program.", if detected.is_empty() { "none".to_owned() } else { detected.join(", ") })]
+    UnknownBrowser { name: String, detected: Vec<String> },
+
+    #[error("No browser at {}: check the path in Settings.", path.display())]
+    BrowserMissing { path: PathBuf },
+
+    #[error("Could not start {browser} ({}): {source}.", path.display())]
+    Launch {
+        browser: String,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("Cannot prepare the browser profile {}: {source}. Check the data directory's permissions.", path.display())]
+    Profile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("The settings file {} cannot be read ({reason}); it was left as it is. Fix or remove it.", path.display())]
+    SettingsUnreadable { path: PathBuf, reason: String },
+
+    #[error("Cannot save the settings to {}: {source}.", path.display())]
+    SettingsWrite {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn group_list(groups: &[String]) -> String {
+    match groups {
+        [] => "the environment's security group".to_owned(),
+        [one] => format!("{one} (the environment's)"),
+        many => format!("one of {} (the environment's)", many.join(", ")),
+    }
+}
+
+impl Error {
+    /// The step of Open this error stops.
+    pub fn step(&self) -> OpenStep {
+        match self {
+            Error::NotAvailable { .. }
+            | Error::NoWebserver { .. }
+            | Error::NeedsBastion { .. }
+            | Error::Tunnel(_)
+            | Error::TunnelStopped { .. }
+            | Error::Route { .. } => OpenStep::Route,
+            Error::Token(_) => OpenStep::Token,
+            Error::NoBrowser
+            | Error::UnknownBrowser { .. }
+            | Error::BrowserMissing { .. }
+            | Error::Launch { .. }
+            | Error::Profile { .. }
+            | Error::SettingsUnreadable { .. }
+            | Error::SettingsWrite { .. } => OpenStep::Browser,
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,22 @@
+//! Open: one call from an environment to its Airflow UI, logged in, in a browser of its own.
+//!
+//! [`open::open`] does the steps and reports each as it goes:
+//! 1. **Route**: a public web server is reached directly; a private one through its tunnel
+//!    (started, or reused when up), proven with a SOCKS CONNECT to the web server
+//!    ([`probe::socks_connect`]) before anything else.
+//! 2. **Token**: `CreateWebLoginToken` with the profile's credentials (it lives 60 s, so it is
+//!    minted only once the route is up).
+//! 3. **Browser**: the login URL ([`login::login_url`]) in a browser with a profile of its own
+//!    per environment, proxied through the tunnel ([`browser`]).
+
+pub mod browser;
+mod error;
+pub mod login;
+pub mod open;
+pub mod probe;
+pub mod settings;
+
+pub use browser::{Browser, BrowserKind, Browsers};
+pub use error::{Error, Result};
+pub use open::{OpenProgress, OpenStep, OpenTarget, Opened, StepState, open};
+pub use settings::OpenSettings;

@@ -1,0 +1,357 @@
+//! The Open flow: route, token, browser, each step reported as it starts and ends.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use airgate_discovery::{AccessMode, AwsFiles, Environment};
+use airgate_tunnel::{TunnelSpec, TunnelState, Tunnels};
+use serde::Serialize;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::browser::{Browser, Browsers, LaunchRequest, profile_dir_name};
+use crate::login::{host_and_port, login_url};
+use crate::probe::socks_connect;
+use crate::{Error, Result};
+
+/// How long Open waits for a tunnel another Open (or Connect) is already starting.
+const TUNNEL_WAIT: Duration = Duration::from_secs(60);
+
+/// The steps of Open, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub enum OpenStep {
+    /// Reach the web server: directly, or through the environment's tunnel.
+    Route,
+    /// Mint the web login token.
+    Token,
+    /// Start (or reuse) the environment's browser on the login URL.
+    Browser,
+}
+
+/// Where a step is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum StepState {
+    Running,
+    Done { detail: String },
+    Failed { reason: String },
+}
+
+/// One step of the Open of environment `id` (`profile/region/name`) changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct OpenProgress {
+    pub id: String,
+    pub step: OpenStep,
+    pub state: StepState,
+}
+
+/// The environment to open, as discovery saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenTarget {
+    /// The tunnel id and browser profile key: `profile/region/name`.
+    pub id: String,
+    pub name: String,
+    pub profile: String,
+    pub region: String,
+    pub status: String,
+    pub airflow_version: Option<String>,
+    pub webserver_host: Option<String>,
+    pub private: bool,
+    pub security_group_ids: Vec<String>,
+}
+
+impl From<&Environment> for OpenTarget {
+    fn from(env: &Environment) -> Self {
+        Self {
+            id: format!("{}/{}/{}", env.profile, env.region, env.name),
+            name: env.name.clone(),
+            profile: env.profile.clone(),
+            region: env.region.clone(),
+            status: env.status.clone(),
+            airflow_version: env.airflow_version.clone(),
+            webserver_host: env.webserver_host.clone(),
+            private: env.access == AccessMode::PrivateVpce,
+            security_group_ids: env.security_group_ids.clone(),
+        }
+    }
+}
+
+/// What to do with the login URL.
+#[derive(Debug, Clone)]
+pub enum Launch {
+    /// Start `browser` with a profile of its own under `profiles`.
+    Browser {
+        browser: Browser,
+        profiles: PathBuf,
+        extra_args: Vec<String>,
+    },
+    /// Hand the URL back to the caller (`airgate open --print-url`).
+    PrintUrl,
+}
+
+/// One Open.
+#[derive(Debug, Clone)]
+pub struct OpenRequest {
+    pub target: OpenTarget,
+    /// How to start the tunnel of a private environment when it is not up.
+    pub tunnel: Option<TunnelSpec>,
+    pub aws: AwsFiles,
+    pub launch: Launch,
+}
+
+/// What an Open did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opened {
+    /// The tunnel's SOCKS port, when the route is a tunnel.
+    pub socks_port: Option<u16>,
+    /// Whether the tunnel was already up.
+    pub reused_tunnel: bool,
+    /// The browser started, when one was.
+    pub browser: Option<String>,
+    /// The login URL, with its token, only for [`Launch::PrintUrl`].
+    pub url: Option<String>,
+    /// From the call to the browser's start (or the URL's return).
+    pub elapsed: Duration,
+}
+
+/// Opens the environment: route, token, browser. Each step is reported to `report` as it
+/// starts and as it ends; the first failure stops the rest and is returned too.
+pub async fn open(
+    request: OpenRequest,
+    tunnels: &Tunnels,
+    browsers: &Browsers,
+    report: &(dyn Fn(OpenProgress) + Send + Sync),
+) -> Result<Opened> {
+    let started = Instant::now();
+    let id = request.target.id.clone();
+    let step = |step: OpenStep, state: StepState| {
+        report(OpenProgress {
+            id: id.clone(),
+            step,
+            state,
+        });
+    };
+    let outcome = run(&request, tunnels, browsers, &step, started).await;
+    if let Err(err) = &outcome {
+        tracing::warn!(env = %request.target.name, step = ?err.step(), cause = %err, "open failed");
+        step(
+            err.step(),
+            StepState::Failed {
+                reason: err.to_string(),
+            },
+        );
+    }
+    outcome
+}
+
+async fn run(
+    request: &OpenRequest,
+    tunnels: &Tunnels,
+    browsers: &Browsers,
+    step: &(dyn Fn(OpenStep, StepState) + Send + Sync),
+    started: Instant,
+) -> Result<Opened> {
+    let target = &request.target;
+    step(OpenStep::Route, StepState::Running);
+    if target.status != "AVAILABLE" {
+        return Err(Error::NotAvailable {
+            name: target.name.clone(),
+            status: target.status.clone(),
+        });
+    }
+    let host = target
+        .webserver_host
+        .clone()
+        .ok_or_else(|| Error::NoWebserver {
+            name: target.name.clone(),
+            status: target.status.clone(),
+        })?;
+
+    let (socks_port, reused_tunnel) = if target.private {
+        let (port, reused) = ensure_tunnel(tunnels, target, request.tunnel.clone()).await?;
+        let (web_host, web_port) = host_and_port(&host);
+        socks_connect(port, web_host, web_port)
+            .await
+            .map_err(|err| Error::Route {
+                name: target.name.clone(),
+                host: web_host.to_owned(),
+                port: web_port,
+                reason: err.to_string(),
+                security_groups: target.security_group_ids.clone(),
+            })?;
+        let how = if reused {
+            "tunnel already up"
+        } else {
+            "tunnel started"
+        };
+        step(
+            OpenStep::Route,
+            StepState::Done {
+                detail: format!("Through the bastion ({how}, SOCKS port {port})"),
+            },
+        );
+        (Some(port), reused)
+    } else {
+        step(
+            OpenStep::Route,
+            StepState::Done {
+                detail: "Public web server: no tunnel needed".to_owned(),
+            },
+        );
+        (None, false)
+    };
+
+    step(OpenStep::Token, StepState::Running);
+    let login = airgate_discovery::create_web_login_token(
+        &request.aws,
+        &target.profile,
+        &target.region,
+        &target.name,
+    )
+    .await?;
+    let detail = match &login.airflow_identity {
+        Some(who) => format!("Logged in as {who}"),
+        None => "Login token ready".to_owned(),
+    };
+    step(OpenStep::Token, StepState::Done { detail });
+
+    step(OpenStep::Browser, StepState::Running);
+    let url = login_url(
+        &login.hostname,
+        target.airflow_version.as_deref(),
+        login.token.expose(),
+    );
+    match &request.launch {
+        Launch::PrintUrl => {
+            step(
+                OpenStep::Browser,
+                StepState::Done {
+                    detail: "Login URL printed".to_owned(),
+                },
+            );
+            Ok(Opened {
+                socks_port,
+                reused_tunnel,
+                browser: None,
+                url: Some(url),
+                elapsed: started.elapsed(),
+            })
+        }
+        Launch::Browser {
+            browser,
+            profiles,
+            extra_args,
+        } => {
+            let profile_dir = profiles.join(profile_dir_name(&target.id));
+            let reused_window = browsers.is_running(&profile_dir);
+            browsers.launch(
+                browser,
+                &LaunchRequest {
+                    url: &url,
+                    socks_port,
+                    profile_dir,
+                    extra_args,
+                },
+            )?;
+            let elapsed = started.elapsed();
+            let how = if reused_window {
+                "its window again"
+            } else {
+                "a window of its own"
+            };
+            step(
+                OpenStep::Browser,
+                StepState::Done {
+                    detail: format!("{} opened {how}", browser.name),
+                },
+            );
+            tracing::info!(env = %target.name, elapsed_ms = elapsed.as_millis() as u64, reused_tunnel, "opened");
+            Ok(Opened {
+                socks_port,
+                reused_tunnel,
+                browser: Some(browser.name.clone()),
+                url: None,
+                elapsed,
+            })
+        }
+    }
+}
+
+/// The SOCKS port of the environment's tunnel: the running one, the one being started, or a
+/// new one from `spec`. Returns whether it was already up.
+async fn ensure_tunnel(
+    tunnels: &Tunnels,
+    target: &OpenTarget,
+    spec: Option<TunnelSpec>,
+) -> Result<(u16, bool)> {
+    let mut events = tunnels.subscribe();
+    let current = tunnels
+        .states()
+        .await
+        .into_iter()
+        .find(|event| event.id == target.id)
+        .map(|event| event.state);
+    match current {
+        Some(TunnelState::Connected { port }) => return Ok((port, true)),
+        Some(TunnelState::Connecting) => {}
+        _ => {
+            let spec = spec.ok_or_else(|| Error::NeedsBastion {
+                name: target.name.clone(),
+            })?;
+            match tunnels.connect(&target.id, spec).await {
+                Ok(port) => return Ok((port, false)),
+                Err(airgate_tunnel::Error::AlreadyOpen { .. }) => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+    }
+    // Someone else is starting it: wait for the outcome.
+    let wait = async {
+        loop {
+            match events.recv().await {
+                Ok(event) if event.id == target.id => match event.state {
+                    TunnelState::Connected { port } => return Ok((port, false)),
+                    TunnelState::Connecting => {}
+                    TunnelState::Failed { reason } => {
+                        return Err(Error::TunnelStopped {
+                            name: target.name.clone(),
+                            reason,
+                        });
+                    }
+                    TunnelState::Disconnected => {
+                        return Err(Error::TunnelStopped {
+                            name: target.name.clone(),
+                            reason: "it was disconnected".to_owned(),
+                        });
+                    }
+                },
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => {
+                    let now = tunnels.states().await;
+                    if let Some(TunnelState::Connected { port }) = now
+                        .into_iter()
+                        .find(|event| event.id == target.id)
+                        .map(|event| event.state)
+                    {
+                        return Ok((port, false));
+                    }
+                }
+                Err(RecvError::Closed) => {
+                    return Err(Error::Tunnel(airgate_tunnel::Error::Stopped));
+                }
+            }
+        }
+    };
+    tokio::time::timeout(TUNNEL_WAIT, wait)
+        .await
+        .unwrap_or_else(|_| {
+            Err(Error::TunnelStopped {
+                name: target.name.clone(),
+                reason: format!("it was not up within {} s", TUNNEL_WAIT.as_secs()),
+            })
+        })
+}

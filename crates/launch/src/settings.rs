@@ -1,0 +1,106 @@
+//! Open's settings, kept in `settings.json` in the app's data directory (nothing secret).
+//!
+//! A file that cannot be read or parsed is kept as it is and reported; the defaults apply
+//! until it is fixed. Writes are atomic (a temporary file renamed over the old one).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The settings file's name inside the data directory.
+pub const SETTINGS_FILE: &str = "settings.json";
+
+/// How Open behaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase", default)]
+pub struct OpenSettings {
+    /// The browser: a detected browser's name, or a path. `None`: the first one detected.
+    pub browser: Option<String>,
+    /// Extra arguments for every browser launch (e.g. `--headless`).
+    pub browser_args: Vec<String>,
+}
+
+/// Reads the settings of `data_dir`; a missing file gives the defaults.
+pub fn load(data_dir: &Path) -> Result<OpenSettings> {
+    let path = data_dir.join(SETTINGS_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(OpenSettings::default());
+        }
+        Err(source) => {
+            return Err(Error::SettingsUnreadable {
+                path,
+                reason: source.to_string(),
+            });
+        }
+    };
+    serde_json::from_str(&text).map_err(|err| Error::SettingsUnreadable {
+        path,
+        reason: err.to_string(),
+    })
+}
+
+/// Writes the settings of `data_dir` atomically.
+pub fn save(data_dir: &Path, settings: &OpenSettings) -> Result<()> {
+    let path = data_dir.join(SETTINGS_FILE);
+    let text = serde_json::to_vec_pretty(settings).map_err(|err| Error::SettingsUnreadable {
+        path: path.clone(),
+        reason: err.to_string(),
+    })?;
+    write_atomically(&path, &text).map_err(|source| Error::SettingsWrite { path, source })
+}
+
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_default_when_missing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(load(dir.path()).expect("no file"), OpenSettings::default());
+        let settings = OpenSettings {
+            browser: Some("/usr/bin/chromium".into()),
+            browser_args: vec!["--headless".into()],
+        };
+        save(dir.path(), &settings).expect("save");
+        assert_eq!(load(dir.path()).expect("load"), settings);
+    }
+
+    #[test]
+    fn a_broken_file_is_reported_and_kept() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, "{ not json").expect("write");
+        let err = load(dir.path()).expect_err("broken file");
+        assert!(
+            err.to_string().contains(&path.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).expect("kept"), "{ not json");
+    }
+}
