@@ -11,6 +11,7 @@
 //! | `CreateEnvironment`   | `PUT /environments/{Name}`                         |
 //! | `DeleteEnvironment`   | `DELETE /environments/{Name}`                      |
 //! | `CreateWebLoginToken` | `POST /webtoken/{Name}`                            |
+
 //! | `CreateCliToken`      | `POST /clitoken/{Name}`                            |
 //!
 //! Errors carry `x-amzn-ErrorType` and a `{"message": ...}` body: `ResourceNotFoundException`
@@ -74,6 +75,8 @@ pub use profiles::{AwsProfile, AwsProfileFiles};
 
 use model::EnvRecord;
 
+use crate::web_token::TokenKey;
+
 /// How the server behaves.
 #[derive(Debug, Clone)]
 pub struct MwaaConfig {
@@ -89,6 +92,9 @@ pub struct MwaaConfig {
     pub delete_delay: Duration,
     /// Page size of `ListEnvironments` without `MaxResults` (MWAA allows 1 to 25).
     pub default_page_size: usize,
+    /// Signs web login tokens, so a web server holding the key can check them
+    /// ([`crate::web_token`]).
+    pub token_key: TokenKey,
 }
 
 impl Default for MwaaConfig {
@@ -100,6 +106,7 @@ impl Default for MwaaConfig {
             create_delay: Duration::ZERO,
             delete_delay: Duration::ZERO,
             default_page_size: 10,
+            token_key: TokenKey::generate(),
         }
     }
 }
@@ -311,6 +318,11 @@ impl MwaaServer {
     /// Calls of `op` received so far (authenticated ones, failed or not).
     pub fn calls(&self, op: Operation) -> u64 {
         self.shared.lock().calls.get(&op).copied().unwrap_or(0)
+    }
+
+    /// The key web login tokens are signed with.
+    pub fn token_key(&self) -> TokenKey {
+        self.shared.config.token_key.clone()
     }
 
     /// Web login and CLI tokens handed out so far, oldest first.

@@ -41,6 +41,7 @@ pub const REQUIRE_ENV: &str = "AIRGATE_REQUIRE_NETNS";
 const LOCK_DIR: &str = "/run/airgate-netns";
 const SLOTS: std::ops::RangeInclusive<u8> = 1..=250;
 const WEB_PORT: u16 = 80;
+const WEB_TLS_PORT: u16 = 443;
 const WEB_START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Why the private network could not be set up.
@@ -54,12 +55,24 @@ pub enum Error {
     Setup(String),
 }
 
+/// What the private web server does besides plain HTTP on port 80.
+#[derive(Debug, Clone, Default)]
+pub struct WebOptions {
+    /// Serve HTTPS on port 443 too, with this certificate and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Check MWAA web login tokens signed with this key.
+    pub token_key: Option<crate::web_token::TokenKey>,
+    /// Append a JSON line per request to this file.
+    pub log: Option<PathBuf>,
+}
+
 /// The running private network; torn down on drop.
 #[derive(Debug)]
 pub struct PrivateNetwork {
     name: String,
     slot: u8,
     hostnames: Vec<String>,
+    web_options: WebOptions,
     bastion: Option<Bastion>,
     web: Option<(Child, ChildStdin)>,
     created: bool,
@@ -71,6 +84,11 @@ impl PrivateNetwork {
     /// Creates the namespace, starts the bastion and the private web server, and maps each of
     /// `hostnames` to the web server inside the namespace.
     pub fn start(hostnames: &[&str]) -> Result<PrivateNetwork, Error> {
+        Self::start_with(hostnames, WebOptions::default())
+    }
+
+    /// [`start`](Self::start), with a web server that also does `web` (HTTPS, MWAA login).
+    pub fn start_with(hostnames: &[&str], web: WebOptions) -> Result<PrivateNetwork, Error> {
         check_available()?;
         let (slot, lock) = take_slot()?;
         let name = format!("airgate{slot}");
@@ -79,6 +97,7 @@ impl PrivateNetwork {
             name,
             slot,
             hostnames: hostnames.iter().map(|h| (*h).to_owned()).collect(),
+            web_options: web,
             bastion: None,
             web: None,
             created: false,
@@ -182,7 +201,7 @@ impl PrivateNetwork {
             "# no DNS in the private network\nnameserver 127.0.0.1\n",
         )?;
 
-        self.web = Some(start_web(&name, self.web_addr())?);
+        self.web = Some(start_web(&name, self.web_addr(), &self.web_options)?);
         self.bastion = Some(Bastion::launch(
             &["ip", "netns", "exec", &name],
             IpAddr::V4(self.bastion_addr()),
@@ -208,6 +227,14 @@ impl PrivateNetwork {
     /// The private web server: reachable only from inside the namespace.
     pub fn web_addr(&self) -> SocketAddr {
         SocketAddr::new(IpAddr::V4(self.web_ip()), WEB_PORT)
+    }
+
+    /// The private web server's HTTPS address, when it serves HTTPS.
+    pub fn web_tls_addr(&self) -> Option<SocketAddr> {
+        self.web_options
+            .tls
+            .as_ref()
+            .map(|_| SocketAddr::new(IpAddr::V4(self.web_ip()), WEB_TLS_PORT))
     }
 
     /// The names that resolve to [`web_addr`](Self::web_addr) inside the namespace only.
@@ -329,12 +356,33 @@ fn cleanup_slot(slot: u8) {
 
 /// Starts `airflow-web` inside the namespace and waits for its "listening on" line. Its stdin
 /// stays open as long as we hold it: it exits when we (or our process) go away.
-fn start_web(name: &str, addr: SocketAddr) -> io::Result<(Child, ChildStdin)> {
+fn start_web(
+    name: &str,
+    addr: SocketAddr,
+    options: &WebOptions,
+) -> io::Result<(Child, ChildStdin)> {
     let binary = crate::airflow_web::binary_path()?;
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", name])
-        .arg(&binary)
-        .args(["--listen", &addr.to_string(), "--exit-with-stdin"])
+    let mut command = Command::new("ip");
+    command.args(["netns", "exec", name]).arg(&binary).args([
+        "--listen",
+        &addr.to_string(),
+        "--exit-with-stdin",
+    ]);
+    if let Some((cert, key)) = &options.tls {
+        let tls = SocketAddr::new(addr.ip(), WEB_TLS_PORT);
+        command
+            .args(["--tls-listen", &tls.to_string(), "--tls-cert"])
+            .arg(cert)
+            .arg("--tls-key")
+            .arg(key);
+    }
+    if let Some(key) = &options.token_key {
+        command.args(["--token-key", &key.to_hex()]);
+    }
+    if let Some(log) = &options.log {
+        command.arg("--log").arg(log);
+    }
+    let mut child = command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

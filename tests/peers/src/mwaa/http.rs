@@ -18,6 +18,7 @@ use super::model::{
     WebserverAccessMode, derived_uuid, fnv1a,
 };
 use super::{IssuedToken, Shared};
+use crate::web_token::{TOKEN_LIFETIME_SECS, TokenClaims, now_secs};
 
 type Shared_ = State<Arc<Shared>>;
 
@@ -420,9 +421,22 @@ fn issue_token(
     };
     state.token_counter += 1;
     let counter = state.token_counter.to_string();
-    let a = fnv1a(&[&caller.account, &caller.region, name, &counter]);
-    let b = fnv1a(&[&format!("{a:x}"), &request_id()]);
-    let token = format!("{a:016x}{b:016x}");
+    let token = if op == Operation::CreateWebLoginToken {
+        // Signed, so the environment's web server can check it was minted here, for it.
+        shared.config.token_key.mint(&TokenClaims {
+            env: name.to_owned(),
+            account: caller.account.clone(),
+            region: caller.region.clone(),
+            host: host.clone(),
+            identity: format!("assumed-role/Airgate/{}", caller.access_key_id),
+            expires_at: now_secs() + TOKEN_LIFETIME_SECS,
+            nonce: state.token_counter,
+        })
+    } else {
+        let a = fnv1a(&[&caller.account, &caller.region, name, &counter]);
+        let b = fnv1a(&[&format!("{a:x}"), &request_id()]);
+        format!("{a:016x}{b:016x}")
+    };
     state.tokens.push(IssuedToken {
         operation: op,
         account: caller.account.clone(),
