@@ -11,6 +11,8 @@ apt_packages=(
   # run the sandbox and tests: a real bastion, a private network, a keyring, a display
   openssh-server openssh-client iproute2 nftables gnome-keyring dbus dbus-x11 libsecret-tools
   xvfb xauth x11-utils imagemagick webkit2gtk-driver xdotool trayer
+  # Open's tests launch a real browser
+  chromium
 )
 
 missing=()

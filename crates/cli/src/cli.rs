@@ -3,6 +3,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use airgate_discovery::{AccessMode, Discovery, Environment, SourceFailure};
+use airgate_launch::open::{Launch, OpenRequest};
+use airgate_launch::{Browsers, OpenProgress, OpenStep, OpenTarget, StepState};
 use airgate_tunnel::{BastionSpec, TunnelSpec, TunnelState, Tunnels};
 use clap::{Parser, Subcommand};
 
@@ -47,6 +49,37 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Open an environment's Airflow UI, logged in, in a browser of its own (through a tunnel
+    /// when it is private; the tunnel stays up until Ctrl-C).
+    Open {
+        /// Environment name.
+        env: String,
+        /// Profile that sees the environment, when the name is in several.
+        #[arg(long)]
+        profile: Option<String>,
+        /// Region of the environment, when the name is in several.
+        #[arg(long)]
+        region: Option<String>,
+        /// For a private environment, the bastion: [user@]host[:port].
+        #[arg(long, requires = "key")]
+        bastion: Option<String>,
+        /// Private key file to log in to the bastion.
+        #[arg(long)]
+        key: Option<PathBuf>,
+        /// known_hosts file(s) to check the bastion's host key against [default: ~/.ssh/known_hosts].
+        #[arg(long = "known-hosts")]
+        known_hosts: Vec<PathBuf>,
+        /// Local SOCKS port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The browser: a name (chromium, chrome, edge, brave, firefox) or a path
+        /// [default: the settings' choice, else the first one found].
+        #[arg(long, env = "AIRGATE_BROWSER")]
+        browser: Option<String>,
+        /// Print the login URL instead of starting a browser (it logs in once, within 60 s).
+        #[arg(long)]
+        print_url: bool,
+    },
 }
 
 pub async fn run(args: Args) -> Result<ExitCode> {
@@ -64,28 +97,147 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let bastion = parse_bastion(&bastion, key)?;
-            let known_hosts = if known_hosts.is_empty() {
-                vec![
-                    dirs::home_dir()
-                        .ok_or(Error::NoHome)?
-                        .join(".ssh")
-                        .join("known_hosts"),
-                ]
-            } else {
-                known_hosts
-            };
             let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
             connect(
                 env,
                 TunnelSpec {
                     bastion,
-                    known_hosts,
+                    known_hosts: default_known_hosts(known_hosts)?,
                     listen,
                 },
             )
             .await
         }
+        Command::Open {
+            env,
+            profile,
+            region,
+            bastion,
+            key,
+            known_hosts,
+            port,
+            browser,
+            print_url,
+        } => {
+            let found = discover().await;
+            let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
+            let tunnel = match (bastion, key) {
+                (Some(bastion), Some(key)) => Some(TunnelSpec {
+                    bastion: parse_bastion(&bastion, key)?,
+                    known_hosts: default_known_hosts(known_hosts)?,
+                    listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+                }),
+                _ => None,
+            };
+            open(env, tunnel, browser, print_url).await
+        }
     }
+}
+
+fn default_known_hosts(known_hosts: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+    if !known_hosts.is_empty() {
+        return Ok(known_hosts);
+    }
+    Ok(vec![
+        dirs::home_dir()
+            .ok_or(Error::NoHome)?
+            .join(".ssh")
+            .join("known_hosts"),
+    ])
+}
+
+/// Where the desktop app keeps its files: `AIRGATE_DATA_DIR`, else the OS data directory.
+fn data_dir() -> Result<PathBuf> {
+    match std::env::var_os("AIRGATE_DATA_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => Ok(PathBuf::from(dir)),
+        None => Ok(dirs::data_dir().ok_or(Error::NoHome)?.join(APP_IDENTIFIER)),
+    }
+}
+
+/// The app's identifier: the CLI shares the desktop app's data directory (settings, browser
+/// profiles).
+const APP_IDENTIFIER: &str = "app.airgate.desktop";
+
+async fn open(
+    env: &Environment,
+    tunnel: Option<TunnelSpec>,
+    browser: Option<String>,
+    print_url: bool,
+) -> Result<ExitCode> {
+    let data_dir = data_dir()?;
+    let settings = airgate_launch::settings::load(&data_dir)?;
+    let launch = if print_url {
+        Launch::PrintUrl
+    } else {
+        let choice = browser.or(settings.browser);
+        Launch::Browser {
+            browser: airgate_launch::browser::choose(choice.as_deref())?,
+            profiles: data_dir.join("browsers"),
+            extra_args: settings.browser_args,
+        }
+    };
+    let target = OpenTarget::from(env);
+    let id = target.id.clone();
+    let private = target.private;
+    let request = OpenRequest {
+        target,
+        tunnel,
+        aws: airgate_discovery::aws_files(),
+        launch,
+    };
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let browsers = Browsers::default();
+    eprintln!("Opening {}…", env.name);
+    let report = |progress: OpenProgress| {
+        let step = match progress.step {
+            OpenStep::Route => "route",
+            OpenStep::Token => "token",
+            OpenStep::Browser => "browser",
+        };
+        match progress.state {
+            StepState::Running => {}
+            StepState::Done { detail } => eprintln!("  ok   {step:<8} {detail}"),
+            // The reason follows once, as the error.
+            StepState::Failed { .. } => eprintln!("  FAIL {step}"),
+        }
+    };
+    let opened = match airgate_launch::open(request, &tunnels, &browsers, &report).await {
+        Ok(opened) => opened,
+        Err(err) => {
+            tunnels.shutdown().await;
+            return Err(err.into());
+        }
+    };
+    if let Some(url) = &opened.url {
+        println!("{url}");
+    }
+    eprintln!("Opened in {} ms.", opened.elapsed.as_millis());
+    let Some(port) = opened.socks_port.filter(|_| private) else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut interrupt = Interrupt::listen().map_err(Error::Signal)?;
+    eprintln!(
+        "The tunnel stays up on 127.0.0.1:{port} (SOCKS5) while the browser uses it. Press Ctrl-C to disconnect."
+    );
+    let code = loop {
+        tokio::select! {
+            () = interrupt.recv() => break ExitCode::SUCCESS,
+            event = events.recv() => match event {
+                Ok(event) if event.id == id => {
+                    if let TunnelState::Failed { reason } = event.state {
+                        eprintln!("error: tunnel failed: {reason}");
+                        break ExitCode::FAILURE;
+                    }
+                }
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break ExitCode::FAILURE,
+            }
+        }
+    };
+    tunnels.shutdown().await;
+    eprintln!("Disconnected.");
+    Ok(code)
 }
 
 async fn discover() -> Discovery {

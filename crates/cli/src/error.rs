@@ -14,6 +14,8 @@ pub enum Error {
     NoHome,
     #[error(transparent)]
     Tunnel(#[from] airgate_tunnel::Error),
+    #[error(transparent)]
+    Open(#[from] airgate_launch::Error),
     #[error("Cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("Cannot wait for Ctrl-C: {0}")]

@@ -116,7 +116,15 @@ impl PrivateNetwork {
     /// # Panics
     /// When the setup fails for another reason, or when it is unavailable but required.
     pub fn start_or_skip(hostnames: &[&str]) -> Option<PrivateNetwork> {
-        match Self::start(hostnames) {
+        Self::start_or_skip_with(hostnames, WebOptions::default())
+    }
+
+    /// [`start_or_skip`](Self::start_or_skip) with [`WebOptions`].
+    ///
+    /// # Panics
+    /// As [`start_or_skip`](Self::start_or_skip).
+    pub fn start_or_skip_with(hostnames: &[&str], web: WebOptions) -> Option<PrivateNetwork> {
+        match Self::start_with(hostnames, web) {
             Ok(net) => Some(net),
             Err(Error::Unavailable(why)) if std::env::var(REQUIRE_ENV).as_deref() != Ok("1") => {
                 eprintln!(

@@ -7,20 +7,30 @@
 //! - an OpenSSH bastion inside a private network namespace, next to an Airflow-like web server that
 //!   the host cannot reach, whose `-vpce` hostnames resolve only inside the namespace (when
 //!   namespaces are unavailable, a loopback bastion instead);
-//! - a data directory for the app, with the bastion's host key in its `known_hosts`, and the
-//!   bastion saved in the vault of that data directory.
+//! - the web servers speak HTTPS with the sandbox's own certificate and MWAA's console sign-in:
+//!   they check the web login tokens the MWAA server signs (minted for that environment,
+//!   unexpired, used once). Public environments are served on loopback under `*.localhost`
+//!   names (which browsers resolve to loopback themselves, so no name is looked up anywhere);
+//!   every request lands in one log ([`Sandbox::web_log`]);
+//! - a data directory for the app, with the bastion's host key in its `known_hosts`, the bastion
+//!   saved in the vault of that data directory, and Open's settings: a Chromium-family browser
+//!   when one is installed, trusting the sandbox's certificate in its own profiles only (pinned
+//!   by its key), never in the user's browser.
 //!
 //! The `airgate-sandbox` binary starts it and then the desktop app; the GUI tests start the same.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use airgate_launch::OpenSettings;
+use airgate_peers::airflow_web::{AirflowWeb, WebConfig};
 use airgate_peers::bastion::Bastion;
 use airgate_peers::mwaa::{
     AwsProfile, AwsProfileFiles, EnvironmentStatus, MwaaConfig, MwaaServer, SeedEnvironment,
     WebserverAccessMode,
 };
-use airgate_peers::netns::{self, PrivateNetwork};
+use airgate_peers::netns::{self, PrivateNetwork, WebOptions};
+use airgate_peers::tls::SelfSigned;
 use airgate_vault::{BastionRecord, Vault};
 
 /// The desktop app's identifier; its vault namespace derives from it.
@@ -38,6 +48,8 @@ pub enum Error {
     SaveBastion(#[source] airgate_vault::Error),
     #[error("cannot remove the sandbox bastion from the keyring: {0}")]
     ForgetBastion(#[source] airgate_vault::Error),
+    #[error("cannot write the app's settings: {0}")]
+    Settings(#[from] airgate_launch::Error),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -178,8 +190,11 @@ pub struct Sandbox {
     environments: Vec<SandboxEnvironment>,
     files: AwsProfileFiles,
     data_dir: PathBuf,
-    // Dropped in this order: network (bastion, web), loopback bastion, server, files.
+    certificate: SelfSigned,
+    web_log: PathBuf,
+    // Dropped in this order: network (bastion, web), public web, loopback bastion, server, files.
     network: Option<PrivateNetwork>,
+    public_web: AirflowWeb,
     loopback: Option<Bastion>,
     mwaa: MwaaServer,
     dir: tempfile::TempDir,
@@ -197,6 +212,18 @@ impl Sandbox {
         config.strict_access_keys = true;
         let mwaa = MwaaServer::start(config).await?;
 
+        // Public web servers answer on loopback, under names only browsers resolve (to
+        // loopback, by themselves); private ones get MWAA's derived `-vpce` names.
+        let public_listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+        let public_port = public_listener.local_addr()?.port();
+        drop(public_listener);
+        let public_host = |seed: &Seed| {
+            format!(
+                "{}.{}.airflow.localhost:{public_port}",
+                seed.name, seed.region
+            )
+        };
+
         let mut environments = Vec::new();
         for seed in &SEEDS {
             let account = ACCOUNTS[seed.account];
@@ -212,6 +239,7 @@ impl Sandbox {
                     } else {
                         WebserverAccessMode::PublicOnly
                     },
+                    webserver_url: (!seed.private).then(|| public_host(seed)),
                     ..SeedEnvironment::default()
                 },
             );
@@ -225,6 +253,31 @@ impl Sandbox {
                 webserver_host: seeded.webserver_host,
             });
         }
+
+        let names: Vec<String> = environments
+            .iter()
+            .filter_map(|env| env.webserver_host.clone())
+            .chain(SEEDS.iter().filter(|s| !s.private).map(public_host))
+            .collect();
+        let certificate = SelfSigned::new(&names)?;
+        let (cert_path, key_path) = certificate.write(dir.path())?;
+        let web_log = dir.path().join("web.log");
+        std::fs::write(&web_log, "")?;
+        let web_config = WebConfig {
+            token_key: Some(mwaa.token_key()),
+            log: Some(web_log.clone()),
+        };
+        let public_web = AirflowWeb::start_tls(
+            std::net::SocketAddr::from(([127, 0, 0, 1], public_port)),
+            web_config.clone(),
+            airgate_peers::tls::server_config(&cert_path, &key_path)?,
+        )
+        .await?;
+        let web_options = WebOptions {
+            tls: Some((cert_path, key_path)),
+            token_key: web_config.token_key.clone(),
+            log: web_config.log.clone(),
+        };
 
         let profiles: Vec<AwsProfile> = ACCOUNTS
             .iter()
@@ -247,15 +300,21 @@ impl Sandbox {
             .filter_map(|env| env.webserver_host.as_deref())
             .collect();
         let network = match topology {
-            Topology::PrivateNetwork => Some(PrivateNetwork::start(&private_hosts)?),
-            Topology::PreferPrivate => match PrivateNetwork::start(&private_hosts) {
-                Ok(network) => Some(network),
-                Err(netns::Error::Unavailable(why)) => {
-                    eprintln!("Private network unavailable ({why}): using a bastion on loopback.");
-                    None
+            Topology::PrivateNetwork => {
+                Some(PrivateNetwork::start_with(&private_hosts, web_options)?)
+            }
+            Topology::PreferPrivate => {
+                match PrivateNetwork::start_with(&private_hosts, web_options) {
+                    Ok(network) => Some(network),
+                    Err(netns::Error::Unavailable(why)) => {
+                        eprintln!(
+                            "Private network unavailable ({why}): using a bastion on loopback."
+                        );
+                        None
+                    }
+                    Err(err) => return Err(err.into()),
                 }
-                Err(err) => return Err(err.into()),
-            },
+            }
             Topology::Loopback => None,
         };
         let loopback = match network {
@@ -269,7 +328,10 @@ impl Sandbox {
             environments,
             files,
             data_dir,
+            certificate,
+            web_log,
             network,
+            public_web,
             loopback,
             mwaa,
             dir,
@@ -277,6 +339,7 @@ impl Sandbox {
         sandbox
             .bastion()
             .write_known_hosts(&sandbox.data_dir.join("known_hosts"))?;
+        sandbox.write_settings(&[])?;
         Ok(sandbox)
     }
 
@@ -351,6 +414,46 @@ impl Sandbox {
             .map_err(Error::ForgetBastion)
     }
 
+    /// Every request the sandbox's web servers (private and public) received, one JSON line
+    /// each ([`airgate_peers::airflow_web::read_log`]).
+    pub fn web_log(&self) -> &Path {
+        &self.web_log
+    }
+
+    /// The public web servers' address on loopback.
+    pub fn public_web_addr(&self) -> SocketAddr {
+        self.public_web.addr()
+    }
+
+    /// Writes the app's Open settings: the first Chromium-family browser installed (when there
+    /// is one), trusting the sandbox's certificate in its own profiles only, plus `extra` args.
+    pub fn write_settings(&self, extra: &[&str]) -> Result<()> {
+        let browser = airgate_launch::browser::detect()
+            .into_iter()
+            .find(|b| b.kind == airgate_launch::BrowserKind::Chromium);
+        let mut browser_args = vec![
+            format!(
+                "--ignore-certificate-errors-spki-list={}",
+                self.certificate.spki_sha256
+            ),
+            // This machine's network is closed: no background traffic from the sandbox's browser.
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+        ];
+        if is_root() {
+            // Chromium refuses to run as root with its sandbox on.
+            browser_args.push("--no-sandbox".to_owned());
+        }
+        browser_args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let settings = OpenSettings {
+            browser: browser.map(|b| b.path.display().to_string()),
+            browser_args,
+        };
+        airgate_launch::settings::save(&self.data_dir, &settings)?;
+        Ok(())
+    }
+
     /// The environment the desktop app (or the CLI) needs to run on this sandbox.
     pub fn app_env(&self) -> Vec<(String, String)> {
         let mut env: Vec<(String, String)> = self
@@ -365,4 +468,11 @@ impl Sandbox {
         ));
         env
     }
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
 }
