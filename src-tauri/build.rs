@@ -6,6 +6,7 @@ const COMMANDS: &[&str] = &[
     "list_environments",
     "list_bastions",
     "save_bastion",
+    "open_environment",
     "connect_environment",
     "disconnect_environment",
     "tunnel_states",

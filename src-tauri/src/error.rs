@@ -13,6 +13,13 @@ pub enum Error {
     #[error("{0}")]
     Tunnel(#[from] airgate_tunnel::Error),
 
+    /// Open could not finish; the message names the step and what to do.
+    #[error("{0}")]
+    Open(#[from] airgate_launch::Error),
+
+    #[error("Airgate no longer lists {0}. Refresh the list of environments, then try again.")]
+    EnvironmentNotFound(String),
+
     #[error("No saved bastion is named \"{0}\". Add it first, or pick another one.")]
     BastionNotFound(String),
 
@@ -47,6 +54,8 @@ pub enum ErrorCode {
     Tunnel,
     /// The request was wrong (unknown bastion, bad field): shown next to the form.
     InvalidInput,
+    /// Open stopped at a step: shown in the environment's step list.
+    Open,
     /// Anything else: shown as a banner.
     Internal,
 }
@@ -64,6 +73,7 @@ impl From<Error> for IpcError {
             Error::Vault(_) => ErrorCode::Keyring,
             Error::Tunnel(_) => ErrorCode::Tunnel,
             Error::BastionNotFound(_) | Error::InvalidInput(_) => ErrorCode::InvalidInput,
+            Error::Open(_) | Error::EnvironmentNotFound(_) => ErrorCode::Open,
             Error::Internal { .. } | Error::DataDir { .. } => ErrorCode::Internal,
         };
         Self {

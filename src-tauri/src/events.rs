@@ -12,9 +12,22 @@ use crate::tray;
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct TunnelChanged(pub TunnelEvent);
 
+/// A step of an Open changed (`open-progressed`).
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct OpenProgressed(pub airgate_launch::OpenProgress);
+
 /// The tray changed (`tray-changed`): what it shows now.
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct TrayChanged(pub tray::TrayView);
+
+/// Open's progress as `OpenProgressed` events to the window.
+pub fn progress_sink<R: Runtime>(app: AppHandle<R>) -> crate::state::ProgressSink {
+    crate::state::ProgressSink::new(move |progress| {
+        if let Err(err) = OpenProgressed(progress).emit(&app) {
+            tracing::warn!(cause = %err, "cannot send Open's progress to the window");
+        }
+    })
+}
 
 /// Forwards every tunnel change to the UI and the tray until the tunnels' task ends.
 ///

@@ -20,8 +20,8 @@ use crate::tray::TrayModel;
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Airgate's own events at info; libraries only when something is wrong (`RUST_LOG` overrides).
-const DEFAULT_LOG: &str =
-    "warn,airgate_desktop=info,airgate_discovery=info,airgate_tunnel=info,airgate_vault=info";
+const DEFAULT_LOG: &str = "warn,airgate_desktop=info,airgate_discovery=info,airgate_tunnel=info,airgate_vault=info,\
+     airgate_launch=info";
 
 /// Where the generated IPC bindings live, relative to this crate.
 pub const BINDINGS_PATH: &str = "../ui/src/ipc/bindings.ts";
@@ -45,6 +45,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::environments::list_environments,
             commands::bastions::list_bastions,
             commands::bastions::save_bastion,
+            commands::open::open_environment,
             commands::tunnels::connect_environment,
             commands::tunnels::disconnect_environment,
             commands::tunnels::tunnel_states,
@@ -52,6 +53,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         ])
         .events(tauri_specta::collect_events![
             events::TunnelChanged,
+            events::OpenProgressed,
             events::TrayChanged
         ])
 }
@@ -80,7 +82,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
                 let _entered = runtime.inner().enter();
                 Tunnels::new()
             };
-            app.manage(AppState::new(tunnels.clone(), data_dir, custom));
+            let progress = events::progress_sink(app.handle().clone());
+            app.manage(AppState::new(tunnels.clone(), data_dir, custom, progress));
             if options.tray {
                 tray::create_tray(app.handle())?;
             }

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use airgate_discovery::{Discovery, Environment};
+use airgate_launch::Browsers;
 use airgate_tunnel::Tunnels;
 use airgate_vault::Vault;
 
@@ -15,6 +17,26 @@ pub const IDENTIFIER: &str = "app.airgate.desktop";
 /// Environment variable that moves every file (and the keyring namespace) to another directory.
 pub const DATA_DIR_ENV: &str = "AIRGATE_DATA_DIR";
 
+/// Where Open's progress goes: the window's `OpenProgressed` events (set up with the app).
+#[derive(Clone)]
+pub struct ProgressSink(std::sync::Arc<dyn Fn(airgate_launch::OpenProgress) + Send + Sync>);
+
+impl ProgressSink {
+    pub fn new(sink: impl Fn(airgate_launch::OpenProgress) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(sink))
+    }
+
+    pub fn send(&self, progress: airgate_launch::OpenProgress) {
+        (self.0)(progress);
+    }
+}
+
+impl std::fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProgressSink")
+    }
+}
+
 #[derive(Debug)]
 pub struct AppState {
     /// The handle to the task that owns every tunnel.
@@ -24,6 +46,13 @@ pub struct AppState {
     /// Whether the data directory was chosen (option or [`DATA_DIR_ENV`]) rather than the
     /// default: a chosen one gets its own keyring namespace.
     pub custom_data_dir: bool,
+    /// The browsers Open started, per environment profile.
+    pub browsers: Browsers,
+    /// Open's progress, to the window.
+    pub progress: ProgressSink,
+    /// The environments of the last discovery, so Open (from the window or the tray) knows
+    /// their host, version and access.
+    environments: Mutex<Vec<Environment>>,
     /// Opened on first use (a blocking D-Bus call); a failure is retried on the next use.
     vault: Mutex<Option<Vault>>,
     /// Set once the app started closing its tunnels to exit.
@@ -31,11 +60,19 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(tunnels: Tunnels, data_dir: PathBuf, custom_data_dir: bool) -> Self {
+    pub fn new(
+        tunnels: Tunnels,
+        data_dir: PathBuf,
+        custom_data_dir: bool,
+        progress: ProgressSink,
+    ) -> Self {
         Self {
+            progress,
             tunnels,
             data_dir,
             custom_data_dir,
+            browsers: Browsers::default(),
+            environments: Mutex::new(Vec::new()),
             vault: Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }
@@ -44,6 +81,22 @@ impl AppState {
     /// `true` the first time only: the caller closes the tunnels, then exits.
     pub fn begin_shutdown(&self) -> bool {
         !self.shutting_down.swap(true, Ordering::SeqCst)
+    }
+
+    /// Remembers what discovery found.
+    pub fn remember(&self, discovery: &Discovery) {
+        *self.environments.lock().unwrap_or_else(|e| e.into_inner()) =
+            discovery.environments.clone();
+    }
+
+    /// The environment `profile/region/name` of the last discovery.
+    pub fn environment(&self, profile: &str, region: &str, name: &str) -> Option<Environment> {
+        self.environments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|env| env.profile == profile && env.region == region && env.name == name)
+            .cloned()
     }
 
     /// The known_hosts files a bastion's host key is checked against, in order.

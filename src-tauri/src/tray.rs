@@ -1,5 +1,5 @@
-//! The tray icon: its image, tooltip and (on Linux) label follow the tunnels; its menu shows the
-//! window or quits.
+//! The tray icon: its image, tooltip and (on Linux) label follow the tunnels; its menu opens or
+//! disconnects each running tunnel's environment, disconnects all, shows the window or quits.
 //!
 //! Linux has no tray tooltips: the label next to the icon carries the state in words there.
 
@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use airgate_tunnel::{TunnelEvent, TunnelState};
 use serde::Serialize;
 use tauri::image::Image;
-use tauri::menu::{Menu, MenuItem};
+use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::{TrayIcon, TrayIconBuilder};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event;
@@ -20,6 +20,9 @@ use crate::events::TrayChanged;
 pub const TRAY_ID: &str = "main";
 const MENU_SHOW: &str = "show";
 const MENU_QUIT: &str = "quit";
+const MENU_DISCONNECT_ALL: &str = "disconnect-all";
+const MENU_OPEN_PREFIX: &str = "open:";
+const MENU_DISCONNECT_PREFIX: &str = "disconnect:";
 
 /// What the tunnels add up to, as the tray shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -42,6 +45,8 @@ pub struct TrayView {
     pub state: TrayState,
     /// Tunnels connected right now.
     pub connected: u32,
+    /// Their ids (`profile/region/name`), sorted.
+    pub tunnels: Vec<String>,
     pub tooltip: String,
     /// Short text next to the icon (Linux); empty when idle.
     pub label: String,
@@ -51,9 +56,13 @@ impl TrayView {
     /// The view for a set of tunnel states (disconnected tunnels are not counted).
     pub fn of<'a>(tunnels: impl IntoIterator<Item = (&'a str, &'a TunnelState)>) -> Self {
         let (mut connected, mut connecting, mut failed) = (0u32, Vec::new(), Vec::new());
+        let mut up = Vec::new();
         for (id, state) in tunnels {
             match state {
-                TunnelState::Connected { .. } => connected += 1,
+                TunnelState::Connected { .. } => {
+                    connected += 1;
+                    up.push(id.to_owned());
+                }
                 TunnelState::Connecting => connecting.push(id),
                 TunnelState::Failed { .. } => failed.push(id),
                 TunnelState::Disconnected => {}
@@ -84,9 +93,14 @@ impl TrayView {
             )
         } else if connected > 0 {
             let n = connected as usize;
+            let names: Vec<&str> = up.iter().map(|id| name_of(id)).collect();
             (
                 TrayState::Connected,
-                format!("Airgate: {n} tunnel{} connected", plural(n)),
+                format!(
+                    "Airgate: {n} tunnel{} connected ({})",
+                    plural(n),
+                    names.join(", ")
+                ),
                 format!("{n} connected"),
             )
         } else {
@@ -96,9 +110,11 @@ impl TrayView {
                 String::new(),
             )
         };
+        up.sort();
         Self {
             state,
             connected,
+            tunnels: up,
             tooltip,
             label,
         }
@@ -112,6 +128,11 @@ impl TrayView {
             TrayState::Error => include_bytes!("../../icons/tray/error.png"),
         }
     }
+}
+
+/// The environment's name in a tunnel id (`profile/region/name`).
+fn name_of(id: &str) -> &str {
+    id.rsplit('/').next().unwrap_or(id)
 }
 
 /// The tunnels as the tray knows them, and the view it last applied. Managed by Tauri.
@@ -155,24 +176,94 @@ impl TrayModel {
     }
 }
 
-/// Creates the tray icon (idle) with its menu: "Show window", "Quit".
+/// The tray menu for the tunnels connected now: Open and Disconnect for each, Disconnect all,
+/// Show window, Quit.
+fn menu<R: Runtime>(app: &AppHandle<R>, tunnels: &[String]) -> tauri::Result<Menu<R>> {
+    let menu = Menu::new(app)?;
+    for id in tunnels {
+        let name = name_of(id);
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("{MENU_OPEN_PREFIX}{id}"),
+            format!("Open {name}"),
+            true,
+            None::<&str>,
+        )?)?;
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("{MENU_DISCONNECT_PREFIX}{id}"),
+            format!("Disconnect {name}"),
+            true,
+            None::<&str>,
+        )?)?;
+    }
+    if !tunnels.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
+    menu.append(&MenuItem::with_id(
+        app,
+        MENU_DISCONNECT_ALL,
+        "Disconnect all",
+        !tunnels.is_empty(),
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        MENU_SHOW,
+        "Show window",
+        true,
+        None::<&str>,
+    )?)?;
+    menu.append(&MenuItem::with_id(
+        app,
+        MENU_QUIT,
+        "Quit",
+        true,
+        None::<&str>,
+    )?)?;
+    Ok(menu)
+}
+
+/// Creates the tray icon (idle) with its menu.
 pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
     let view = app.state::<TrayModel>().applied();
-    let show = MenuItem::with_id(app, MENU_SHOW, "Show window", true, None::<&str>)?;
-    let quit = MenuItem::with_id(app, MENU_QUIT, "Quit", true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&show, &quit])?;
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(view.icon())?)
         .tooltip(&view.tooltip)
         .title(&view.label)
-        .menu(&menu)
+        .menu(&menu(app, &view.tunnels)?)
         .show_menu_on_left_click(true)
-        .on_menu_event(|app, event| match event.id().as_ref() {
-            MENU_SHOW => show_window(app),
-            MENU_QUIT => app.exit(0),
-            _ => {}
-        })
+        .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .build(app)
+}
+
+fn on_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
+    if id == MENU_SHOW {
+        show_window(app);
+    } else if id == MENU_QUIT {
+        app.exit(0);
+    } else if id == MENU_DISCONNECT_ALL {
+        let tunnels = app.state::<TrayModel>().applied().tunnels;
+        disconnect(app, tunnels);
+    } else if let Some(tunnel) = id.strip_prefix(MENU_OPEN_PREFIX) {
+        crate::commands::open::open_from_tray(app, tunnel);
+    } else if let Some(tunnel) = id.strip_prefix(MENU_DISCONNECT_PREFIX) {
+        disconnect(app, vec![tunnel.to_owned()]);
+    }
+}
+
+fn disconnect<R: Runtime>(app: &AppHandle<R>, ids: Vec<String>) {
+    let Some(state) = app.try_state::<crate::state::AppState>() else {
+        return;
+    };
+    let tunnels = state.tunnels.clone();
+    tauri::async_runtime::spawn(async move {
+        for id in ids {
+            if let Err(err) = tunnels.disconnect(&id).await {
+                tracing::warn!(tunnel = %id, cause = %err, "cannot disconnect from the tray");
+            }
+        }
+    });
 }
 
 /// Brings the main window to the front.
@@ -220,13 +311,14 @@ pub fn replace_all<R: Runtime>(app: &AppHandle<R>, states: Vec<TunnelEvent>) {
     }
 }
 
-/// Sets icon, tooltip and label, and tells the window.
+/// Sets icon, tooltip, label and menu, and tells the window.
 fn apply<R: Runtime>(app: &AppHandle<R>, view: TrayView) {
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let applied = Image::from_bytes(view.icon())
             .and_then(|icon| tray.set_icon(Some(icon)))
             .and_then(|()| tray.set_tooltip(Some(&view.tooltip)))
-            .and_then(|()| tray.set_title(Some(&view.label)));
+            .and_then(|()| tray.set_title(Some(&view.label)))
+            .and_then(|()| tray.set_menu(Some(menu(app, &view.tunnels)?)));
         if let Err(err) = applied {
             tracing::warn!(cause = %err, "cannot update the tray icon");
         }
@@ -261,7 +353,8 @@ mod tests {
         ]);
         assert_eq!(v.state, TrayState::Connected);
         assert_eq!(v.connected, 2);
-        assert_eq!(v.tooltip, "Airgate: 2 tunnels connected");
+        assert_eq!(v.tooltip, "Airgate: 2 tunnels connected (a, b)");
+        assert_eq!(v.tunnels, ["p/r/a", "p/r/b"]);
         assert_eq!(v.label, "2 connected");
     }
 
@@ -303,6 +396,7 @@ mod tests {
             TrayView {
                 state,
                 connected: 0,
+                tunnels: Vec::new(),
                 tooltip: String::new(),
                 label: String::new(),
             }

@@ -193,6 +193,9 @@ pub fn choose(choice: Option<&str>) -> Result<Browser> {
                 path: path.to_path_buf(),
             });
         }
+        if let Some(known) = detected.into_iter().find(|b| b.path == path) {
+            return Ok(known);
+        }
         let name = path
             .file_name()
             .map(|f| f.to_string_lossy().into_owned())
@@ -308,6 +311,9 @@ pub fn firefox_user_js(socks_port: Option<u16>) -> String {
     out
 }
 
+/// The file in a browser profile directory that holds what the browser printed.
+pub const BROWSER_LOG: &str = "airgate-browser.log";
+
 /// Starts browsers and remembers the ones still running, per profile directory.
 #[derive(Debug, Clone, Default)]
 pub struct Browsers {
@@ -335,11 +341,16 @@ impl Browsers {
         }
         let running = self.is_running(&request.profile_dir);
         let args = arguments(browser.kind, request, running);
+        // What the browser says goes next to its profile (it never holds the URL's token:
+        // browsers do not print the URLs they open).
+        let output = std::fs::File::create(request.profile_dir.join(BROWSER_LOG))
+            .map(std::process::Stdio::from)
+            .unwrap_or_else(|_| std::process::Stdio::null());
         let mut child = tokio::process::Command::new(&browser.path)
             .args(&args)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+            .stderr(output)
             .spawn()
             .map_err(|source| Error::Launch {
                 browser: browser.name.clone(),

@@ -2,6 +2,7 @@
 
 pub mod bastions;
 pub mod environments;
+pub mod open;
 pub mod tray;
 pub mod tunnels;
 

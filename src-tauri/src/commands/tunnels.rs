@@ -21,6 +21,17 @@ impl EnvironmentRef {
     pub fn tunnel_id(&self) -> String {
         format!("{}/{}/{}", self.profile, self.region, self.name)
     }
+
+    /// The environment a tunnel id names (a profile may itself contain "/").
+    pub fn from_tunnel_id(id: &str) -> Option<EnvironmentRef> {
+        let (rest, name) = id.rsplit_once('/')?;
+        let (profile, region) = rest.rsplit_once('/')?;
+        Some(EnvironmentRef {
+            profile: profile.to_owned(),
+            region: region.to_owned(),
+            name: name.to_owned(),
+        })
+    }
 }
 
 /// Opens a SOCKS tunnel to `environment` through the saved bastion `bastion`; returns its port
@@ -32,23 +43,7 @@ pub async fn connect_environment(
     environment: EnvironmentRef,
     bastion: String,
 ) -> CmdResult<u16> {
-    let saved = state
-        .with_vault("Reading saved bastions", |vault| vault.bastions())
-        .await?;
-    let record = saved
-        .into_iter()
-        .find(|b| b.name == bastion)
-        .ok_or(Error::BastionNotFound(bastion))?;
-    let spec = TunnelSpec {
-        bastion: BastionSpec {
-            host: record.host,
-            port: record.port,
-            user: record.user,
-            key_path: record.key_path,
-        },
-        known_hosts: state.known_hosts(),
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-    };
+    let spec = tunnel_spec(&state, bastion).await?;
     let id = environment.tunnel_id();
     let tunnels = state.tunnels.clone();
     let port = run_core("Opening the tunnel", async move {
@@ -57,6 +52,27 @@ pub async fn connect_environment(
     .await?
     .map_err(Error::from)?;
     Ok(port)
+}
+
+/// How to open a tunnel through the saved bastion `bastion`.
+pub async fn tunnel_spec(state: &AppState, bastion: String) -> Result<TunnelSpec, Error> {
+    let saved = state
+        .with_vault("Reading saved bastions", |vault| vault.bastions())
+        .await?;
+    let record = saved
+        .into_iter()
+        .find(|b| b.name == bastion)
+        .ok_or(Error::BastionNotFound(bastion))?;
+    Ok(TunnelSpec {
+        bastion: BastionSpec {
+            host: record.host,
+            port: record.port,
+            user: record.user,
+            key_path: record.key_path,
+        },
+        known_hosts: state.known_hosts(),
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    })
 }
 
 /// Closes the tunnel of `environment`.

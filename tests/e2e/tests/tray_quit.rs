@@ -64,7 +64,17 @@ async fn quit_from_the_tray_closes_tunnels_and_ends_the_app() {
         panic!("one app process expected, found {pids:?}");
     };
     let labels: Vec<String> = tray_menu(pid).into_iter().map(|(_, label)| label).collect();
-    assert_eq!(labels, ["Show window", "Quit"], "the tray menu");
+    assert_eq!(
+        labels,
+        [
+            "Open orders-prod",
+            "Disconnect orders-prod",
+            "Disconnect all",
+            "Show window",
+            "Quit"
+        ],
+        "the tray menu"
+    );
     assert!(click_tray_menu(pid, "Quit"), "click Quit in the tray menu");
 
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -78,6 +88,13 @@ async fn quit_from_the_tray_closes_tunnels_and_ends_the_app() {
     assert!(
         TcpListener::bind(socks).is_ok(),
         "the tunnel's port {port} is free once the app has quit"
+    );
+    // Airgate said goodbye to the bastion itself (SSH_MSG_DISCONNECT, "by application"),
+    // rather than the session dying with the process.
+    let sshd = sandbox.bastion().log();
+    assert!(
+        sshd.contains("Received disconnect from"),
+        "sshd saw the session closed by Airgate:\n{sshd}"
     );
     // The session ended with the app; the driver is stopped on drop.
     drop(client);

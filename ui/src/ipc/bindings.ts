@@ -14,6 +14,12 @@ export const commands = {
 	/**  Saves `bastion` (replacing the one with the same name) and returns every saved bastion. */
 	saveBastion: (bastion: BastionRecord) => typedError<BastionRecord[], IpcError>(__TAURI_INVOKE("save_bastion", { bastion })),
 	/**
+	 *  Opens `environment`'s Airflow UI, logged in: starts (or reuses) its tunnel through
+	 *  `bastion` when it is private, mints a login token, starts its browser. Each step arrives as
+	 *  an `OpenProgressed` event.
+	 */
+	openEnvironment: (environment: EnvironmentRef, bastion: string | null) => typedError<OpenOutcome_Serialize, IpcError>(__TAURI_INVOKE("open_environment", { environment, bastion })),
+	/**
 	 *  Opens a SOCKS tunnel to `environment` through the saved bastion `bastion`; returns its port
 	 *  on 127.0.0.1 once connected. Progress arrives as `TunnelChanged` events.
 	 */
@@ -28,6 +34,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	openProgressed: makeEvent<OpenProgressed, OpenProgressed>("open-progressed"),
 	trayChanged: makeEvent<TrayChanged, TrayChanged>("tray-changed"),
 	tunnelChanged: makeEvent<TunnelChanged, TunnelChanged>("tunnel-changed"),
 };
@@ -86,6 +93,11 @@ export type Environment_Deserialize = {
 	/**  Hostname of the web server, without scheme (`<id>-vpce.c5.eu-west-1.airflow.amazonaws.com`). */
 	webserverHost?: string | null,
 	arn?: string | null,
+	/**
+	 *  The security groups of the environment (`NetworkConfiguration`): a bastion must be
+	 *  allowed in by one of them on 443 to reach the web server.
+	 */
+	securityGroupIds: string[],
 };
 
 /**  One MWAA environment as seen through one profile in one region. */
@@ -100,6 +112,11 @@ export type Environment_Serialize = {
 	/**  Hostname of the web server, without scheme (`<id>-vpce.c5.eu-west-1.airflow.amazonaws.com`). */
 	webserverHost: string | null,
 	arn: string | null,
+	/**
+	 *  The security groups of the environment (`NetworkConfiguration`): a bastion must be
+	 *  allowed in by one of them on 443 to reach the web server.
+	 */
+	securityGroupIds: string[],
 };
 
 /**  What the UI can branch on. A code exists only when the UI treats it differently. */
@@ -110,6 +127,8 @@ export type ErrorCode =
 "tunnel" | 
 /**  The request was wrong (unknown bastion, bad field): shown next to the form. */
 "invalidInput" | 
+/**  Open stopped at a step: shown in the environment's step list. */
+"open" | 
 /**  Anything else: shown as a banner. */
 "internal";
 
@@ -126,6 +145,48 @@ export type IpcError = {
 	code: ErrorCode,
 	message: string,
 };
+
+/**  What an Open did, for the window (the login URL and its token never reach it). */
+export type OpenOutcome = OpenOutcome_Serialize | OpenOutcome_Deserialize;
+
+/**  What an Open did, for the window (the login URL and its token never reach it). */
+export type OpenOutcome_Deserialize = {
+	/**  The tunnel's SOCKS port when the route is a tunnel. */
+	socksPort?: number | null,
+	reusedTunnel: boolean,
+	browser?: string | null,
+	/**  From the click to the browser's start. */
+	elapsedMs: number,
+};
+
+/**  What an Open did, for the window (the login URL and its token never reach it). */
+export type OpenOutcome_Serialize = {
+	/**  The tunnel's SOCKS port when the route is a tunnel. */
+	socksPort: number | null,
+	reusedTunnel: boolean,
+	browser: string | null,
+	/**  From the click to the browser's start. */
+	elapsedMs: number,
+};
+
+/**  One step of the Open of environment `id` (`profile/region/name`) changed. */
+export type OpenProgress = {
+	id: string,
+	step: OpenStep,
+	state: StepState,
+};
+
+/**  A step of an Open changed (`open-progressed`). */
+export type OpenProgressed = OpenProgress;
+
+/**  The steps of Open, in order. */
+export type OpenStep = 
+/**  Reach the web server: directly, or through the environment's tunnel. */
+"route" | 
+/**  Mint the web login token. */
+"token" | 
+/**  Start (or reuse) the environment's browser on the login URL. */
+"browser";
 
 /**  A (profile, region) pair that could not be listed. Other pairs are unaffected. */
 export type SourceFailure = SourceFailure_Serialize | SourceFailure_Deserialize;
@@ -152,6 +213,9 @@ export type SourceFailure_Serialize = {
 	message: string,
 };
 
+/**  Where a step is. */
+export type StepState = { state: "running" } | { state: "done"; detail: string } | { state: "failed"; reason: string };
+
 /**  The tray changed (`tray-changed`): what it shows now. */
 export type TrayChanged = TrayView;
 
@@ -171,6 +235,8 @@ export type TrayView = {
 	state: TrayState,
 	/**  Tunnels connected right now. */
 	connected: number,
+	/**  Their ids (`profile/region/name`), sorted. */
+	tunnels: string[],
 	tooltip: string,
 	/**  Short text next to the icon (Linux); empty when idle. */
 	label: string,

@@ -8,6 +8,9 @@ import {
   type EnvironmentRef,
   events,
   type IpcError,
+  type OpenOutcome,
+  type OpenStep,
+  type StepState,
   type TrayView,
   type TunnelState,
   tunnelId,
@@ -22,6 +25,17 @@ export function refOfTunnel(id: string): EnvironmentRef {
 }
 
 export type Section = "environments" | "tunnels";
+
+/** The steps of Open, in the order they run. */
+export const OPEN_STEPS: OpenStep[] = ["route", "token", "browser"];
+
+/** One Open of one environment, as the window shows it. */
+export type OpenRun = {
+  steps: Partial<Record<OpenStep, StepState>>;
+  busy: boolean;
+  outcome: OpenOutcome | null;
+  error: IpcError | null;
+};
 
 function envRef(env: EnvironmentRef): EnvironmentRef {
   return { profile: env.profile, region: env.region, name: env.name };
@@ -41,6 +55,9 @@ class Store {
   tunnels = $state<Record<string, TunnelState>>({});
   tray = $state<TrayView | null>(null);
 
+  /** The last Open of each environment, by tunnel id. */
+  opens = $state<Record<string, OpenRun>>({});
+
   running = $derived(
     Object.entries(this.tunnels).filter(([, s]) => s.state === "connected") as [
       string,
@@ -50,6 +67,11 @@ class Store {
 
   async start(): Promise<void> {
     await events.tunnelChanged.listen((e) => this.setTunnel(e.payload.id, e.payload.state));
+    await events.openProgressed.listen((e) => {
+      const { id, step, state } = e.payload;
+      const run = this.opens[id] ?? { steps: {}, busy: true, outcome: null, error: null };
+      this.opens = { ...this.opens, [id]: { ...run, steps: { ...run.steps, [step]: state } } };
+    });
     await events.trayChanged.listen((e) => {
       this.tray = e.payload;
     });
@@ -103,6 +125,33 @@ class Store {
     const res = await commands.connectEnvironment(envRef(env), bastion);
     if (res.status === "ok") this.setTunnel(id, { state: "connected", port: res.data });
     else this.setTunnel(id, { state: "failed", reason: res.error.message });
+  }
+
+  openOf(env: EnvironmentRef): OpenRun | null {
+    return this.opens[tunnelId(env)] ?? null;
+  }
+
+  /** Opens the environment's Airflow UI; `bastion` starts its tunnel when it is not up. */
+  async open(env: Environment, bastion: string | null): Promise<void> {
+    const id = tunnelId(env);
+    if (this.opens[id]?.busy) return;
+    this.opens = { ...this.opens, [id]: { steps: {}, busy: true, outcome: null, error: null } };
+    const res = await commands.openEnvironment(envRef(env), bastion);
+    const run = this.opens[id] ?? { steps: {}, busy: true, outcome: null, error: null };
+    this.opens = {
+      ...this.opens,
+      [id]: {
+        ...run,
+        busy: false,
+        outcome: res.status === "ok" ? res.data : null,
+        error: res.status === "error" ? res.error : null,
+      },
+    };
+  }
+
+  dismissOpen(env: EnvironmentRef): void {
+    const { [tunnelId(env)]: _gone, ...rest } = this.opens;
+    this.opens = rest;
   }
 
   async disconnect(env: EnvironmentRef): Promise<void> {

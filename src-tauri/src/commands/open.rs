@@ -1,0 +1,90 @@
+use airgate_launch::open::{Launch, OpenRequest};
+use airgate_launch::{OpenProgress, OpenTarget};
+use serde::Serialize;
+use tauri::{AppHandle, Manager, Runtime, State};
+
+use super::run_core;
+use super::tunnels::{EnvironmentRef, tunnel_spec};
+use crate::error::{CmdResult, Error, Result};
+use crate::state::AppState;
+
+/// What an Open did, for the window (the login URL and its token never reach it).
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenOutcome {
+    /// The tunnel's SOCKS port when the route is a tunnel.
+    pub socks_port: Option<u16>,
+    pub reused_tunnel: bool,
+    pub browser: Option<String>,
+    /// From the click to the browser's start.
+    pub elapsed_ms: u32,
+}
+
+/// Opens `environment`'s Airflow UI, logged in: starts (or reuses) its tunnel through
+/// `bastion` when it is private, mints a login token, starts its browser. Each step arrives as
+/// an `OpenProgressed` event.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_environment(
+    state: State<'_, AppState>,
+    environment: EnvironmentRef,
+    bastion: Option<String>,
+) -> CmdResult<OpenOutcome> {
+    Ok(open(&state, environment, bastion).await?)
+}
+
+/// The Open the window's button and the tray's menu both do.
+pub async fn open(
+    state: &AppState,
+    environment: EnvironmentRef,
+    bastion: Option<String>,
+) -> Result<OpenOutcome> {
+    let env = state
+        .environment(&environment.profile, &environment.region, &environment.name)
+        .ok_or_else(|| Error::EnvironmentNotFound(environment.tunnel_id()))?;
+    let tunnel = match bastion {
+        Some(name) => Some(tunnel_spec(state, name).await?),
+        None => None,
+    };
+    let settings = airgate_launch::settings::load(&state.data_dir)?;
+    let launch = Launch::Browser {
+        browser: airgate_launch::browser::choose(settings.browser.as_deref())?,
+        profiles: state.data_dir.join("browsers"),
+        extra_args: settings.browser_args,
+    };
+    let request = OpenRequest {
+        target: OpenTarget::from(&env),
+        tunnel,
+        aws: airgate_discovery::aws_files(),
+        launch,
+    };
+    let tunnels = state.tunnels.clone();
+    let browsers = state.browsers.clone();
+    let sink = state.progress.clone();
+    let opened = run_core("Opening the environment", async move {
+        let report = move |progress: OpenProgress| sink.send(progress);
+        airgate_launch::open(request, &tunnels, &browsers, &report).await
+    })
+    .await??;
+    Ok(OpenOutcome {
+        socks_port: opened.socks_port,
+        reused_tunnel: opened.reused_tunnel,
+        browser: opened.browser,
+        elapsed_ms: u32::try_from(opened.elapsed.as_millis()).unwrap_or(u32::MAX),
+    })
+}
+
+/// Open from the tray: the environment's tunnel is already up, so no bastion is needed.
+pub fn open_from_tray<R: Runtime>(app: &AppHandle<R>, tunnel_id: &str) {
+    let Some(environment) = EnvironmentRef::from_tunnel_id(tunnel_id) else {
+        return;
+    };
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let state = app.state::<AppState>();
+        if let Err(err) = open(&state, environment, None).await {
+            tracing::warn!(cause = %err, "Open from the tray failed");
+            crate::tray::show_window(&app);
+        }
+    });
+}

@@ -1,0 +1,319 @@
+//! A user clicks Open: on a private environment Airgate starts the tunnel, proves the route,
+//! mints a login token and launches a real (headless) Chromium routed through the tunnel, and the
+//! private web server logs the browser signing in by its `-vpce` name; the second Open reuses the
+//! tunnel; an Airflow 3 public environment lands on its own path; a refused token and an
+//! environment that is not AVAILABLE say why; the tray opens and disconnects all.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use airgate_e2e::{
+    TauriDriver, app_binary, click_in, click_tray_menu, display_or_skip, row_selector, tray_menu,
+    wait_for_tunnel,
+};
+use airgate_peers::airflow_web::{LogEntry, read_log};
+use airgate_peers::mwaa::{ErrorCode, FaultRule, Operation};
+use airgate_peers::netns;
+use airgate_sandbox::{Sandbox, Topology};
+use fantoccini::elements::Element;
+use fantoccini::{Client, Locator};
+
+const WAIT: Duration = Duration::from_secs(45);
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+async fn sandbox_or_skip() -> Option<Sandbox> {
+    match Sandbox::start(Topology::PrivateNetwork).await {
+        Ok(sandbox) => Some(sandbox),
+        Err(airgate_sandbox::Error::Network(netns::Error::Unavailable(why)))
+            if std::env::var(netns::REQUIRE_ENV).as_deref() != Ok("1") =>
+        {
+            eprintln!("SKIPPED: private network unavailable ({why})");
+            None
+        }
+        Err(err) => panic!("sandbox: {err}"),
+    }
+}
+
+async fn row(client: &Client, sandbox: &Sandbox, name: &str) -> (Element, String) {
+    let env = sandbox.environment(name).expect("seeded");
+    let selector = row_selector(env.name, env.profile, env.region);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if let Ok(row) = client.find(Locator::Css(&selector)).await {
+            return (row, selector);
+        }
+        assert!(Instant::now() < deadline, "no row for {name}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The state of each Open step shown for the environment `name`: (step, state, text).
+async fn steps(client: &Client, name: &str) -> Vec<(String, String, String)> {
+    let css =
+        format!(r#"[data-testid="open-row"][data-env-name="{name}"] [data-testid="open-step"]"#);
+    let mut out = Vec::new();
+    for step in client
+        .find_all(Locator::Css(&css))
+        .await
+        .unwrap_or_default()
+    {
+        out.push((
+            step.attr("data-step")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            step.attr("data-state")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
+            step.text().await.unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// Waits until every step of `name`'s Open is done, or one failed (returned as Err).
+async fn wait_for_open(
+    client: &Client,
+    name: &str,
+) -> Result<Vec<(String, String, String)>, Vec<(String, String, String)>> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let now = steps(client, name).await;
+        if now.iter().any(|(_, state, _)| state == "failed") {
+            return Err(now);
+        }
+        if now.len() == 3 && now.iter().all(|(_, state, _)| state == "done") {
+            return Ok(now);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Open of {name} did not finish: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for a logged-in `/home` on `env` logged after `since_ms`; returns the log from then on.
+async fn wait_for_login(sandbox: &Sandbox, env: &str, since_ms: u64) -> Vec<LogEntry> {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let entries: Vec<LogEntry> = read_log(sandbox.web_log())
+            .into_iter()
+            .filter(|e| e.at_ms >= since_ms)
+            .collect();
+        if entries
+            .iter()
+            .any(|e| e.event == "home" && e.env.as_deref() == Some(env) && e.user.is_some())
+        {
+            return entries;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no logged-in /home on {env}: {entries:?}\n{}",
+            browser_logs(sandbox)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What the browsers Airgate started printed (the last lines of each), for a failure message.
+fn browser_logs(sandbox: &Sandbox) -> String {
+    let mut out = String::new();
+    let dir = sandbox.data_dir().join("browsers");
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let log = entry.path().join(airgate_launch::browser::BROWSER_LOG);
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+        out.push_str(&format!("{}:\n{tail}\n", log.display()));
+    }
+    if out.is_empty() {
+        out = format!("no browser profile in {}", dir.display());
+    }
+    out
+}
+
+async fn click_open(row: &Element) {
+    click_in(row, "open").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
+    if !display_or_skip() {
+        return;
+    }
+    let Some(sandbox) = sandbox_or_skip().await else {
+        return;
+    };
+    sandbox.save_bastion().expect("save the sandbox bastion");
+    sandbox
+        .write_settings(&["--disable-gpu"])
+        .expect("browser settings");
+    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
+    let client = driver
+        .launch(&app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+
+    // Private, Airflow 2: Open starts the tunnel and the browser logs in by the -vpce name.
+    let orders = sandbox.environment("orders-prod").expect("seeded").clone();
+    let host = orders.webserver_host.clone().expect("a web server");
+    let (orders_row, selector) = row(&client, &sandbox, "orders-prod").await;
+    let clicked = now_ms();
+    click_open(&orders_row).await;
+    let shown = wait_for_open(&client, "orders-prod")
+        .await
+        .unwrap_or_else(|steps| panic!("Open failed: {steps:?}"));
+    assert!(shown[0].2.contains("tunnel started"), "{shown:?}");
+    let log = wait_for_login(&sandbox, "orders-prod", clicked).await;
+    let first = &log[0];
+    assert_eq!(
+        (first.host.as_str(), first.path.as_str()),
+        (host.as_str(), "/aws_mwaa/aws-console-sso"),
+        "the browser asked the private server by its -vpce name: {log:?}"
+    );
+    let login = log.iter().find(|e| e.event == "login").expect("a login");
+    assert_eq!(login.ok, Some(true), "{login:?}");
+    let cold_ms = first.at_ms - clicked;
+    wait_for_tunnel(&client, &selector, "connected").await;
+    wait_for_tray(&driver, "1 connected").await;
+    airgate_e2e::screenshot(&client, "opened").await;
+
+    // Open again: the tunnel is reused, a fresh token logs in again.
+    let again = now_ms();
+    click_open(&orders_row).await;
+    let shown = wait_for_open(&client, "orders-prod")
+        .await
+        .unwrap_or_else(|steps| panic!("second Open failed: {steps:?}"));
+    assert!(shown[0].2.contains("tunnel already up"), "{shown:?}");
+    let log = wait_for_login(&sandbox, "orders-prod", again).await;
+    let warm_ms = log[0].at_ms - again;
+    eprintln!("Open → browser's first request: cold tunnel {cold_ms} ms, warm tunnel {warm_ms} ms");
+
+    // Public, Airflow 3: no tunnel, and the login path of Airflow 3.
+    let dev = sandbox
+        .environment("dev-playground")
+        .expect("seeded")
+        .clone();
+    let (dev_row, _) = row(&client, &sandbox, "dev-playground").await;
+    let since = now_ms();
+    click_open(&dev_row).await;
+    let shown = wait_for_open(&client, "dev-playground")
+        .await
+        .unwrap_or_else(|steps| panic!("Open of a public environment failed: {steps:?}"));
+    assert!(shown[0].2.contains("no tunnel needed"), "{shown:?}");
+    let log = wait_for_login(&sandbox, "dev-playground", since).await;
+    assert_eq!(
+        (Some(log[0].host.as_str()), log[0].path.as_str()),
+        (
+            dev.webserver_host.as_deref(),
+            "/pluginsv2/aws_mwaa/aws-console-sso"
+        ),
+        "{log:?}"
+    );
+
+    // Not AVAILABLE: Open is disabled, and the row says why.
+    let (updating, _) = row(&client, &sandbox, "ml-features").await;
+    let open = updating
+        .find(Locator::Css(r#"[data-testid="open"]"#))
+        .await
+        .expect("Open on every row");
+    assert!(
+        !open.is_enabled().await.expect("enabled?"),
+        "Open disabled while UPDATING"
+    );
+    let status = updating
+        .find(Locator::Css(r#"[data-testid="env-status"]"#))
+        .await
+        .expect("status")
+        .text()
+        .await
+        .expect("status text");
+    assert!(status.contains("Open once AVAILABLE"), "{status:?}");
+
+    // A refused token: the step list names the missing permission.
+    sandbox.mwaa().faults().fail(
+        FaultRule::new(ErrorCode::AccessDeniedException)
+            .op(Operation::CreateWebLoginToken)
+            .name("reporting"),
+    );
+    let (reporting, _) = row(&client, &sandbox, "reporting").await;
+    click_open(&reporting).await;
+    let failed = wait_for_open(&client, "reporting")
+        .await
+        .expect_err("the token is refused");
+    let token = failed
+        .iter()
+        .find(|(step, _, _)| step == "token")
+        .expect("token step");
+    assert_eq!(token.1, "failed", "{failed:?}");
+    assert!(
+        token.2.contains("airflow:CreateWebLoginToken"),
+        "{failed:?}"
+    );
+    airgate_e2e::screenshot(&client, "token-refused").await;
+
+    // The tray opens the running environment, then disconnects all.
+    let pids = driver.app_pids("airgate-desktop");
+    let [pid] = pids[..] else {
+        panic!("one app process expected, found {pids:?}");
+    };
+    let labels: Vec<String> = tray_menu(pid).into_iter().map(|(_, l)| l).collect();
+    assert_eq!(
+        labels,
+        [
+            "Open orders-prod",
+            "Disconnect orders-prod",
+            "Disconnect all",
+            "Show window",
+            "Quit"
+        ],
+        "the tray menu"
+    );
+    let since = now_ms();
+    assert!(
+        click_tray_menu(pid, "Open orders-prod"),
+        "click Open in the tray"
+    );
+    wait_for_login(&sandbox, "orders-prod", since).await;
+    assert!(
+        click_tray_menu(pid, "Disconnect all"),
+        "click Disconnect all"
+    );
+    wait_for_tunnel(&client, &selector, "disconnected").await;
+    wait_for_tray(&driver, "").await;
+
+    client.close().await.expect("close the app");
+    drop(driver);
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", &sandbox.data_dir().display().to_string()])
+        .status();
+    sandbox
+        .forget_bastion()
+        .expect("forget the sandbox bastion");
+}
+
+/// Waits until the app's tray item shows `wanted`, as a panel would (read over D-Bus).
+async fn wait_for_tray(driver: &TauriDriver, wanted: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = driver
+            .app_pids("airgate-desktop")
+            .into_iter()
+            .find_map(airgate_e2e::tray_label);
+        if last.as_deref() == Some(wanted) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("tray label should be {wanted:?}, is {last:?}");
+}
