@@ -135,6 +135,12 @@ fn print_summary(sandbox: &Sandbox) {
             }
         );
     }
+    println!(
+        "  web servers   HTTPS with the sandbox's own certificate (trusted only in the browser \
+         profiles Airgate starts); public ones on {}",
+        sandbox.public_web_addr()
+    );
+    println!("  web log       {}", sandbox.web_log().display());
     println!("  app environment");
     for (key, value) in sandbox.app_env() {
         println!("    {key}={value}");
