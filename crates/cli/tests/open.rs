@@ -210,6 +210,22 @@ async fn a_private_environment_opens_logged_in_through_the_bastion() {
     );
     let home_page = entries.iter().find(|e| e.event == "home").expect("home");
     assert_eq!(home_page.env.as_deref(), Some("orders-prod"));
+
+    // The token never showed on a command line: the browser got a one-shot loopback URL.
+    let token = server
+        .issued_tokens()
+        .into_iter()
+        .find(|t| t.operation == Operation::CreateWebLoginToken)
+        .expect("a token was minted")
+        .token;
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&cmdline).contains(&token),
+            "the login token is on the command line of process {:?}",
+            entry.file_name()
+        );
+    }
     let _ = tokio::process::Command::new("kill")
         .args(["-INT", &pid.to_string()])
         .status()

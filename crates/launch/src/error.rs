@@ -62,6 +62,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("Cannot hand the login URL to the browser: {0}.")]
+    Handoff(#[source] std::io::Error),
+
     #[error("The settings file {} cannot be read ({reason}); it was left as it is. Fix or remove it.", path.display())]
     SettingsUnreadable { path: PathBuf, reason: String },
 
@@ -97,6 +100,7 @@ impl Error {
             | Error::BrowserMissing { .. }
             | Error::Launch { .. }
             | Error::Profile { .. }
+            | Error::Handoff(_)
             | Error::SettingsUnreadable { .. }
             | Error::SettingsWrite { .. } => OpenStep::Browser,
         }

@@ -7,10 +7,13 @@
 //! 2. **Token**: `CreateWebLoginToken` with the profile's credentials (it lives 60 s, so it is
 //!    minted only once the route is up).
 //! 3. **Browser**: the login URL ([`login::login_url`]) in a browser with a profile of its own
-//!    per environment, proxied through the tunnel ([`browser`]).
+//!    per environment, proxied through the tunnel ([`browser`]). The browser is started on a
+//!    one-shot loopback URL that redirects to the login URL ([`handoff`]), so the token never
+//!    appears in the process list.
 
 pub mod browser;
 mod error;
+pub mod handoff;
 pub mod login;
 pub mod open;
 pub mod probe;

@@ -248,10 +248,11 @@ async fn run(
         } => {
             let profile_dir = profiles.join(profile_dir_name(&target.id));
             let reused_window = browsers.is_running(&profile_dir);
+            let handoff = crate::handoff::one_shot_redirect(url).await?;
             browsers.launch(
                 browser,
                 &LaunchRequest {
-                    url: &url,
+                    url: &handoff,
                     socks_port,
                     profile_dir,
                     extra_args,
