@@ -79,6 +79,9 @@ enum Command {
         /// Print the login URL instead of starting a browser (it logs in once, within 60 s).
         #[arg(long)]
         print_url: bool,
+        /// Use the tunnel even when the web server answers directly (VPN, inside the VPC).
+        #[arg(long)]
+        force_tunnel: bool,
     },
 }
 
@@ -118,6 +121,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             port,
             browser,
             print_url,
+            force_tunnel,
         } => {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
@@ -129,7 +133,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 }),
                 _ => None,
             };
-            open(env, tunnel, browser, print_url).await
+            open(env, tunnel, browser, print_url, force_tunnel).await
         }
     }
 }
@@ -163,9 +167,11 @@ async fn open(
     tunnel: Option<TunnelSpec>,
     browser: Option<String>,
     print_url: bool,
+    tunnel_forced: bool,
 ) -> Result<ExitCode> {
     let data_dir = data_dir()?;
     let settings = airgate_launch::settings::load(&data_dir)?;
+    let force_tunnel = settings.force_tunnel || tunnel_forced;
     let launch = if print_url {
         Launch::PrintUrl
     } else {
@@ -184,6 +190,7 @@ async fn open(
         tunnel,
         aws: airgate_discovery::aws_files(),
         launch,
+        force_tunnel,
     };
     let tunnels = Tunnels::new();
     let mut events = tunnels.subscribe();

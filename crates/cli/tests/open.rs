@@ -116,10 +116,7 @@ async fn a_private_environment_opens_logged_in_through_the_bastion() {
     ) else {
         return;
     };
-    let chromium = airgate_launch::browser::detect()
-        .into_iter()
-        .find(|b| b.kind == airgate_launch::BrowserKind::Chromium)
-        .expect("a Chromium-family browser (scripts/bootstrap.sh installs chromium)");
+    let chromium = chromium();
     let bastion = net.bastion();
     let known_hosts = home.file("known_hosts");
     bastion
@@ -131,17 +128,9 @@ async fn a_private_environment_opens_logged_in_through_the_bastion() {
         &data_dir,
         &airgate_launch::OpenSettings {
             browser: None,
-            browser_args: [
-                "--headless",
-                "--disable-gpu",
-                "--no-sandbox",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                &format!("--ignore-certificate-errors-spki-list={}", cert.spki_sha256),
-            ]
-            .map(str::to_owned)
-            .to_vec(),
+            browser_args: headless_args(&cert),
+            // The -vpce name is the test's own: never looked up on this machine.
+            force_tunnel: true,
         },
     )
     .expect("settings");
@@ -239,4 +228,121 @@ async fn a_private_environment_opens_logged_in_through_the_bastion() {
         .args(["-f", &data_dir.display().to_string()])
         .status()
         .await;
+}
+
+#[tokio::test]
+async fn a_private_web_server_that_answers_directly_opens_without_a_tunnel() {
+    let server = mwaa_server().await;
+    // Inside the VPC (or on a VPN) the private web server answers directly; here it is on
+    // loopback, named by address so nothing is looked up.
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("a free port");
+    let addr = listener.local_addr().expect("address");
+    drop(listener);
+    let host = addr.to_string();
+    server.seed(
+        ACCOUNT_A,
+        "eu-west-1",
+        SeedEnvironment::new("orders-prod")
+            .private()
+            .webserver_url(host.clone()),
+    );
+    let home = home_for(&server);
+    let cert = SelfSigned::new(std::slice::from_ref(&host)).expect("certificate");
+    let (cert_path, key_path) = cert.write(home.path()).expect("write certificate");
+    let log = home.file("web.log");
+    let _web = airgate_peers::airflow_web::AirflowWeb::start_tls(
+        addr,
+        airgate_peers::airflow_web::WebConfig {
+            token_key: Some(server.token_key()),
+            log: Some(log.clone()),
+        },
+        airgate_peers::tls::server_config(&cert_path, &key_path).expect("TLS config"),
+    )
+    .await
+    .expect("web server");
+    let data_dir = home.file("airgate");
+    std::fs::create_dir_all(&data_dir).expect("data dir");
+    airgate_launch::settings::save(
+        &data_dir,
+        &airgate_launch::OpenSettings {
+            browser: Some(chromium().path.display().to_string()),
+            browser_args: headless_args(&cert),
+            force_tunnel: false,
+        },
+    )
+    .expect("settings");
+
+    // No bastion given: none is needed.
+    let mut command = home.airgate(&["open", "orders-prod"]);
+    command.env("AIRGATE_DATA_DIR", &data_dir);
+    let out = run(command).await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.contains("Reachable directly"), "{out:?}");
+    assert!(
+        !out.stderr.contains("Press Ctrl-C"),
+        "no tunnel to keep up: {out:?}"
+    );
+    let deadline = Instant::now() + LOGIN_TIMEOUT;
+    while !read_log(&log)
+        .iter()
+        .any(|e| e.event == "home" && e.env.as_deref() == Some("orders-prod"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no logged-in /home: {:?}",
+            read_log(&log)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = tokio::process::Command::new("pkill")
+        .args(["-f", &data_dir.display().to_string()])
+        .status()
+        .await;
+}
+
+fn chromium() -> airgate_launch::Browser {
+    airgate_launch::browser::detect()
+        .into_iter()
+        .find(|b| b.kind == airgate_launch::BrowserKind::Chromium)
+        .expect("a Chromium-family browser (scripts/bootstrap.sh installs chromium)")
+}
+
+/// A headless Chromium that trusts `cert` (pinned by its key) and stays off the network.
+fn headless_args(cert: &SelfSigned) -> Vec<String> {
+    [
+        "--headless",
+        "--disable-gpu",
+        "--no-sandbox",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ]
+    .map(str::to_owned)
+    .into_iter()
+    .chain([format!(
+        "--ignore-certificate-errors-spki-list={}",
+        cert.spki_sha256
+    )])
+    .collect()
+}
+
+#[tokio::test]
+async fn a_browser_that_fails_to_start_is_named_with_its_exit_status() {
+    let server = mwaa_server().await;
+    server.seed(
+        ACCOUNT_A,
+        "eu-west-1",
+        SeedEnvironment::new("reporting").public(),
+    );
+    let home = home_for(&server);
+    let mut command = home.airgate(&["open", "reporting", "--browser", "/bin/false"]);
+    command.env("AIRGATE_DATA_DIR", home.file("airgate"));
+    let out = run(command).await;
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("false ended (exit status: 1) before opening the login URL"),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("FAIL browser"), "{out:?}");
 }

@@ -311,6 +311,26 @@ pub fn firefox_user_js(socks_port: Option<u16>) -> String {
     out
 }
 
+/// A browser process Airgate started.
+#[derive(Debug)]
+pub struct Launched {
+    pub pid: u32,
+    /// What it prints goes here.
+    pub log: PathBuf,
+    /// Its exit status once it ends (a browser handing the URL to its running window ends at
+    /// once, successfully).
+    pub exited: tokio::sync::oneshot::Receiver<Option<std::process::ExitStatus>>,
+}
+
+impl Launched {
+    /// The last lines the browser printed, for an error message.
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+        lines[lines.len().saturating_sub(3)..].join(" | ")
+    }
+}
+
 /// The file in a browser profile directory that holds what the browser printed.
 pub const BROWSER_LOG: &str = "airgate-browser.log";
 
@@ -321,10 +341,10 @@ pub struct Browsers {
 }
 
 impl Browsers {
-    /// Starts `browser` for `request`; returns the process id.
+    /// Starts `browser` for `request`.
     ///
     /// Must run inside a Tokio runtime (the process is reaped on a task).
-    pub fn launch(&self, browser: &Browser, request: &LaunchRequest<'_>) -> Result<u32> {
+    pub fn launch(&self, browser: &Browser, request: &LaunchRequest<'_>) -> Result<Launched> {
         std::fs::create_dir_all(&request.profile_dir).map_err(|source| Error::Profile {
             path: request.profile_dir.clone(),
             source,
@@ -364,15 +384,23 @@ impl Browsers {
             self.lock().insert(profile.clone(), pid);
         }
         let registry = self.running.clone();
+        let (ended, exited) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
             let status = child.wait().await;
             tracing::debug!(pid, ?status, "browser process ended");
-            let mut running = registry.lock().unwrap_or_else(|e| e.into_inner());
-            if running.get(&profile) == Some(&pid) {
-                running.remove(&profile);
+            {
+                let mut running = registry.lock().unwrap_or_else(|e| e.into_inner());
+                if running.get(&profile) == Some(&pid) {
+                    running.remove(&profile);
+                }
             }
+            let _ = ended.send(status.ok());
         });
-        Ok(pid)
+        Ok(Launched {
+            pid,
+            log: request.profile_dir.join(BROWSER_LOG),
+            exited,
+        })
     }
 
     /// Whether a browser Airgate started on `profile_dir` still runs.

@@ -62,6 +62,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    #[error("{browser} did not open the login URL within {secs} s. Close its window for this environment and Open again{}.", if log.is_empty() { String::new() } else { format!(" (it said: {log})") })]
+    BrowserSilent {
+        browser: String,
+        secs: u64,
+        log: String,
+    },
+
+    #[error("{browser} ended ({status}) before opening the login URL{}.", if log.is_empty() { String::new() } else { format!(": {log}") })]
+    BrowserEnded {
+        browser: String,
+        status: String,
+        log: String,
+    },
+
     #[error("Cannot hand the login URL to the browser: {0}.")]
     Handoff(#[source] std::io::Error),
 
@@ -101,6 +115,8 @@ impl Error {
             | Error::Launch { .. }
             | Error::Profile { .. }
             | Error::Handoff(_)
+            | Error::BrowserSilent { .. }
+            | Error::BrowserEnded { .. }
             | Error::SettingsUnreadable { .. }
             | Error::SettingsWrite { .. } => OpenStep::Browser,
         }

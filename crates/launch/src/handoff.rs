@@ -18,12 +18,28 @@ pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(60);
 /// The longest request head read (the browser's GET with its headers).
 const MAX_HEAD: usize = 16 * 1024;
 
-/// Starts a one-shot redirect to `target` on 127.0.0.1; returns the URL to give the browser.
+/// A one-shot URL waiting for the browser.
+#[derive(Debug)]
+pub struct Handoff {
+    /// What to give the browser: `http://127.0.0.1:PORT/open/<128 random bits>`.
+    pub url: String,
+    served: tokio::sync::oneshot::Receiver<()>,
+}
+
+impl Handoff {
+    /// Resolves once the browser fetched the URL (its first request); never, if it does not
+    /// come within [`HANDOFF_TIMEOUT`].
+    pub async fn served(self) -> bool {
+        self.served.await.is_ok()
+    }
+}
+
+/// Starts a one-shot redirect to `target` on 127.0.0.1.
 ///
 /// The path carries 128 random bits, so only the process told the URL can use it; the first
 /// request for it gets `302 Found` to `target`, and the listener closes. Unanswered, it closes
 /// after [`HANDOFF_TIMEOUT`].
-pub async fn one_shot_redirect(target: String) -> Result<String> {
+pub async fn one_shot_redirect(target: String) -> Result<Handoff> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
         .map_err(Error::Handoff)?;
@@ -36,8 +52,9 @@ pub async fn one_shot_redirect(target: String) -> Result<String> {
         nonce.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
     let url = format!("http://127.0.0.1:{port}{path}");
+    let (done, served) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
-        let served = tokio::time::timeout(HANDOFF_TIMEOUT, async {
+        let outcome = tokio::time::timeout(HANDOFF_TIMEOUT, async {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
@@ -48,11 +65,14 @@ pub async fn one_shot_redirect(target: String) -> Result<String> {
             }
         })
         .await;
-        if served.is_err() {
-            tracing::warn!("the browser did not come for the login URL within 60 s");
+        match outcome {
+            Ok(()) => {
+                let _ = done.send(());
+            }
+            Err(_) => tracing::warn!("the browser did not come for the login URL within 60 s"),
         }
     });
-    Ok(url)
+    Ok(Handoff { url, served })
 }
 
 /// Answers one connection; `true` once the redirect was sent.
@@ -111,13 +131,15 @@ mod tests {
     #[tokio::test]
     async fn the_redirect_is_served_once_and_only_on_its_path() {
         let target = "https://h.example/aws_mwaa/aws-console-sso?login=true#TOKEN";
-        let url = one_shot_redirect(target.to_owned()).await.expect("start");
+        let handoff = one_shot_redirect(target.to_owned()).await.expect("start");
+        let url = handoff.url.clone();
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         let (base, _) = url.rsplit_once('/').expect("a nonce");
         let guessed = get(&format!("{base}/0000")).await;
         assert!(guessed.starts_with("HTTP/1.1 404"), "{guessed}");
         let first = get(&url).await;
         assert!(first.starts_with("HTTP/1.1 302"), "{first}");
+        assert!(handoff.served().await, "the handoff tells it was served");
         assert!(
             first.contains(&format!("Location: {target}\r\n")),
             "{first}"

@@ -101,6 +101,8 @@ pub struct OpenRequest {
     pub tunnel: Option<TunnelSpec>,
     pub aws: AwsFiles,
     pub launch: Launch,
+    /// Use the tunnel even when the web server answers directly.
+    pub force_tunnel: bool,
 }
 
 /// What an Open did.
@@ -114,7 +116,7 @@ pub struct Opened {
     pub browser: Option<String>,
     /// The login URL, with its token, only for [`Launch::PrintUrl`].
     pub url: Option<String>,
-    /// From the call to the browser's start (or the URL's return).
+    /// From the call to the browser's first request for the login URL (or the URL's return).
     pub elapsed: Duration,
 }
 
@@ -171,9 +173,23 @@ async fn run(
             status: target.status.clone(),
         })?;
 
-    let (socks_port, reused_tunnel) = if target.private {
+    let (web_host, web_port) = host_and_port(&host);
+    let tunnel_up = tunnel_port(tunnels, &target.id).await.is_some();
+    let direct = target.private
+        && !request.force_tunnel
+        && !tunnel_up
+        && crate::probe::reachable_directly(web_host, web_port).await;
+    let (socks_port, reused_tunnel) = if direct {
+        step(
+            OpenStep::Route,
+            StepState::Done {
+                detail: "Reachable directly (a VPN, or inside the VPC): no tunnel needed"
+                    .to_owned(),
+            },
+        );
+        (None, false)
+    } else if target.private {
         let (port, reused) = ensure_tunnel(tunnels, target, request.tunnel.clone()).await?;
-        let (web_host, web_port) = host_and_port(&host);
         socks_connect(port, web_host, web_port)
             .await
             .map_err(|err| Error::Route {
@@ -249,15 +265,16 @@ async fn run(
             let profile_dir = profiles.join(profile_dir_name(&target.id));
             let reused_window = browsers.is_running(&profile_dir);
             let handoff = crate::handoff::one_shot_redirect(url).await?;
-            browsers.launch(
+            let launched = browsers.launch(
                 browser,
                 &LaunchRequest {
-                    url: &handoff,
+                    url: &handoff.url,
                     socks_port,
                     profile_dir,
                     extra_args,
                 },
             )?;
+            wait_for_browser(browser, launched, handoff).await?;
             let elapsed = started.elapsed();
             let how = if reused_window {
                 "its window again"
@@ -280,6 +297,54 @@ async fn run(
             })
         }
     }
+}
+
+/// Waits until the browser fetched the login URL (its first request), or says why it did not.
+async fn wait_for_browser(
+    browser: &Browser,
+    mut launched: crate::browser::Launched,
+    handoff: crate::handoff::Handoff,
+) -> Result<()> {
+    let silent = |launched: &crate::browser::Launched| Error::BrowserSilent {
+        browser: browser.name.clone(),
+        secs: crate::handoff::HANDOFF_TIMEOUT.as_secs(),
+        log: launched.log_tail(),
+    };
+    let served = handoff.served();
+    tokio::pin!(served);
+    tokio::select! {
+        done = &mut served => return if done { Ok(()) } else { Err(silent(&launched)) },
+        status = &mut launched.exited => {
+            if let Ok(Some(status)) = status
+                && !status.success()
+            {
+                return Err(Error::BrowserEnded {
+                    browser: browser.name.clone(),
+                    status: status.to_string(),
+                    log: launched.log_tail(),
+                });
+            }
+        }
+    }
+    // It ended well (it handed the URL to its running window): only the handoff is left.
+    if served.await {
+        Ok(())
+    } else {
+        Err(silent(&launched))
+    }
+}
+
+/// The SOCKS port of the tunnel `id` when it is connected.
+async fn tunnel_port(tunnels: &Tunnels, id: &str) -> Option<u16> {
+    tunnels
+        .states()
+        .await
+        .into_iter()
+        .find(|event| event.id == id)
+        .and_then(|event| match event.state {
+            TunnelState::Connected { port } => Some(port),
+            _ => None,
+        })
 }
 
 /// The SOCKS port of the environment's tunnel: the running one, the one being started, or a

@@ -34,6 +34,27 @@ fn reply_text(code: u8) -> &'static str {
     }
 }
 
+/// How long the direct check may take (name lookup and TCP connect together).
+pub const DIRECT_TIMEOUT: Duration = Duration::from_millis(1500);
+
+/// Whether `host:port` answers directly from this machine (a VPN, or inside the VPC): a short
+/// name lookup and TCP connect, nothing sent.
+pub async fn reachable_directly(host: &str, port: u16) -> bool {
+    let attempt = async {
+        let addrs = tokio::net::lookup_host((host, port)).await.ok()?;
+        for addr in addrs {
+            if TcpStream::connect(addr).await.is_ok() {
+                return Some(());
+            }
+        }
+        None
+    };
+    matches!(
+        tokio::time::timeout(DIRECT_TIMEOUT, attempt).await,
+        Ok(Some(()))
+    )
+}
+
 /// Opens (and closes) a connection to `host:port` through the SOCKS5 proxy on
 /// 127.0.0.1:`socks_port`, passing `host` unresolved so the bastion resolves it.
 pub async fn socks_connect(socks_port: u16, host: &str, port: u16) -> Result<(), ProbeError> {

@@ -22,6 +22,9 @@ pub struct OpenSettings {
     pub browser: Option<String>,
     /// Extra arguments for every browser launch (e.g. `--headless`).
     pub browser_args: Vec<String>,
+    /// Always reach private environments through their tunnel, even when their web server
+    /// answers directly (a VPN, or this machine inside the VPC).
+    pub force_tunnel: bool,
 }
 
 /// Reads the settings of `data_dir`; a missing file gives the defaults.
@@ -86,6 +89,7 @@ mod tests {
         let settings = OpenSettings {
             browser: Some("/usr/bin/chromium".into()),
             browser_args: vec!["--headless".into()],
+            force_tunnel: true,
         };
         save(dir.path(), &settings).expect("save");
         assert_eq!(load(dir.path()).expect("load"), settings);

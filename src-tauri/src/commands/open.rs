@@ -47,6 +47,7 @@ pub async fn open(
         None => None,
     };
     let settings = airgate_launch::settings::load(&state.data_dir)?;
+    let force_tunnel = settings.force_tunnel;
     let launch = Launch::Browser {
         browser: airgate_launch::browser::choose(settings.browser.as_deref())?,
         profiles: state.data_dir.join("browsers"),
@@ -57,6 +58,7 @@ pub async fn open(
         tunnel,
         aws: airgate_discovery::aws_files(),
         launch,
+        force_tunnel,
     };
     let tunnels = state.tunnels.clone();
     let browsers = state.browsers.clone();

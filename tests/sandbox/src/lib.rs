@@ -449,6 +449,8 @@ impl Sandbox {
         let settings = OpenSettings {
             browser: browser.map(|b| b.path.display().to_string()),
             browser_args,
+            // The private names are the sandbox's own: never looked up on this machine.
+            force_tunnel: true,
         };
         airgate_launch::settings::save(&self.data_dir, &settings)?;
         Ok(())
