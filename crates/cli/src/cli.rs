@@ -2,7 +2,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use airgate_discovery::{AccessMode, Discovery, Environment, SourceFailure};
+use airgate_discovery::{AccessMode, Discovery, Environment, FailureKind, SourceFailure};
 use airgate_launch::open::{Launch, OpenRequest};
 use airgate_launch::{Browsers, OpenProgress, OpenStep, OpenTarget, StepState};
 use airgate_tunnel::{BastionSpec, TunnelSpec, TunnelState, Tunnels};
@@ -10,9 +10,14 @@ use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
 
-/// Reach Apache Airflow on Amazon MWAA: list environments, open tunnels through bastions.
+/// Reach Apache Airflow on Amazon MWAA: list environments, open them logged in, open tunnels
+/// through bastions.
 #[derive(Debug, Parser)]
-#[command(name = "airgate", version)]
+#[command(
+    name = "airgate",
+    version,
+    after_help = "`airgate envs` exits with 2 when a profile or file could not be listed (the rest is printed)."
+)]
 pub struct Args {
     #[command(subcommand)]
     command: Command,
@@ -251,15 +256,29 @@ async fn discover() -> Discovery {
     airgate_discovery::discover(&airgate_discovery::aws_files()).await
 }
 
+/// `airgate envs` exits with this when some profile or file could not be listed (what could be
+/// listed is still printed).
+pub const EXIT_PARTIAL: u8 = 2;
+
 async fn envs(json: bool) -> Result<ExitCode> {
     let found = discover().await;
     if json {
         println!("{}", serde_json::to_string_pretty(&found)?);
     } else {
-        print!("{}", table(&found.environments));
+        let no_profiles = found
+            .failures
+            .iter()
+            .any(|f| f.kind == FailureKind::NoProfiles);
+        if !no_profiles {
+            print!("{}", table(&found.environments));
+        }
         warn_failures(&found.failures);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if found.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PARTIAL)
+    })
 }
 
 /// One `warning: profile/region: message` line on stderr per source that could not be listed.

@@ -151,7 +151,8 @@ async fn json_has_environments_and_failures_in_camel_case() {
 
     let out = run(home.airgate(&["envs", "--json"])).await;
 
-    assert!(out.status.success(), "{out:?}");
+    // A profile could not be listed: the exit status says so, the rest is printed.
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let json: Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
     let envs = json["environments"].as_array().expect("environments array");
     assert_eq!(envs.len(), 3, "{json:#}");
@@ -237,7 +238,7 @@ async fn broken_profiles_are_reported_and_the_others_still_list() {
 
     let out = run(home.airgate(&["envs"])).await;
 
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let rows = table_rows(&out.stdout);
     assert_eq!(
         rows,
@@ -352,7 +353,7 @@ async fn credentials_come_only_from_profiles_never_from_instance_metadata() {
         );
     let out = run(command).await;
 
-    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
     let json: Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
     let names: Vec<&str> = json["environments"]
         .as_array()
@@ -387,4 +388,71 @@ async fn credentials_come_only_from_profiles_never_from_instance_metadata() {
         0,
         "the instance metadata service was contacted"
     );
+}
+
+#[tokio::test]
+async fn a_broken_line_in_one_profile_leaves_the_others_listed_and_fails_the_exit_status() {
+    let server = mwaa_server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("env-a"));
+    server.seed(ACCOUNT_B, "eu-west-1", SeedEnvironment::new("env-b"));
+    let home = Home::new(
+        Some(&server.endpoint()),
+        &[
+            AwsProfile::new("a", "AKIAA", "eu-west-1"),
+            AwsProfile::new("b", "AKIAB", "eu-west-1"),
+            AwsProfile::new("c", "AKIAA", "eu-west-1"),
+        ],
+    );
+    let config = std::fs::read_to_string(&home.aws.config).expect("config");
+    let broken = config.replacen("[profile b]\n", "[profile b]\nthis line is broken\n", 1);
+    std::fs::write(&home.aws.config, &broken).expect("config written");
+
+    let out = run(home.airgate(&["envs"])).await;
+
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let rows = table_rows(&out.stdout);
+    let profiles: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
+    assert_eq!(profiles, ["a", "c"], "{}", out.stdout);
+    let warnings: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    assert_eq!(
+        warnings.len(),
+        1,
+        "one warning, for the broken profile: {out:?}"
+    );
+    assert!(warnings[0].contains("Profile b in "), "{out:?}");
+    assert!(warnings[0].contains("is broken at line"), "{out:?}");
+    assert!(
+        !out.stderr.contains("has no region"),
+        "no misleading follow-up: {out:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_aws_files_at_all_say_where_airgate_looked() {
+    let home = Home::new(None, &[]);
+    std::fs::remove_file(&home.aws.config).expect("remove config");
+    let _ = std::fs::remove_file(&home.aws.credentials);
+
+    let out = run(home.airgate(&["envs"])).await;
+
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(
+        !out.stdout.contains("No MWAA environments found"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("No AWS profiles found. Airgate looked in"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("{}", home.aws.config.display())),
+        "{out:?}"
+    );
+    assert!(out.stderr.contains("aws configure sso"), "{out:?}");
 }

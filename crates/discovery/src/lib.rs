@@ -100,8 +100,11 @@ pub enum FailureKind {
     AccessDenied,
     Throttled,
     Unreachable,
-    /// A shared config or credentials file cannot be read or parsed; its profiles are skipped.
+    /// A shared config or credentials file (or one section of it) cannot be read or parsed;
+    /// what is broken is skipped, the rest is listed.
     Config,
+    /// No profile at all in the shared files: the message says where Airgate looked.
+    NoProfiles,
     Other,
 }
 

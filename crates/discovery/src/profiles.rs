@@ -32,11 +32,13 @@ fn expand_home(path: &Path, home: &Path) -> PathBuf {
     }
 }
 
-/// One of the two shared files, when it exists.
+/// One of the two shared files, when it exists, with the text that is used of it.
 #[derive(Debug, Clone)]
 pub(crate) struct SharedFile {
     pub kind: EnvConfigFileKind,
     pub path: PathBuf,
+    /// The file's text; after [`read_lenient`], with broken sections blanked out.
+    pub contents: Option<String>,
 }
 
 impl AwsFiles {
@@ -51,8 +53,136 @@ impl AwsFiles {
         .map(|(kind, path)| SharedFile {
             kind,
             path: path.clone(),
+            contents: None,
         })
         .collect()
+    }
+}
+
+/// A section of a shared file that could not be parsed, and was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BrokenSection {
+    pub path: PathBuf,
+    /// The profile (or `sso-session NAME`, ...) the section defines; `None` before any section.
+    pub section: Option<String>,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl BrokenSection {
+    pub fn message(&self) -> String {
+        let place = match &self.section {
+            Some(section) => format!("Profile {section}"),
+            None => "The start".to_owned(),
+        };
+        format!(
+            "{place} in {} is broken at line {} ({}): fix that line; until then it is skipped, \
+             the other profiles are listed.",
+            self.path.display(),
+            self.line,
+            self.reason
+        )
+    }
+}
+
+/// Reads the existing files. A section the parser refuses is blanked out (its line count kept)
+/// and reported, so every other profile of the file still loads; an unreadable file is
+/// reported and skipped. The files on disk are never changed.
+pub(crate) async fn read_lenient(
+    files: &AwsFiles,
+) -> (Vec<SharedFile>, Vec<BrokenSection>, Vec<Error>) {
+    let mut usable = Vec::new();
+    let mut broken = Vec::new();
+    let mut unreadable = Vec::new();
+    for mut file in files.existing() {
+        let text = match tokio::fs::read(&file.path).await {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            Err(source) => {
+                unreadable.push(Error::ReadConfig {
+                    path: file.path.clone(),
+                    source,
+                });
+                continue;
+            }
+        };
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        // Each round removes one broken section; a file has at most as many as it has lines.
+        let mut rounds = lines.len() + 1;
+        loop {
+            let contents = lines.join("\n");
+            let one = EnvConfigFiles::builder()
+                .with_contents(file.kind, contents.clone())
+                .build();
+            match aws_config::profile::load(&Fs::real(), &Env::real(), &one, None).await {
+                Ok(_) => {
+                    file.contents = Some(contents);
+                    usable.push(file);
+                    break;
+                }
+                Err(ProfileFileLoadError::ParseError { 0: parse, .. }) if rounds > 0 => {
+                    rounds -= 1;
+                    let detail = parse.to_string();
+                    let Some(line) = line_of(&detail) else {
+                        unreadable.push(Error::ParseConfig {
+                            path: file.path.clone(),
+                            detail: detail.replace("\n  ", " "),
+                        });
+                        break;
+                    };
+                    let (section, range) = section_at(&lines, line);
+                    for blank in &mut lines[range] {
+                        blank.clear();
+                    }
+                    broken.push(BrokenSection {
+                        path: file.path.clone(),
+                        section,
+                        line,
+                        reason: reason_of(&detail),
+                    });
+                }
+                Err(err) => {
+                    unreadable.push(load_error(std::slice::from_ref(&file), err));
+                    break;
+                }
+            }
+        }
+    }
+    (usable, broken, unreadable)
+}
+
+/// `N` in "... on line N: ...".
+fn line_of(detail: &str) -> Option<usize> {
+    let rest = &detail[detail.find("line ")? + 5..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// What the parser said after the place ("Expected an '=' sign defining a property").
+fn reason_of(detail: &str) -> String {
+    detail
+        .split_once(':')
+        .map_or(detail, |(_, reason)| reason)
+        .trim()
+        .to_owned()
+}
+
+/// The section holding 1-based `line`: its name and the range of its lines (0-based).
+fn section_at(lines: &[String], line: usize) -> (Option<String>, std::ops::Range<usize>) {
+    let index = line.saturating_sub(1).min(lines.len().saturating_sub(1));
+    let is_header = |l: &String| l.starts_with('[');
+    let start = (0..=index).rev().find(|&i| is_header(&lines[i]));
+    let end = (index + 1..lines.len())
+        .find(|&i| is_header(&lines[i]))
+        .unwrap_or(lines.len());
+    match start {
+        Some(start) => {
+            let header = lines[start].trim().trim_start_matches('[');
+            let name = header.split(']').next().unwrap_or(header).trim();
+            let name = name.strip_prefix("profile ").unwrap_or(name).trim();
+            (Some(name.to_owned()), start..end)
+        }
+        // Before any section: only the line itself.
+        None => (None, index..index + 1),
     }
 }
 
@@ -64,7 +194,10 @@ pub(crate) fn env_config_files(files: &[SharedFile]) -> Option<EnvConfigFiles> {
     let builder = files
         .iter()
         .fold(EnvConfigFiles::builder(), |builder, file| {
-            builder.with_file(file.kind, &file.path)
+            match &file.contents {
+                Some(contents) => builder.with_contents(file.kind, contents.clone()),
+                None => builder.with_file(file.kind, &file.path),
+            }
         });
     Some(builder.build())
 }
@@ -220,6 +353,27 @@ mod tests {
             .await
             .expect_err("broken file");
         assert!(err.contains("line 3"), "{err}");
+    }
+
+    #[test]
+    fn the_broken_section_is_found_around_its_line() {
+        let lines: Vec<String> =
+            "[profile a]\nregion = x\n\n[profile b]\nregion = y\nbroken\n[c]\nk = v"
+                .lines()
+                .map(str::to_owned)
+                .collect();
+        assert_eq!(section_at(&lines, 6), (Some("b".to_owned()), 3..6));
+        assert_eq!(section_at(&lines, 8), (Some("c".to_owned()), 6..8));
+        let before: Vec<String> = vec!["stray".into(), "[a]".into()];
+        assert_eq!(section_at(&before, 1), (None, 0..1));
+        assert_eq!(
+            line_of("error parsing x on line 8:\n  Expected an '=' sign defining a property"),
+            Some(8)
+        );
+        assert_eq!(
+            reason_of("error parsing x on line 8:\n  Expected an '=' sign defining a property"),
+            "Expected an '=' sign defining a property"
+        );
     }
 
     #[test]

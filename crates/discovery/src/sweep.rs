@@ -36,17 +36,32 @@ pub async fn discover(files: &AwsFiles) -> Discovery {
 /// [`discover`] with explicit limits.
 pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Discovery {
     let mut failures = Vec::new();
-    let mut usable = Vec::new();
-    for file in files.existing() {
-        match profiles::check(&file).await {
-            Ok(()) => usable.push(file),
-            Err(err) => failures.push(SourceFailure {
-                profile: file.path.display().to_string(),
-                region: None,
-                kind: FailureKind::Config,
-                message: err.to_string(),
-            }),
-        }
+    let (usable, broken, unreadable) = profiles::read_lenient(files).await;
+    // A profile whose section is broken is reported once, not again as incomplete.
+    let skipped: Vec<String> = broken.iter().filter_map(|b| b.section.clone()).collect();
+    for section in broken {
+        failures.push(SourceFailure {
+            profile: section
+                .section
+                .clone()
+                .unwrap_or_else(|| section.path.display().to_string()),
+            region: None,
+            kind: FailureKind::Config,
+            message: section.message(),
+        });
+    }
+    for err in unreadable {
+        let path = match &err {
+            crate::Error::ReadConfig { path, .. } | crate::Error::ParseConfig { path, .. } => {
+                path.display().to_string()
+            }
+        };
+        failures.push(SourceFailure {
+            profile: path,
+            region: None,
+            kind: FailureKind::Config,
+            message: err.to_string(),
+        });
     }
     let set = match profiles::parse(&usable).await {
         Ok(set) => set,
@@ -60,11 +75,20 @@ pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Disco
             ProfileSet::default()
         }
     };
+    if set.profiles().next().is_none() && failures.is_empty() {
+        failures.push(SourceFailure {
+            profile: files.config.display().to_string(),
+            region: None,
+            kind: FailureKind::NoProfiles,
+            message: no_profiles_message(files),
+        });
+    }
     let mut environments = Vec::new();
     if let Some(env_files) = profiles::env_config_files(&usable) {
         let ctx = Arc::new(Ctx::new(env_files, options, files));
         let sweeps = profile_infos(&set)
             .into_iter()
+            .filter(|info| !skipped.contains(&info.name))
             .map(|info| discover_profile(info, ctx.clone()));
         for (found, failed) in futures::future::join_all(sweeps).await {
             environments.extend(found);
@@ -78,6 +102,28 @@ pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Disco
         environments,
         failures,
     }
+}
+
+/// Where Airgate looked for profiles, and how to add one.
+fn no_profiles_message(files: &AwsFiles) -> String {
+    let how = |var: &str| {
+        if std::env::var_os(var).is_some_and(|v| !v.is_empty()) {
+            format!(" (from {var})")
+        } else {
+            String::new()
+        }
+    };
+    let state = |path: &std::path::Path| if path.exists() { "" } else { ", missing" };
+    format!(
+        "No AWS profiles found. Airgate looked in {}{}{} and {}{}{}. Add one with \
+         `aws configure sso` (IAM Identity Center) or `aws configure` (access keys), then refresh.",
+        files.config.display(),
+        how("AWS_CONFIG_FILE"),
+        state(&files.config),
+        files.credentials.display(),
+        how("AWS_SHARED_CREDENTIALS_FILE"),
+        state(&files.credentials),
+    )
 }
 
 #[derive(Debug)]

@@ -97,7 +97,7 @@ pub async fn create_web_login_token(
     region: &str,
     name: &str,
 ) -> Result<WebLogin, TokenError> {
-    let existing = files.existing();
+    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
     let set = profiles::parse(&existing)
         .await
         .map_err(|err| TokenError::Config {

@@ -346,8 +346,104 @@ async fn a_broken_config_file_is_named_and_the_credentials_file_still_works() {
     assert_eq!(discovery.failures.len(), 1, "{:?}", discovery.failures);
     let failure = &discovery.failures[0];
     assert_eq!(failure.kind, FailureKind::Config);
-    assert_eq!(failure.profile, files.config.display().to_string());
+    assert_eq!(failure.profile, "other");
     assert!(failure.message.contains("line 3"), "{}", failure.message);
+    assert!(
+        failure
+            .message
+            .contains(&files.config.display().to_string()),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test]
+async fn one_broken_line_skips_its_profile_only() {
+    let server = server().await;
+    for (account, name) in [
+        (ACCOUNT_A, "env-a"),
+        (ACCOUNT_B, "env-b"),
+        (ACCOUNT_C, "env-c"),
+    ] {
+        server.seed(account, "eu-west-1", SeedEnvironment::new(name));
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("a", "AKIAA", "eu-west-1"),
+            AwsProfile::new("b", "AKIAB", "eu-west-1"),
+            AwsProfile::new("c", "AKIAC", "eu-west-1"),
+        ],
+    );
+    // A stray line without `=` inside profile b, as a hand edit leaves it.
+    let config = std::fs::read_to_string(&files.config).expect("config");
+    let broken = config.replacen("[profile b]\n", "[profile b]\nthis line is broken\n", 1);
+    assert_ne!(broken, config, "profile b is in the config:\n{config}");
+    std::fs::write(&files.config, &broken).expect("config written");
+    let line = broken
+        .lines()
+        .position(|l| l == "this line is broken")
+        .expect("the stray line")
+        + 1;
+
+    let discovery = discover_with(&files, &options()).await;
+
+    assert_eq!(
+        found(&discovery),
+        [
+            triple("a", "eu-west-1", "env-a"),
+            triple("c", "eu-west-1", "env-c")
+        ]
+    );
+    assert_eq!(discovery.failures.len(), 1, "{:?}", discovery.failures);
+    let failure = &discovery.failures[0];
+    assert_eq!(
+        (failure.profile.as_str(), failure.kind),
+        ("b", FailureKind::Config)
+    );
+    assert!(
+        failure.message.starts_with(&format!(
+            "Profile b in {} is broken at line {line} (",
+            files.config.display()
+        )),
+        "{}",
+        failure.message
+    );
+    // The user's file is left as it was.
+    assert_eq!(
+        std::fs::read_to_string(&files.config).expect("config"),
+        broken
+    );
+}
+
+#[tokio::test]
+async fn no_profiles_at_all_says_where_airgate_looked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = AwsFiles {
+        config: dir.path().join("config"),
+        credentials: dir.path().join("credentials"),
+    };
+    let discovery = discover_with(&files, &options()).await;
+    assert!(discovery.environments.is_empty());
+    assert_eq!(discovery.failures.len(), 1, "{:?}", discovery.failures);
+    let failure = &discovery.failures[0];
+    assert_eq!(failure.kind, FailureKind::NoProfiles);
+    for path in [&files.config, &files.credentials] {
+        assert!(
+            failure
+                .message
+                .contains(&format!("{}, missing", path.display())),
+            "{}",
+            failure.message
+        );
+    }
+    assert!(
+        failure.message.contains("aws configure sso"),
+        "{}",
+        failure.message
+    );
 }
 
 #[tokio::test]

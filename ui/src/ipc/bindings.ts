@@ -137,8 +137,13 @@ export type FailureKind =
 "NoRegion" | 
 /**  Credentials missing, expired (SSO) or rejected. */
 "Credentials" | "AccessDenied" | "Throttled" | "Unreachable" | 
-/**  A shared config or credentials file cannot be read or parsed; its profiles are skipped. */
-"Config" | "Other";
+/**
+ *  A shared config or credentials file (or one section of it) cannot be read or parsed;
+ *  what is broken is skipped, the rest is listed.
+ */
+"Config" | 
+/**  No profile at all in the shared files: the message says where Airgate looked. */
+"NoProfiles" | "Other";
 
 /**  An error as the UI receives it. */
 export type IpcError = {
