@@ -108,3 +108,40 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
         .delete_bastion("unverified-bastion")
         .expect("forget the second bastion");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_aws_profiles_says_where_airgate_looked() {
+    if !display_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aws-config");
+    let credentials = dir.path().join("aws-credentials");
+    let data = dir.path().join("airgate");
+    let env = vec![
+        ("AWS_CONFIG_FILE".to_owned(), config.display().to_string()),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE".to_owned(),
+            credentials.display().to_string(),
+        ),
+        ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+        ("AIRGATE_DATA_DIR".to_owned(), data.display().to_string()),
+    ];
+    let driver = TauriDriver::start(&env).expect("tauri-driver");
+    let client = driver
+        .launch(&app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+    let shown = wait_for_text(
+        &client,
+        r#"[data-testid="no-profiles"]"#,
+        &["No AWS profiles found", "aws configure sso"],
+    )
+    .await;
+    assert!(shown.contains(&config.display().to_string()), "{shown}");
+    assert!(
+        shown.contains(&credentials.display().to_string()),
+        "{shown}"
+    );
+    client.close().await.expect("close the app");
+}
