@@ -7,6 +7,8 @@ const COMMANDS: &[&str] = &[
     "list_bastions",
     "save_bastion",
     "open_environment",
+    "open_settings",
+    "save_open_settings",
     "connect_environment",
     "disconnect_environment",
     "tunnel_states",

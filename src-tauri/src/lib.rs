@@ -46,6 +46,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::bastions::list_bastions,
             commands::bastions::save_bastion,
             commands::open::open_environment,
+            commands::settings::open_settings,
+            commands::settings::save_open_settings,
             commands::tunnels::connect_environment,
             commands::tunnels::disconnect_environment,
             commands::tunnels::tunnel_states,

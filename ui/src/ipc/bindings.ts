@@ -19,6 +19,10 @@ export const commands = {
 	 *  an `OpenProgressed` event.
 	 */
 	openEnvironment: (environment: EnvironmentRef, bastion: string | null) => typedError<OpenOutcome_Serialize, IpcError>(__TAURI_INVOKE("open_environment", { environment, bastion })),
+	/**  Open's settings and the browsers found on this machine. */
+	openSettings: () => typedError<SettingsView_Serialize, IpcError>(__TAURI_INVOKE("open_settings")),
+	/**  Saves Open's settings (atomically) and returns them as the screen shows them. */
+	saveOpenSettings: (settings: OpenSettings_Deserialize) => typedError<SettingsView_Serialize, IpcError>(__TAURI_INVOKE("save_open_settings", { settings })),
 	/**
 	 *  Opens a SOCKS tunnel to `environment` through the saved bastion `bastion`; returns its port
 	 *  on 127.0.0.1 once connected. Progress arrives as `TunnelChanged` events.
@@ -55,6 +59,17 @@ export type BastionRecord = {
 	user: string,
 	keyPath: string,
 };
+
+/**  A browser found on this machine (or named by path). */
+export type Browser = {
+	/**  What a person calls it: "Google Chrome", "Chromium", "Firefox", ... */
+	name: string,
+	kind: BrowserKind,
+	path: string,
+};
+
+/**  The two families Airgate knows how to route and isolate. */
+export type BrowserKind = "Chromium" | "Firefox";
 
 /**  Everything found in one sweep over all profiles and regions. */
 export type Discovery = Discovery_Serialize | Discovery_Deserialize;
@@ -184,6 +199,35 @@ export type OpenProgress = {
 /**  A step of an Open changed (`open-progressed`). */
 export type OpenProgressed = OpenProgress;
 
+/**  How Open behaves. */
+export type OpenSettings = OpenSettings_Serialize | OpenSettings_Deserialize;
+
+/**  How Open behaves. */
+export type OpenSettings_Deserialize = {
+	/**  The browser: a detected browser's name, or a path. `None`: the first one detected. */
+	browser?: string | null,
+	/**  Extra arguments for every browser launch (e.g. `--headless`). */
+	browserArgs?: string[],
+	/**
+	 *  Always reach private environments through their tunnel, even when their web server
+	 *  answers directly (a VPN, or this machine inside the VPC).
+	 */
+	forceTunnel?: boolean,
+};
+
+/**  How Open behaves. */
+export type OpenSettings_Serialize = {
+	/**  The browser: a detected browser's name, or a path. `None`: the first one detected. */
+	browser: string | null,
+	/**  Extra arguments for every browser launch (e.g. `--headless`). */
+	browserArgs: string[],
+	/**
+	 *  Always reach private environments through their tunnel, even when their web server
+	 *  answers directly (a VPN, or this machine inside the VPC).
+	 */
+	forceTunnel: boolean,
+};
+
 /**  The steps of Open, in order. */
 export type OpenStep = 
 /**  Reach the web server: directly, or through the environment's tunnel. */
@@ -192,6 +236,35 @@ export type OpenStep =
 "token" | 
 /**  Start (or reuse) the environment's browser on the login URL. */
 "browser";
+
+/**  Open's settings as the Settings screen shows them, with the browsers found here. */
+export type SettingsView = SettingsView_Serialize | SettingsView_Deserialize;
+
+/**  Open's settings as the Settings screen shows them, with the browsers found here. */
+export type SettingsView_Deserialize = {
+	settings: OpenSettings_Deserialize,
+	/**  Browsers found at their usual places, in the order Open prefers them. */
+	browsers: Browser[],
+	/**  The browser Open uses with these settings. */
+	chosen?: Browser | null,
+	/**  Why no browser can be used with these settings. */
+	browserProblem?: string | null,
+	/**  Why the settings file could not be read (the defaults apply; the file is kept). */
+	problem?: string | null,
+};
+
+/**  Open's settings as the Settings screen shows them, with the browsers found here. */
+export type SettingsView_Serialize = {
+	settings: OpenSettings_Serialize,
+	/**  Browsers found at their usual places, in the order Open prefers them. */
+	browsers: Browser[],
+	/**  The browser Open uses with these settings. */
+	chosen: Browser | null,
+	/**  Why no browser can be used with these settings. */
+	browserProblem: string | null,
+	/**  Why the settings file could not be read (the defaults apply; the file is kept). */
+	problem: string | null,
+};
 
 /**  A (profile, region) pair that could not be listed. Other pairs are unaffected. */
 export type SourceFailure = SourceFailure_Serialize | SourceFailure_Deserialize;

@@ -7,6 +7,7 @@ import type { EnvironmentRef } from "./bindings";
 export type {
   AccessMode,
   BastionRecord,
+  Browser,
   Discovery_Serialize as Discovery,
   Environment_Serialize as Environment,
   EnvironmentRef,
@@ -15,7 +16,9 @@ export type {
   IpcError,
   OpenOutcome_Serialize as OpenOutcome,
   OpenProgress,
+  OpenSettings_Serialize as OpenSettings,
   OpenStep,
+  SettingsView_Serialize as SettingsView,
   SourceFailure_Serialize as SourceFailure,
   StepState,
   TrayState,

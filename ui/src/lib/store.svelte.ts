@@ -24,7 +24,7 @@ export function refOfTunnel(id: string): EnvironmentRef {
   return { profile: parts.join("/"), region, name };
 }
 
-export type Section = "environments" | "tunnels";
+export type Section = "environments" | "tunnels" | "settings";
 
 /** The steps of Open, in the order they run. */
 export const OPEN_STEPS: OpenStep[] = ["route", "token", "browser"];
