@@ -129,7 +129,20 @@ pub fn run() {
         tray: true,
         data_dir: None,
     };
-    let app = run_app(tauri::Builder::default(), options)
+    // One Airgate per data directory (and build kind): a second launch shows the running one's
+    // window and exits. The sandbox's app, with its own data directory, runs beside yours.
+    let custom = std::env::var_os(state::DATA_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
+    let instance = airgate_vault::namespace(state::IDENTIFIER, custom.as_deref());
+    let single = tauri_plugin_single_instance::Builder::new()
+        .dbus_id(instance)
+        .callback(|app, _argv, _cwd| {
+            tracing::info!("Airgate was started again: showing its window");
+            tray::show_window(app);
+        })
+        .build();
+    let app = run_app(tauri::Builder::default().plugin(single), options)
         .build(tauri::generate_context!())
         .unwrap_or_else(|err| {
             tracing::error!(cause = %err, "Airgate could not start");
