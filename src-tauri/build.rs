@@ -9,6 +9,8 @@ const COMMANDS: &[&str] = &[
     "open_environment",
     "open_settings",
     "save_open_settings",
+    "answer_close",
+    "set_close_behavior",
     "connect_environment",
     "disconnect_environment",
     "tunnel_states",

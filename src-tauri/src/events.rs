@@ -16,6 +16,11 @@ pub struct TunnelChanged(pub TunnelEvent);
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct OpenProgressed(pub airgate_launch::OpenProgress);
 
+/// The main window's close button was pressed and the user has not chosen what it does yet
+/// (`window-close-asked`): the window asks, then calls `answer_close`.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct WindowCloseAsked;
+
 /// The tray changed (`tray-changed`): what it shows now.
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct TrayChanged(pub tray::TrayView);

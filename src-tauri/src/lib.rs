@@ -6,6 +6,7 @@ pub mod error;
 pub mod events;
 pub mod state;
 pub mod tray;
+pub mod window;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -48,6 +49,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::open::open_environment,
             commands::settings::open_settings,
             commands::settings::save_open_settings,
+            commands::settings::answer_close,
+            commands::settings::set_close_behavior,
             commands::tunnels::connect_environment,
             commands::tunnels::disconnect_environment,
             commands::tunnels::tunnel_states,
@@ -56,6 +59,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
         .events(tauri_specta::collect_events![
             events::TunnelChanged,
             events::OpenProgressed,
+            events::WindowCloseAsked,
             events::TrayChanged
         ])
 }
@@ -73,6 +77,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
     let ipc = specta_builder::<R>();
     builder
         .invoke_handler(ipc.invoke_handler())
+        .on_window_event(window::on_window_event)
         .manage(TrayModel::default())
         .setup(move |app| {
             ipc.mount_events(app);
@@ -85,7 +90,14 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
                 Tunnels::new()
             };
             let progress = events::progress_sink(app.handle().clone());
-            app.manage(AppState::new(tunnels.clone(), data_dir, custom, progress));
+            let window = window::WindowControl::new(app.handle().clone());
+            app.manage(AppState::new(
+                tunnels.clone(),
+                data_dir,
+                custom,
+                progress,
+                window,
+            ));
             if options.tray {
                 tray::create_tray(app.handle())?;
             }

@@ -50,6 +50,8 @@ pub struct AppState {
     pub browsers: Browsers,
     /// Open's progress, to the window.
     pub progress: ProgressSink,
+    /// Hides the window or quits, for commands that cannot name the runtime.
+    pub window: crate::window::WindowControl,
     /// The environments of the last discovery, so Open (from the window or the tray) knows
     /// their host, version and access.
     environments: Mutex<Vec<Environment>>,
@@ -65,9 +67,11 @@ impl AppState {
         data_dir: PathBuf,
         custom_data_dir: bool,
         progress: ProgressSink,
+        window: crate::window::WindowControl,
     ) -> Self {
         Self {
             progress,
+            window,
             tunnels,
             data_dir,
             custom_data_dir,
@@ -76,6 +80,11 @@ impl AppState {
             vault: Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }
+    }
+
+    /// Whether the app is closing its tunnels to exit.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::SeqCst)
     }
 
     /// `true` the first time only: the caller closes the tunnels, then exits.

@@ -4,6 +4,7 @@ use tauri::State;
 
 use crate::error::{CmdResult, Error};
 use crate::state::AppState;
+use crate::window::{CloseBehavior, WindowAction, close_behavior, save_close_behavior};
 
 /// Open's settings as the Settings screen shows them, with the browsers found here.
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -18,9 +19,11 @@ pub struct SettingsView {
     pub browser_problem: Option<String>,
     /// Why the settings file could not be read (the defaults apply; the file is kept).
     pub problem: Option<String>,
+    /// What closing the main window does.
+    pub close: CloseBehavior,
 }
 
-fn view(settings: OpenSettings, problem: Option<String>) -> SettingsView {
+fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> SettingsView {
     let (chosen, browser_problem) =
         match airgate_launch::browser::choose(settings.browser.as_deref()) {
             Ok(browser) => (Some(browser), None),
@@ -32,6 +35,7 @@ fn view(settings: OpenSettings, problem: Option<String>) -> SettingsView {
         chosen,
         browser_problem,
         problem,
+        close: close_behavior(&state.data_dir),
     }
 }
 
@@ -40,8 +44,8 @@ fn view(settings: OpenSettings, problem: Option<String>) -> SettingsView {
 #[specta::specta]
 pub async fn open_settings(state: State<'_, AppState>) -> CmdResult<SettingsView> {
     Ok(match airgate_launch::settings::load(&state.data_dir) {
-        Ok(settings) => view(settings, None),
-        Err(err) => view(OpenSettings::default(), Some(err.to_string())),
+        Ok(settings) => view(&state, settings, None),
+        Err(err) => view(&state, OpenSettings::default(), Some(err.to_string())),
     })
 }
 
@@ -59,5 +63,47 @@ pub async fn save_open_settings(
         .filter(|b| !b.is_empty());
     settings.browser_args.retain(|a| !a.trim().is_empty());
     airgate_launch::settings::save(&state.data_dir, &settings).map_err(Error::from)?;
-    Ok(view(settings, None))
+    Ok(view(&state, settings, None))
+}
+
+/// The window's answer to `WindowCloseAsked`: keep Airgate in the tray (hide the window) or
+/// quit; `remember` saves the choice so the window does not ask again.
+#[tauri::command]
+#[specta::specta]
+pub async fn answer_close(
+    state: State<'_, AppState>,
+    keep_in_tray: bool,
+    remember: bool,
+) -> CmdResult<()> {
+    if remember {
+        let close = if keep_in_tray {
+            CloseBehavior::KeepInTray
+        } else {
+            CloseBehavior::Quit
+        };
+        save_close_behavior(&state.data_dir, close).map_err(|source| Error::DataDir {
+            path: state.data_dir.clone(),
+            source,
+        })?;
+    }
+    state.window.apply(if keep_in_tray {
+        WindowAction::Hide
+    } else {
+        WindowAction::Quit
+    });
+    Ok(())
+}
+
+/// Sets what closing the main window does (Settings).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_close_behavior(
+    state: State<'_, AppState>,
+    close: CloseBehavior,
+) -> CmdResult<CloseBehavior> {
+    save_close_behavior(&state.data_dir, close).map_err(|source| Error::DataDir {
+        path: state.data_dir.clone(),
+        source,
+    })?;
+    Ok(close_behavior(&state.data_dir))
 }

@@ -363,3 +363,49 @@ pub async fn click_in(row: &Element, testid: &str) {
         .await
         .unwrap_or_else(|err| panic!("click {testid}: {err}"));
 }
+
+/// The X windows titled `title` of the process `pid` (visible ones only, when `visible`).
+pub fn x_windows(pid: u32, title: &str, visible: bool) -> Vec<u32> {
+    let pid = pid.to_string();
+    let name = format!("^{title}$");
+    let mut args = vec!["search", "--all", "--pid", &pid, "--name", &name];
+    if visible {
+        args.insert(1, "--onlyvisible");
+    }
+    let Ok(out) = Command::new("xdotool").args(&args).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+/// Presses a window's close button as a window manager does: a `WM_DELETE_WINDOW` message to
+/// each of `windows` (the app may keep running, hide, or ask). `false` when X is unreachable.
+pub fn request_close(windows: &[u32]) -> bool {
+    use x11rb::connection::Connection as _;
+    use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask};
+    let Ok((conn, _)) = x11rb::connect(None) else {
+        return false;
+    };
+    let atom = |name: &[u8]| {
+        conn.intern_atom(false, name)
+            .ok()
+            .and_then(|cookie| cookie.reply().ok())
+            .map(|reply| reply.atom)
+    };
+    let (Some(protocols), Some(delete)) = (atom(b"WM_PROTOCOLS"), atom(b"WM_DELETE_WINDOW")) else {
+        return false;
+    };
+    for &window in windows {
+        let event = ClientMessageEvent::new(32, window, protocols, [delete, 0, 0, 0, 0]);
+        if conn
+            .send_event(false, window, EventMask::NO_EVENT, event)
+            .is_err()
+        {
+            return false;
+        }
+    }
+    conn.flush().is_ok()
+}

@@ -24,6 +24,13 @@ export const commands = {
 	/**  Saves Open's settings (atomically) and returns them as the screen shows them. */
 	saveOpenSettings: (settings: OpenSettings_Deserialize) => typedError<SettingsView_Serialize, IpcError>(__TAURI_INVOKE("save_open_settings", { settings })),
 	/**
+	 *  The window's answer to `WindowCloseAsked`: keep Airgate in the tray (hide the window) or
+	 *  quit; `remember` saves the choice so the window does not ask again.
+	 */
+	answerClose: (keepInTray: boolean, remember: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("answer_close", { keepInTray, remember })),
+	/**  Sets what closing the main window does (Settings). */
+	setCloseBehavior: (close: CloseBehavior) => typedError<CloseBehavior, IpcError>(__TAURI_INVOKE("set_close_behavior", { close })),
+	/**
 	 *  Opens a SOCKS tunnel to `environment` through the saved bastion `bastion`; returns its port
 	 *  on 127.0.0.1 once connected. Progress arrives as `TunnelChanged` events.
 	 */
@@ -41,6 +48,7 @@ export const events = {
 	openProgressed: makeEvent<OpenProgressed, OpenProgressed>("open-progressed"),
 	trayChanged: makeEvent<TrayChanged, TrayChanged>("tray-changed"),
 	tunnelChanged: makeEvent<TunnelChanged, TunnelChanged>("tunnel-changed"),
+	windowCloseAsked: makeEvent<WindowCloseAsked, WindowCloseAsked>("window-close-asked"),
 };
 
 /* Types */
@@ -70,6 +78,15 @@ export type Browser = {
 
 /**  The two families Airgate knows how to route and isolate. */
 export type BrowserKind = "Chromium" | "Firefox";
+
+/**  What closing the main window does. */
+export type CloseBehavior = 
+/**  Ask, the first time. */
+"ask" | 
+/**  Hide the window; Airgate keeps running in the tray with its tunnels. */
+"keepInTray" | 
+/**  Quit: every tunnel closes. */
+"quit";
 
 /**  Everything found in one sweep over all profiles and regions. */
 export type Discovery = Discovery_Serialize | Discovery_Deserialize;
@@ -251,6 +268,8 @@ export type SettingsView_Deserialize = {
 	browserProblem?: string | null,
 	/**  Why the settings file could not be read (the defaults apply; the file is kept). */
 	problem?: string | null,
+	/**  What closing the main window does. */
+	close: CloseBehavior,
 };
 
 /**  Open's settings as the Settings screen shows them, with the browsers found here. */
@@ -264,6 +283,8 @@ export type SettingsView_Serialize = {
 	browserProblem: string | null,
 	/**  Why the settings file could not be read (the defaults apply; the file is kept). */
 	problem: string | null,
+	/**  What closing the main window does. */
+	close: CloseBehavior,
 };
 
 /**  A (profile, region) pair that could not be listed. Other pairs are unaffected. */
@@ -331,6 +352,12 @@ export type TunnelEvent = {
 
 /**  What a user sees of a tunnel. */
 export type TunnelState = { state: "connecting" } | { state: "connected"; port: number } | { state: "failed"; reason: string } | { state: "disconnected" };
+
+/**
+ *  The main window's close button was pressed and the user has not chosen what it does yet
+ *  (`window-close-asked`): the window asks, then calls `answer_close`.
+ */
+export type WindowCloseAsked = null;
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

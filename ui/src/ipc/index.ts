@@ -8,6 +8,7 @@ export type {
   AccessMode,
   BastionRecord,
   Browser,
+  CloseBehavior,
   Discovery_Serialize as Discovery,
   Environment_Serialize as Environment,
   EnvironmentRef,

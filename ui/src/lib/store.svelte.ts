@@ -55,6 +55,9 @@ class Store {
   tunnels = $state<Record<string, TunnelState>>({});
   tray = $state<TrayView | null>(null);
 
+  /** The close button was pressed and the user has not said yet what it should do. */
+  closeAsked = $state(false);
+
   /** The last Open of each environment, by tunnel id. */
   opens = $state<Record<string, OpenRun>>({});
 
@@ -71,6 +74,9 @@ class Store {
       const { id, step, state } = e.payload;
       const run = this.opens[id] ?? { steps: {}, busy: true, outcome: null, error: null };
       this.opens = { ...this.opens, [id]: { ...run, steps: { ...run.steps, [step]: state } } };
+    });
+    await events.windowCloseAsked.listen(() => {
+      this.closeAsked = true;
     });
     await events.trayChanged.listen((e) => {
       this.tray = e.payload;
@@ -147,6 +153,14 @@ class Store {
         error: res.status === "error" ? res.error : null,
       },
     };
+  }
+
+  /** Answers the close question: keep running in the tray (hide the window) or quit. */
+  async answerClose(keepInTray: boolean, remember: boolean): Promise<IpcError | null> {
+    const res = await commands.answerClose(keepInTray, remember);
+    if (res.status === "error") return res.error;
+    this.closeAsked = false;
+    return null;
   }
 
   dismissOpen(env: EnvironmentRef): void {

@@ -1,0 +1,146 @@
+//! Closing the window the first time asks; "Keep running in the tray" hides it while the tunnel
+//! stays up, and is remembered; the tray brings the window back; Quit from the tray ends it all.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::time::{Duration, Instant};
+
+use airgate_e2e::{
+    TauriDriver, app_binary, click_tray_menu, display_or_skip, request_close, row_selector,
+    wait_for_tunnel, x_windows,
+};
+use airgate_sandbox::{Sandbox, Topology};
+use fantoccini::{Client, Locator};
+
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !check() {
+        assert!(Instant::now() < deadline, "{what} within 15 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn dialog_open(client: &Client) -> bool {
+    client
+        .find(Locator::Css(r#"[data-testid="close-dialog"][open]"#))
+        .await
+        .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn closing_the_window_keeps_the_tunnels_in_the_tray() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    sandbox.save_bastion().expect("save the sandbox bastion");
+    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
+    let client = driver
+        .launch(&app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+    let env = sandbox.environment("orders-prod").expect("seeded");
+    let selector = row_selector(env.name, env.profile, env.region);
+    // The row renders again when the saved bastions arrive: find and click until it takes.
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let css = format!(r#"{selector} [data-testid="bastion-select"] ~ [data-testid="connect"]"#);
+    loop {
+        if let Ok(button) = client.find(Locator::Css(&css)).await
+            && button.click().await.is_ok()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no Connect on orders-prod");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let port: u16 = wait_for_tunnel(&client, &selector, "connected")
+        .await
+        .attr("data-port")
+        .await
+        .expect("data-port")
+        .expect("a port")
+        .parse()
+        .expect("a number");
+    let socks = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+
+    let pids = driver.app_pids("airgate-desktop");
+    let [pid] = pids[..] else {
+        panic!("one app process expected, found {pids:?}");
+    };
+    let windows = x_windows(pid, "Airgate", false);
+    assert!(!windows.is_empty(), "the app's window is on the display");
+    until("the window is shown", || {
+        !x_windows(pid, "Airgate", true).is_empty()
+    })
+    .await;
+
+    // The first close asks. (Pressed again if the first press is not seen within 3 s, as a
+    // person would.)
+    let deadline = Instant::now() + Duration::from_secs(15);
+    'asked: loop {
+        assert!(request_close(&windows), "press the close button");
+        let again = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < again {
+            if dialog_open(&client).await {
+                break 'asked;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "closing the window asks what to do"
+        );
+    }
+    client
+        .find(Locator::Css(r#"[data-testid="keep-in-tray"]"#))
+        .await
+        .expect("Keep running in the tray")
+        .click()
+        .await
+        .expect("click it");
+    until("the window is hidden", || {
+        x_windows(pid, "Airgate", true).is_empty()
+    })
+    .await;
+    assert!(
+        TcpListener::bind(socks).is_err(),
+        "the tunnel still listens on {socks} with the window closed"
+    );
+    let saved = std::fs::read_to_string(sandbox.data_dir().join("window.json")).expect("saved");
+    assert!(saved.contains("keepInTray"), "{saved}");
+
+    // The tray brings it back; the next close hides it without asking.
+    assert!(
+        click_tray_menu(pid, "Show window"),
+        "Show window from the tray"
+    );
+    until("the window is shown again", || {
+        !x_windows(pid, "Airgate", true).is_empty()
+    })
+    .await;
+    assert!(
+        request_close(&x_windows(pid, "Airgate", false)),
+        "close again"
+    );
+    until("the window is hidden again", || {
+        x_windows(pid, "Airgate", true).is_empty()
+    })
+    .await;
+    assert!(!dialog_open(&client).await, "no second question");
+    assert!(TcpListener::bind(socks).is_err(), "the tunnel is still up");
+
+    // Quit from the tray ends it all.
+    assert!(click_tray_menu(pid, "Quit"), "Quit from the tray");
+    until("the app ends", || {
+        driver.app_pids("airgate-desktop").is_empty()
+    })
+    .await;
+    until("the tunnel's port is free", || {
+        TcpListener::bind(socks).is_ok()
+    })
+    .await;
+    drop(client);
+    drop(driver);
+    sandbox
+        .forget_bastion()
+        .expect("forget the sandbox bastion");
+}
