@@ -2,7 +2,7 @@
 
 use airgate_tunnel::{TunnelEvent, Tunnels};
 use serde::Serialize;
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -45,6 +45,9 @@ pub fn spawn_forwarder<R: Runtime>(app: AppHandle<R>, tunnels: Tunnels) {
             match rx.recv().await {
                 Ok(event) => {
                     tray::update(&app, &event);
+                    if let Some(state) = app.try_state::<crate::state::AppState>() {
+                        crate::pac::update(&state, &tunnels.states().await);
+                    }
                     if let Err(err) = TunnelChanged(event).emit(&app) {
                         tracing::warn!(cause = %err, "cannot send a tunnel change to the window");
                     }

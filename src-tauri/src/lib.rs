@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod error;
 pub mod events;
+pub mod pac;
 pub mod state;
 pub mod tray;
 pub mod window;
@@ -98,6 +99,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
                 progress,
                 window,
             ));
+            pac::start(&app.state::<AppState>());
             if options.tray {
                 tray::create_tray(app.handle())?;
             }

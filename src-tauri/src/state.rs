@@ -37,6 +37,14 @@ impl std::fmt::Debug for ProgressSink {
     }
 }
 
+/// The proxy auto-config file Airgate serves, and the routes it holds.
+#[derive(Debug)]
+pub struct Pac {
+    /// Where it is served, or why it is not.
+    pub url: Result<String, String>,
+    pub routes: tokio::sync::watch::Sender<Vec<airgate_launch::pac::PacRoute>>,
+}
+
 #[derive(Debug)]
 pub struct AppState {
     /// The handle to the task that owns every tunnel.
@@ -52,6 +60,8 @@ pub struct AppState {
     pub progress: ProgressSink,
     /// Hides the window or quits, for commands that cannot name the runtime.
     pub window: crate::window::WindowControl,
+    /// The proxy auto-config file (set once it is listening).
+    pub pac: std::sync::OnceLock<Pac>,
     /// The environments of the last discovery, so Open (from the window or the tray) knows
     /// their host, version and access.
     environments: Mutex<Vec<Environment>>,
@@ -72,6 +82,7 @@ impl AppState {
         Self {
             progress,
             window,
+            pac: std::sync::OnceLock::new(),
             tunnels,
             data_dir,
             custom_data_dir,

@@ -131,6 +131,7 @@ async fn a_private_environment_opens_logged_in_through_the_bastion() {
             browser_args: headless_args(&cert),
             // The -vpce name is the test's own: never looked up on this machine.
             force_tunnel: true,
+            pac_port: None,
         },
     )
     .expect("settings");
@@ -224,10 +225,7 @@ async fn a_private_environment_opens_logged_in_through_the_bastion() {
         .expect("airgate exits after Ctrl-C")
         .expect("status");
     assert!(status.success(), "{status}");
-    let _ = tokio::process::Command::new("pkill")
-        .args(["-f", &data_dir.display().to_string()])
-        .status()
-        .await;
+    end_browsers(&data_dir).await;
 }
 
 #[tokio::test]
@@ -268,6 +266,7 @@ async fn a_private_web_server_that_answers_directly_opens_without_a_tunnel() {
             browser: Some(chromium().path.display().to_string()),
             browser_args: headless_args(&cert),
             force_tunnel: false,
+            pac_port: None,
         },
     )
     .expect("settings");
@@ -294,10 +293,7 @@ async fn a_private_web_server_that_answers_directly_opens_without_a_tunnel() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let _ = tokio::process::Command::new("pkill")
-        .args(["-f", &data_dir.display().to_string()])
-        .status()
-        .await;
+    end_browsers(&data_dir).await;
 }
 
 fn chromium() -> airgate_launch::Browser {
@@ -345,4 +341,27 @@ async fn a_browser_that_fails_to_start_is_named_with_its_exit_status() {
         "{out:?}"
     );
     assert!(out.stderr.contains("FAIL browser"), "{out:?}");
+}
+
+/// Ends the browsers the test's Airgate started (their command lines name its data directory),
+/// and waits until they are gone.
+async fn end_browsers(data_dir: &std::path::Path) {
+    let pattern = data_dir.display().to_string();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let _ = tokio::process::Command::new("pkill")
+            .args(["-KILL", "-f", &pattern])
+            .status()
+            .await;
+        let left = tokio::process::Command::new("pgrep")
+            .args(["-f", &pattern])
+            .status()
+            .await
+            .is_ok_and(|s| s.success());
+        if !left {
+            return;
+        }
+        assert!(Instant::now() < deadline, "browsers of {pattern} still run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

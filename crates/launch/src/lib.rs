@@ -10,12 +10,16 @@
 //!    per environment, proxied through the tunnel ([`browser`]). The browser is started on a
 //!    one-shot loopback URL that redirects to the login URL ([`handoff`]), so the token never
 //!    appears in the process list.
+//!
+//! [`pac`] serves a proxy auto-config file on loopback that sends each running private
+//! environment's host to its tunnel, for browsers Airgate does not start.
 
 pub mod browser;
 mod error;
 pub mod handoff;
 pub mod login;
 pub mod open;
+pub mod pac;
 pub mod probe;
 pub mod settings;
 

@@ -25,6 +25,9 @@ pub struct OpenSettings {
     /// Always reach private environments through their tunnel, even when their web server
     /// answers directly (a VPN, or this machine inside the VPC).
     pub force_tunnel: bool,
+    /// The loopback port of the proxy auto-config file (`None`: the default,
+    /// [`crate::pac::DEFAULT_PAC_PORT`]; 0: any free port).
+    pub pac_port: Option<u16>,
 }
 
 /// Reads the settings of `data_dir`; a missing file gives the defaults.
@@ -90,6 +93,7 @@ mod tests {
             browser: Some("/usr/bin/chromium".into()),
             browser_args: vec!["--headless".into()],
             force_tunnel: true,
+            pac_port: Some(0),
         };
         save(dir.path(), &settings).expect("save");
         assert_eq!(load(dir.path()).expect("load"), settings);

@@ -21,6 +21,12 @@ pub struct SettingsView {
     pub problem: Option<String>,
     /// What closing the main window does.
     pub close: CloseBehavior,
+    /// The proxy auto-config file's URL, while it is served.
+    pub pac_url: Option<String>,
+    /// Why it is not served.
+    pub pac_problem: Option<String>,
+    /// The hosts it sends to tunnels right now.
+    pub pac_routes: Vec<airgate_launch::pac::PacRoute>,
 }
 
 fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> SettingsView {
@@ -36,6 +42,13 @@ fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> Se
         browser_problem,
         problem,
         close: close_behavior(&state.data_dir),
+        pac_url: state.pac.get().and_then(|p| p.url.clone().ok()),
+        pac_problem: state.pac.get().and_then(|p| p.url.clone().err()),
+        pac_routes: state
+            .pac
+            .get()
+            .map(|p| p.routes.borrow().clone())
+            .unwrap_or_default(),
     }
 }
 

@@ -409,3 +409,29 @@ pub fn request_close(windows: &[u32]) -> bool {
     }
     conn.flush().is_ok()
 }
+
+/// Finds `css` and clicks it, again and again until a click takes (rows render again while the
+/// list and the saved bastions arrive, which makes a found element stale), for up to 45 s.
+///
+/// # Panics
+/// When no click took within 45 s.
+pub async fn click_when_ready(client: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        if let Ok(element) = client.find(Locator::Css(css)).await
+            && element.click().await.is_ok()
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "nothing to click at {css} within 45 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The selector of a private row's Connect once its saved bastions are shown.
+pub fn connect_selector(row: &str) -> String {
+    format!(r#"{row} [data-testid="bastion-select"] ~ [data-testid="connect"]"#)
+}

@@ -8,7 +8,6 @@ use airgate_e2e::{
     wait_for_tunnel,
 };
 use airgate_sandbox::{Sandbox, Topology};
-use fantoccini::Locator;
 
 /// Whether process `pid` has ended (gone, or a zombie waiting for its parent).
 fn ended(pid: u32) -> bool {
@@ -35,16 +34,7 @@ async fn quit_from_the_tray_closes_tunnels_and_ends_the_app() {
 
     let env = sandbox.environment("orders-prod").expect("seeded");
     let selector = row_selector(env.name, env.profile, env.region);
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let connect = loop {
-        let css = format!(r#"{selector} [data-testid="connect"]"#);
-        if let Ok(button) = client.find(Locator::Css(&css)).await {
-            break button;
-        }
-        assert!(Instant::now() < deadline, "no Connect on orders-prod");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    connect.click().await.expect("click Connect");
+    airgate_e2e::click_when_ready(&client, &airgate_e2e::connect_selector(&selector)).await;
     let state = wait_for_tunnel(&client, &selector, "connected").await;
     let port: u16 = state
         .attr("data-port")

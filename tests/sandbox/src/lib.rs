@@ -420,6 +420,11 @@ impl Sandbox {
         &self.web_log
     }
 
+    /// The SPKI pin of the sandbox's certificate (base64 SHA-256), for a browser of a test.
+    pub fn certificate_pin(&self) -> &str {
+        &self.certificate.spki_sha256
+    }
+
     /// The public web servers' address on loopback.
     pub fn public_web_addr(&self) -> SocketAddr {
         self.public_web.addr()
@@ -451,6 +456,8 @@ impl Sandbox {
             browser_args,
             // The private names are the sandbox's own: never looked up on this machine.
             force_tunnel: true,
+            // Any free port: the sandbox's app runs beside yours.
+            pac_port: Some(0),
         };
         airgate_launch::settings::save(&self.data_dir, &settings)?;
         Ok(())

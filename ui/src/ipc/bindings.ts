@@ -230,6 +230,11 @@ export type OpenSettings_Deserialize = {
 	 *  answers directly (a VPN, or this machine inside the VPC).
 	 */
 	forceTunnel?: boolean,
+	/**
+	 *  The loopback port of the proxy auto-config file (`None`: the default,
+	 *  [`crate::pac::DEFAULT_PAC_PORT`]; 0: any free port).
+	 */
+	pacPort?: number | null,
 };
 
 /**  How Open behaves. */
@@ -243,6 +248,11 @@ export type OpenSettings_Serialize = {
 	 *  answers directly (a VPN, or this machine inside the VPC).
 	 */
 	forceTunnel: boolean,
+	/**
+	 *  The loopback port of the proxy auto-config file (`None`: the default,
+	 *  [`crate::pac::DEFAULT_PAC_PORT`]; 0: any free port).
+	 */
+	pacPort: number | null,
 };
 
 /**  The steps of Open, in order. */
@@ -253,6 +263,13 @@ export type OpenStep =
 "token" | 
 /**  Start (or reuse) the environment's browser on the login URL. */
 "browser";
+
+/**  One host sent to one tunnel. */
+export type PacRoute = {
+	/**  The web server's host name, without port. */
+	host: string,
+	socksPort: number,
+};
 
 /**  Open's settings as the Settings screen shows them, with the browsers found here. */
 export type SettingsView = SettingsView_Serialize | SettingsView_Deserialize;
@@ -270,6 +287,12 @@ export type SettingsView_Deserialize = {
 	problem?: string | null,
 	/**  What closing the main window does. */
 	close: CloseBehavior,
+	/**  The proxy auto-config file's URL, while it is served. */
+	pacUrl?: string | null,
+	/**  Why it is not served. */
+	pacProblem?: string | null,
+	/**  The hosts it sends to tunnels right now. */
+	pacRoutes: PacRoute[],
 };
 
 /**  Open's settings as the Settings screen shows them, with the browsers found here. */
@@ -285,6 +308,12 @@ export type SettingsView_Serialize = {
 	problem: string | null,
 	/**  What closing the main window does. */
 	close: CloseBehavior,
+	/**  The proxy auto-config file's URL, while it is served. */
+	pacUrl: string | null,
+	/**  Why it is not served. */
+	pacProblem: string | null,
+	/**  The hosts it sends to tunnels right now. */
+	pacRoutes: PacRoute[],
 };
 
 /**  A (profile, region) pair that could not be listed. Other pairs are unaffected. */
