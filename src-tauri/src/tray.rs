@@ -10,7 +10,7 @@ use airgate_tunnel::{TunnelEvent, TunnelState};
 use serde::Serialize;
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
-use tauri::tray::{TrayIcon, TrayIconBuilder};
+use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_specta::Event;
 
@@ -232,7 +232,18 @@ pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>>
         .tooltip(&view.tooltip)
         .title(&view.label)
         .menu(&menu(app, &view.tunnels)?)
-        .show_menu_on_left_click(true)
+        // Left click shows the window, right click the menu (Linux panels always show the menu).
+        .show_menu_on_left_click(false)
+        .on_tray_icon_event(|tray, event| {
+            if let TrayIconEvent::Click {
+                button: MouseButton::Left,
+                button_state: MouseButtonState::Up,
+                ..
+            } = event
+            {
+                show_window(tray.app_handle());
+            }
+        })
         .on_menu_event(|app, event| on_menu(app, event.id().as_ref()))
         .build(app)
 }
