@@ -232,24 +232,7 @@ async fn open(
     eprintln!(
         "The tunnel stays up on 127.0.0.1:{port} (SOCKS5) while the browser uses it. Press Ctrl-C to disconnect."
     );
-    let code = loop {
-        tokio::select! {
-            () = interrupt.recv() => break ExitCode::SUCCESS,
-            event = events.recv() => match event {
-                Ok(event) if event.id == id => {
-                    if let TunnelState::Failed { reason } = event.state {
-                        eprintln!("error: tunnel failed: {reason}");
-                        break ExitCode::FAILURE;
-                    }
-                }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break ExitCode::FAILURE,
-            }
-        }
-    };
-    tunnels.shutdown().await;
-    eprintln!("Disconnected.");
-    Ok(code)
+    hold(&tunnels, &mut events, &id, &mut interrupt).await
 }
 
 async fn discover() -> Discovery {
@@ -434,6 +417,18 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
         "Open https://{host}/ in a browser started with --proxy-server=socks5://127.0.0.1:{port}"
     );
     println!("Press Ctrl-C to disconnect.");
+    hold(&tunnels, &mut events, &id, &mut interrupt).await
+}
+
+/// Keeps the tunnel `id` up until Ctrl-C (success) or until it fails (failure), then closes
+/// every tunnel.
+async fn hold(
+    tunnels: &Tunnels,
+    events: &mut tokio::sync::broadcast::Receiver<airgate_tunnel::TunnelEvent>,
+    id: &str,
+    interrupt: &mut Interrupt,
+) -> Result<ExitCode> {
+    use tokio::sync::broadcast::error::RecvError;
     let code = loop {
         tokio::select! {
             () = interrupt.recv() => break ExitCode::SUCCESS,
@@ -444,8 +439,8 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
                         break ExitCode::FAILURE;
                     }
                 }
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => break ExitCode::FAILURE,
+                Ok(_) | Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break ExitCode::FAILURE,
             }
         }
     };

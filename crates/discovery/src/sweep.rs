@@ -514,16 +514,7 @@ where
                      airflow:GetEnvironment for it."
                 ),
             ),
-            Some(
-                code @ ("UnrecognizedClientException"
-                | "InvalidClientTokenId"
-                | "ExpiredTokenException"
-                | "ExpiredToken"
-                | "InvalidSignatureException"
-                | "SignatureDoesNotMatch"
-                | "IncompleteSignatureException"
-                | "MissingAuthenticationTokenException"),
-            ) => (
+            Some(code) if is_credentials_code(code) => (
                 FailureKind::Credentials,
                 format!(
                     "AWS refused the credentials of profile {name} in {region} \
@@ -550,6 +541,21 @@ pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
         current = next;
     }
     current.to_string()
+}
+
+/// Error codes by which AWS refuses the credentials themselves (unknown, expired, bad signature).
+pub(crate) fn is_credentials_code(code: &str) -> bool {
+    matches!(
+        code,
+        "UnrecognizedClientException"
+            | "InvalidClientTokenId"
+            | "ExpiredTokenException"
+            | "ExpiredToken"
+            | "InvalidSignatureException"
+            | "SignatureDoesNotMatch"
+            | "IncompleteSignatureException"
+            | "MissingAuthenticationTokenException"
+    )
 }
 
 pub(crate) fn has_credentials_error(err: &(dyn std::error::Error + 'static)) -> bool {

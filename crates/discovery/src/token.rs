@@ -203,16 +203,7 @@ where
             Some("ThrottlingException" | "Throttling" | "TooManyRequestsException") => {
                 TokenError::Throttled { environment }
             }
-            Some(
-                code @ ("UnrecognizedClientException"
-                | "InvalidClientTokenId"
-                | "ExpiredTokenException"
-                | "ExpiredToken"
-                | "InvalidSignatureException"
-                | "SignatureDoesNotMatch"
-                | "IncompleteSignatureException"
-                | "MissingAuthenticationTokenException"),
-            ) => TokenError::Credentials {
+            Some(code) if sweep::is_credentials_code(code) => TokenError::Credentials {
                 message: if info.sso {
                     format!(
                         "The SSO session of profile {profile} has ended ({code}): sign in again \

@@ -7,16 +7,13 @@
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::{Error, Result};
 
 /// How long the one-shot URL waits for the browser (a browser starting cold takes a few seconds).
 pub const HANDOFF_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The longest request head read (the browser's GET with its headers).
-const MAX_HEAD: usize = 16 * 1024;
 
 /// A one-shot URL waiting for the browser.
 #[derive(Debug)]
@@ -77,26 +74,9 @@ pub async fn one_shot_redirect(target: String) -> Result<Handoff> {
 
 /// Answers one connection; `true` once the redirect was sent.
 async fn answer(mut stream: TcpStream, path: &str, target: &str) -> bool {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    let read = tokio::time::timeout(Duration::from_secs(5), async {
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_HEAD {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => head.extend_from_slice(&buf[..n]),
-            }
-        }
-        true
-    })
-    .await;
-    if read != Ok(true) {
+    let Some(request_line) = crate::pac::read_request_line(&mut stream).await else {
         return false;
-    }
-    let request_line = String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    };
     let wanted = format!("GET {path} ");
     let response = if request_line.starts_with(&wanted) {
         format!(
@@ -114,6 +94,7 @@ async fn answer(mut stream: TcpStream, path: &str, target: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::io::AsyncReadExt;
 
     async fn get(url: &str) -> String {
         let rest = url.strip_prefix("http://").expect("http URL");

@@ -82,7 +82,9 @@ pub async fn serve(listener: TcpListener, routes: watch::Receiver<Vec<PacRoute>>
     }
 }
 
-async fn answer(mut stream: TcpStream, peer: SocketAddr, body: &str) {
+/// The first line of an HTTP request on `stream` (its head read whole, bounded in size and
+/// time); `None` when the client sends no complete head.
+pub(crate) async fn read_request_line(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
     let mut buf = [0u8; 2048];
     let read = tokio::time::timeout(Duration::from_secs(5), async {
@@ -96,13 +98,21 @@ async fn answer(mut stream: TcpStream, peer: SocketAddr, body: &str) {
     })
     .await;
     if read != Ok(true) {
-        return;
+        return None;
     }
-    let line = String::from_utf8_lossy(&head)
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned();
+    Some(
+        String::from_utf8_lossy(&head)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+async fn answer(mut stream: TcpStream, peer: SocketAddr, body: &str) {
+    let Some(line) = read_request_line(&mut stream).await else {
+        return;
+    };
     let path = line.split(' ').nth(1).unwrap_or_default();
     let path = path.split('?').next().unwrap_or_default();
     let response = if line.starts_with("GET ") && (path == PAC_PATH || path == "/") {

@@ -146,6 +146,39 @@ impl Drop for TauriDriver {
 }
 
 impl TauriDriver {
+    /// The process id of the one desktop app this driver started.
+    ///
+    /// # Panics
+    /// When there is not exactly one.
+    pub fn app_pid(&self) -> u32 {
+        let pids = self.app_pids("airgate-desktop");
+        let [pid] = pids[..] else {
+            panic!("one app process expected, found {pids:?}");
+        };
+        pid
+    }
+
+    /// Waits (up to 15 s) until the app's tray item shows `wanted`, as a panel would (read over
+    /// D-Bus).
+    ///
+    /// # Panics
+    /// When it does not.
+    pub async fn wait_for_tray(&self, wanted: &str) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = None;
+        while Instant::now() < deadline {
+            last = self
+                .app_pids("airgate-desktop")
+                .into_iter()
+                .find_map(tray_label);
+            if last.as_deref() == Some(wanted) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("tray label should be {wanted:?}, is {last:?}");
+    }
+
     /// Process ids of the app binaries this driver started (they share its process group).
     pub fn app_pids(&self, binary_name: &str) -> Vec<u32> {
         let Ok(out) = Command::new("pgrep")

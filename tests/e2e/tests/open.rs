@@ -185,7 +185,7 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
     assert_eq!(login.ok, Some(true), "{login:?}");
     let cold_ms = first.at_ms - clicked;
     wait_for_tunnel(&client, &selector, "connected").await;
-    wait_for_tray(&driver, "1 connected").await;
+    driver.wait_for_tray("1 connected").await;
     airgate_e2e::screenshot(&client, "opened").await;
 
     eprintln!("[{:>6} ms] warm", begun.elapsed().as_millis());
@@ -267,10 +267,7 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
 
     eprintln!("[{:>6} ms] tray", begun.elapsed().as_millis());
     // The tray opens the running environment, then disconnects all.
-    let pids = driver.app_pids("airgate-desktop");
-    let [pid] = pids[..] else {
-        panic!("one app process expected, found {pids:?}");
-    };
+    let pid = driver.app_pid();
     let labels: Vec<String> = tray_menu(pid).into_iter().map(|(_, l)| l).collect();
     assert_eq!(
         labels,
@@ -295,7 +292,7 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
     );
     wait_for_tunnel(&client, &selector, "disconnected").await;
     eprintln!("[{:>6} ms] tray: disconnected", begun.elapsed().as_millis());
-    wait_for_tray(&driver, "").await;
+    driver.wait_for_tray("").await;
 
     eprintln!("[{:>6} ms] close", begun.elapsed().as_millis());
     client.close().await.expect("close the app");
@@ -306,21 +303,4 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
     sandbox
         .forget_bastion()
         .expect("forget the sandbox bastion");
-}
-
-/// Waits until the app's tray item shows `wanted`, as a panel would (read over D-Bus).
-async fn wait_for_tray(driver: &TauriDriver, wanted: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut last = None;
-    while Instant::now() < deadline {
-        last = driver
-            .app_pids("airgate-desktop")
-            .into_iter()
-            .find_map(airgate_e2e::tray_label);
-        if last.as_deref() == Some(wanted) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("tray label should be {wanted:?}, is {last:?}");
 }

@@ -180,14 +180,14 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
         status_line.contains(&port.to_string()),
         "status line: {status_line:?}"
     );
-    wait_for_tray(&driver, "1 connected").await;
+    driver.wait_for_tray("1 connected").await;
 
     airgate_e2e::screenshot(&client, "connected").await;
 
     // Disconnect stops the tunnel and frees the port; the tray goes back to idle.
     click_in(&row, "disconnect").await;
     wait_for_tunnel(&client, &selector, "disconnected").await;
-    wait_for_tray(&driver, "").await;
+    driver.wait_for_tray("").await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpListener::bind(socks).is_err() {
         assert!(
@@ -208,21 +208,4 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
     sandbox
         .forget_bastion()
         .expect("forget the sandbox bastion");
-}
-
-/// Waits until the app's tray item shows `wanted`, as a panel would (read over D-Bus).
-async fn wait_for_tray(driver: &TauriDriver, wanted: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let mut last = None;
-    while Instant::now() < deadline {
-        last = driver
-            .app_pids("airgate-desktop")
-            .into_iter()
-            .find_map(airgate_e2e::tray_label);
-        if last.as_deref() == Some(wanted) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("tray label should be {wanted:?}, is {last:?}");
 }

@@ -49,10 +49,7 @@ async fn quit_from_the_tray_closes_tunnels_and_ends_the_app() {
         "the tunnel listens on {socks}"
     );
 
-    let pids = driver.app_pids("airgate-desktop");
-    let [pid] = pids[..] else {
-        panic!("one app process expected, found {pids:?}");
-    };
+    let pid = driver.app_pid();
     let labels: Vec<String> = tray_menu(pid).into_iter().map(|(_, label)| label).collect();
     assert_eq!(
         labels,
