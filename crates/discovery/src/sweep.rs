@@ -463,7 +463,11 @@ where
 {
     let name = &info.name;
     let detail = DisplayErrorContext(err).to_string();
-    let cause = root_cause(err);
+    // A service answer names its code and message; anything else its innermost cause.
+    let cause = match (err.code(), err.message()) {
+        (Some(code), Some(message)) => format!("{code}: {message}"),
+        _ => root_cause(err),
+    };
     // One line a person can act on; the SDK's whole chain (headers, body) only when asked for.
     tracing::warn!(%cause, "listing failed");
     tracing::debug!(chain = %detail, "listing failed");

@@ -159,7 +159,12 @@ where
 {
     let profile = info.name.clone();
     let detail = DisplayErrorContext(err).to_string();
-    tracing::warn!(cause = %sweep::root_cause(err), "login token refused");
+    match (err.code(), err.message()) {
+        (Some(code), Some(message)) => {
+            tracing::warn!(cause = %format!("{code}: {message}"), "login token refused")
+        }
+        _ => tracing::warn!(cause = %sweep::root_cause(err), "login token refused"),
+    }
     tracing::debug!(chain = %detail, "login token refused");
     let message = err
         .message()
