@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use std::os::unix::process::CommandExt;
 
+use airgate_peers::netns as airgate_peers_netns;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 
@@ -467,4 +468,38 @@ pub async fn click_when_ready(client: &Client, css: &str) {
 /// The selector of a private row's Connect once its saved bastions are shown.
 pub fn connect_selector(row: &str) -> String {
     format!(r#"{row} [data-testid="bastion-select"] ~ [data-testid="connect"]"#)
+}
+
+/// The sandbox in its private network, or `None` (after saying why) where namespaces cannot be
+/// made here, unless `AIRGATE_REQUIRE_NETNS=1` (CI), where that fails.
+///
+/// # Panics
+/// When the sandbox cannot start for another reason, or the network is required.
+pub async fn private_sandbox_or_skip() -> Option<airgate_sandbox::Sandbox> {
+    use airgate_sandbox::{Error, Sandbox, Topology};
+    match Sandbox::start(Topology::PrivateNetwork).await {
+        Ok(sandbox) => Some(sandbox),
+        Err(Error::Network(airgate_peers_netns::Error::Unavailable(why)))
+            if std::env::var(airgate_peers_netns::REQUIRE_ENV).as_deref() != Ok("1") =>
+        {
+            eprintln!("SKIPPED: private network unavailable ({why})");
+            None
+        }
+        Err(err) => panic!("sandbox: {err}"),
+    }
+}
+
+/// Saves the sandbox's bastion in the app's keyring and starts the app on the sandbox; returns
+/// the driver (dropping it ends the app) and the WebDriver client of its window.
+///
+/// # Panics
+/// When the keyring, tauri-driver or the app cannot start.
+pub async fn launch_on(sandbox: &airgate_sandbox::Sandbox) -> (TauriDriver, Client) {
+    sandbox.save_bastion().expect("save the sandbox bastion");
+    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
+    let client = driver
+        .launch(&app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+    (driver, client)
 }

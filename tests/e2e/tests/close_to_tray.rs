@@ -5,8 +5,7 @@ use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
 use airgate_e2e::{
-    TauriDriver, app_binary, click_tray_menu, display_or_skip, request_close, row_selector,
-    wait_for_tunnel, x_windows,
+    click_tray_menu, display_or_skip, request_close, row_selector, wait_for_tunnel, x_windows,
 };
 use airgate_sandbox::{Sandbox, Topology};
 use fantoccini::{Client, Locator};
@@ -34,12 +33,7 @@ async fn closing_the_window_keeps_the_tunnels_in_the_tray() {
         return;
     }
     let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
-    sandbox.save_bastion().expect("save the sandbox bastion");
-    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
-    let client = driver
-        .launch(&app_binary().expect("desktop binary"))
-        .await
-        .expect("launch the app");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
     let env = sandbox.environment("orders-prod").expect("seeded");
     let selector = row_selector(env.name, env.profile, env.region);
     airgate_e2e::click_when_ready(&client, &airgate_e2e::connect_selector(&selector)).await;

@@ -7,13 +7,11 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use airgate_e2e::{
-    TauriDriver, app_binary, click_in, click_tray_menu, display_or_skip, row_selector, tray_menu,
-    wait_for_tunnel,
+    click_in, click_tray_menu, display_or_skip, row_selector, tray_menu, wait_for_tunnel,
 };
 use airgate_peers::airflow_web::{LogEntry, read_log};
 use airgate_peers::mwaa::{ErrorCode, FaultRule, Operation};
-use airgate_peers::netns;
-use airgate_sandbox::{Sandbox, Topology};
+use airgate_sandbox::Sandbox;
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 
@@ -24,19 +22,6 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default()
-}
-
-async fn sandbox_or_skip() -> Option<Sandbox> {
-    match Sandbox::start(Topology::PrivateNetwork).await {
-        Ok(sandbox) => Some(sandbox),
-        Err(airgate_sandbox::Error::Network(netns::Error::Unavailable(why)))
-            if std::env::var(netns::REQUIRE_ENV).as_deref() != Ok("1") =>
-        {
-            eprintln!("SKIPPED: private network unavailable ({why})");
-            None
-        }
-        Err(err) => panic!("sandbox: {err}"),
-    }
 }
 
 async fn row(client: &Client, sandbox: &Sandbox, name: &str) -> (Element, String) {
@@ -150,19 +135,14 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
     if !display_or_skip() {
         return;
     }
-    let Some(sandbox) = sandbox_or_skip().await else {
+    let Some(sandbox) = airgate_e2e::private_sandbox_or_skip().await else {
         return;
     };
-    sandbox.save_bastion().expect("save the sandbox bastion");
     sandbox
         .write_settings(&["--disable-gpu"])
         .expect("browser settings");
     let begun = Instant::now();
-    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
-    let client = driver
-        .launch(&app_binary().expect("desktop binary"))
-        .await
-        .expect("launch the app");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
 
     // Private, Airflow 2: Open starts the tunnel and the browser logs in by the -vpce name.
     let orders = sandbox.environment("orders-prod").expect("seeded").clone();

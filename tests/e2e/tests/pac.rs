@@ -8,10 +8,8 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector, wait_for_tunnel};
+use airgate_e2e::{display_or_skip, row_selector, wait_for_tunnel};
 use airgate_peers::airflow_web::read_log;
-use airgate_peers::netns;
-use airgate_sandbox::{Sandbox, Topology};
 use fantoccini::Locator;
 
 fn fetch(url: &str) -> String {
@@ -55,22 +53,10 @@ async fn the_pac_file_routes_private_hosts_through_their_tunnel() {
     if !display_or_skip() {
         return;
     }
-    let sandbox = match Sandbox::start(Topology::PrivateNetwork).await {
-        Ok(sandbox) => sandbox,
-        Err(airgate_sandbox::Error::Network(netns::Error::Unavailable(why)))
-            if std::env::var(netns::REQUIRE_ENV).as_deref() != Ok("1") =>
-        {
-            eprintln!("SKIPPED: private network unavailable ({why})");
-            return;
-        }
-        Err(err) => panic!("sandbox: {err}"),
+    let Some(sandbox) = airgate_e2e::private_sandbox_or_skip().await else {
+        return;
     };
-    sandbox.save_bastion().expect("save the sandbox bastion");
-    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
-    let client = driver
-        .launch(&app_binary().expect("desktop binary"))
-        .await
-        .expect("launch the app");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
 
     let env = sandbox.environment("orders-prod").expect("seeded").clone();
     let host = env.webserver_host.clone().expect("a web server");

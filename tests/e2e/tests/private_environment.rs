@@ -9,26 +9,11 @@ use airgate_e2e::{
     TauriDriver, app_binary, click_in, display_or_skip, row_selector, wait_for_tunnel,
 };
 use airgate_peers::airflow_web::Page;
-use airgate_peers::netns;
 use airgate_peers::socks_client;
-use airgate_sandbox::{Sandbox, Topology};
 use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 
 const WAIT: Duration = Duration::from_secs(45);
-
-async fn sandbox_or_skip() -> Option<Sandbox> {
-    match Sandbox::start(Topology::PrivateNetwork).await {
-        Ok(sandbox) => Some(sandbox),
-        Err(airgate_sandbox::Error::Network(netns::Error::Unavailable(why)))
-            if std::env::var(netns::REQUIRE_ENV).as_deref() != Ok("1") =>
-        {
-            eprintln!("SKIPPED: private network unavailable ({why})");
-            None
-        }
-        Err(err) => panic!("sandbox: {err}"),
-    }
-}
 
 async fn text_of(row: &Element, testid: &str) -> String {
     let css = format!(r#"[data-testid="{testid}"]"#);
@@ -57,7 +42,7 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
     if !display_or_skip() {
         return;
     }
-    let Some(sandbox) = sandbox_or_skip().await else {
+    let Some(sandbox) = airgate_e2e::private_sandbox_or_skip().await else {
         return;
     };
     sandbox

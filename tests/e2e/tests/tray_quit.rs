@@ -3,10 +3,7 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{
-    TauriDriver, app_binary, click_tray_menu, display_or_skip, row_selector, tray_menu,
-    wait_for_tunnel,
-};
+use airgate_e2e::{click_tray_menu, display_or_skip, row_selector, tray_menu, wait_for_tunnel};
 use airgate_sandbox::{Sandbox, Topology};
 
 /// Whether process `pid` has ended (gone, or a zombie waiting for its parent).
@@ -25,12 +22,7 @@ async fn quit_from_the_tray_closes_tunnels_and_ends_the_app() {
         return;
     }
     let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
-    sandbox.save_bastion().expect("save the sandbox bastion");
-    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
-    let client = driver
-        .launch(&app_binary().expect("desktop binary"))
-        .await
-        .expect("launch the app");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
 
     let env = sandbox.environment("orders-prod").expect("seeded");
     let selector = row_selector(env.name, env.profile, env.region);
