@@ -145,3 +145,40 @@ async fn no_aws_profiles_says_where_airgate_looked() {
     );
     client.close().await.expect("close the app");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn open_on_a_private_environment_without_a_bastion_says_why_a_route_is_needed() {
+    if !display_or_skip() {
+        return;
+    }
+    // No bastion saved: the first Open of a private environment.
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    let driver = TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
+    let client = driver
+        .launch(&app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+    let env = sandbox.environment("orders-prod").expect("seeded");
+    let selector = row_selector(env.name, env.profile, env.region);
+    airgate_e2e::click_when_ready(&client, &format!(r#"{selector} [data-testid="open"]"#)).await;
+    let hint = wait_for_text(
+        &client,
+        r#"[data-testid="route-hint"]"#,
+        &[
+            "orders-prod is private",
+            "only reachable inside its VPC",
+            "Add a bastion",
+        ],
+    )
+    .await;
+    assert!(!hint.is_empty());
+    assert!(
+        client.find(Locator::Css(".bastion-form")).await.is_ok(),
+        "the Add bastion form is open"
+    );
+    assert!(
+        sandbox.mwaa().issued_tokens().is_empty(),
+        "no token is minted without a route"
+    );
+    client.close().await.expect("close the app");
+}
