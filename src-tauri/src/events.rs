@@ -34,6 +34,12 @@ pub fn progress_sink<R: Runtime>(app: AppHandle<R>) -> crate::state::ProgressSin
     })
 }
 
+fn update_pac<R: Runtime>(app: &AppHandle<R>, states: &[TunnelEvent]) {
+    if let Some(state) = app.try_state::<crate::state::AppState>() {
+        crate::pac::update(&state, states);
+    }
+}
+
 /// Forwards every tunnel change to the UI and the tray until the tunnels' task ends.
 ///
 /// Subscribes before reading the current states, so no change falls in between.
@@ -45,9 +51,7 @@ pub fn spawn_forwarder<R: Runtime>(app: AppHandle<R>, tunnels: Tunnels) {
             match rx.recv().await {
                 Ok(event) => {
                     tray::update(&app, &event);
-                    if let Some(state) = app.try_state::<crate::state::AppState>() {
-                        crate::pac::update(&state, &tunnels.states().await);
-                    }
+                    update_pac(&app, &tunnels.states().await);
                     if let Err(err) = TunnelChanged(event).emit(&app) {
                         tracing::warn!(cause = %err, "cannot send a tunnel change to the window");
                     }
@@ -63,6 +67,7 @@ pub fn spawn_forwarder<R: Runtime>(app: AppHandle<R>, tunnels: Tunnels) {
                             tracing::warn!(cause = %err, "cannot send a tunnel change to the window");
                         }
                     }
+                    update_pac(&app, &states);
                     tray::replace_all(&app, states);
                 }
                 Err(RecvError::Closed) => break,

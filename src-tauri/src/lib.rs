@@ -145,9 +145,7 @@ pub fn run() {
     };
     // One Airgate per data directory (and build kind): a second launch shows the running one's
     // window and exits. The sandbox's app, with its own data directory, runs beside yours.
-    let custom = std::env::var_os(state::DATA_DIR_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
+    let custom = airgate_launch::settings::chosen_data_dir();
     let instance = airgate_vault::namespace(state::IDENTIFIER, custom.as_deref());
     let single = tauri_plugin_single_instance::Builder::new()
         .dbus_id(instance)

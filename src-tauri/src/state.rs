@@ -12,10 +12,9 @@ use airgate_vault::Vault;
 use crate::error::{Error, Result, join_error};
 
 /// The app identifier, also the keyring namespace's base.
-pub const IDENTIFIER: &str = "app.airgate.desktop";
+pub use airgate_launch::settings::APP_IDENTIFIER as IDENTIFIER;
 
-/// Environment variable that moves every file (and the keyring namespace) to another directory.
-pub const DATA_DIR_ENV: &str = "AIRGATE_DATA_DIR";
+pub use airgate_launch::settings::DATA_DIR_ENV;
 
 /// Where Open's progress goes: the window's `OpenProgressed` events (set up with the app).
 #[derive(Clone)]
@@ -161,11 +160,7 @@ impl AppState {
 /// The data directory: `explicit` when given, else [`DATA_DIR_ENV`] when set, else `default`.
 /// Created if missing. Returns it and whether it was chosen rather than the default.
 pub fn data_dir(explicit: Option<PathBuf>, default: PathBuf) -> Result<(PathBuf, bool)> {
-    let chosen = explicit.or_else(|| {
-        std::env::var_os(DATA_DIR_ENV)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
+    let chosen = explicit.or_else(airgate_launch::settings::chosen_data_dir);
     let custom = chosen.is_some();
     let dir = chosen.unwrap_or(default);
     create_dir(&dir)?;
@@ -177,4 +172,14 @@ fn create_dir(path: &Path) -> Result<()> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_identifier_is_the_one_tauri_uses() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).expect("tauri.conf.json");
+        assert_eq!(config["identifier"], super::IDENTIFIER);
+    }
 }

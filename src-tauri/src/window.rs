@@ -45,12 +45,7 @@ pub fn close_behavior(data_dir: &Path) -> CloseBehavior {
 /// Saves the close behaviour atomically.
 pub fn save_close_behavior(data_dir: &Path, close: CloseBehavior) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(&Preferences { close }).map_err(std::io::Error::other)?;
-    let path = data_dir.join(PREFERENCES_FILE);
-    let tmp = data_dir.join(format!(".{PREFERENCES_FILE}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text)?;
-    std::fs::rename(&tmp, &path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    airgate_launch::settings::write_atomically(&data_dir.join(PREFERENCES_FILE), &text)
 }
 
 /// What the window's answer (or the tray) asks the shell to do with the main window.

@@ -104,17 +104,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         } => {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
-            let bastion = parse_bastion(&bastion, key)?;
-            let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            connect(
-                env,
-                TunnelSpec {
-                    bastion,
-                    known_hosts: default_known_hosts(known_hosts)?,
-                    listen,
-                },
-            )
-            .await
+            connect(env, tunnel_spec(&bastion, key, known_hosts, port)?).await
         }
         Command::Open {
             env,
@@ -131,16 +121,26 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let tunnel = match (bastion, key) {
-                (Some(bastion), Some(key)) => Some(TunnelSpec {
-                    bastion: parse_bastion(&bastion, key)?,
-                    known_hosts: default_known_hosts(known_hosts)?,
-                    listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-                }),
+                (Some(bastion), Some(key)) => Some(tunnel_spec(&bastion, key, known_hosts, port)?),
                 _ => None,
             };
             open(env, tunnel, browser, print_url, force_tunnel).await
         }
     }
+}
+
+/// The tunnel the route options describe: `--bastion`, `--key`, `--known-hosts`, `--port`.
+fn tunnel_spec(
+    bastion: &str,
+    key: PathBuf,
+    known_hosts: Vec<PathBuf>,
+    port: u16,
+) -> Result<TunnelSpec> {
+    Ok(TunnelSpec {
+        bastion: parse_bastion(bastion, key)?,
+        known_hosts: default_known_hosts(known_hosts)?,
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+    })
 }
 
 fn default_known_hosts(known_hosts: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
@@ -155,18 +155,6 @@ fn default_known_hosts(known_hosts: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
     ])
 }
 
-/// Where the desktop app keeps its files: `AIRGATE_DATA_DIR`, else the OS data directory.
-fn data_dir() -> Result<PathBuf> {
-    match std::env::var_os("AIRGATE_DATA_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => Ok(PathBuf::from(dir)),
-        None => Ok(dirs::data_dir().ok_or(Error::NoHome)?.join(APP_IDENTIFIER)),
-    }
-}
-
-/// The app's identifier: the CLI shares the desktop app's data directory (settings, browser
-/// profiles).
-const APP_IDENTIFIER: &str = "app.airgate.desktop";
-
 async fn open(
     env: &Environment,
     tunnel: Option<TunnelSpec>,
@@ -174,7 +162,7 @@ async fn open(
     print_url: bool,
     tunnel_forced: bool,
 ) -> Result<ExitCode> {
-    let data_dir = data_dir()?;
+    let data_dir = airgate_launch::settings::data_dir().ok_or(Error::NoHome)?;
     let settings = airgate_launch::settings::load(&data_dir)?;
     let force_tunnel = settings.force_tunnel || tunnel_forced;
     let launch = if print_url {
@@ -404,7 +392,7 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
         })?;
     let tunnels = Tunnels::new();
     let mut events = tunnels.subscribe();
-    let id = format!("{}/{}/{}", env.profile, env.region, env.name);
+    let id = env.id();
     eprintln!(
         "Connecting to {} through {}@{}:{}…",
         env.name, spec.bastion.user, spec.bastion.host, spec.bastion.port

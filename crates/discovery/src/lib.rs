@@ -59,6 +59,20 @@ pub struct Environment {
     pub security_group_ids: Vec<String>,
 }
 
+/// The id of the environment `name` as seen by `profile` in `region`: `"{profile}/{region}/{name}"`
+/// (the same name can exist in several profiles and regions). Tunnels and browser profiles are
+/// keyed by it.
+pub fn environment_id(profile: &str, region: &str, name: &str) -> String {
+    format!("{profile}/{region}/{name}")
+}
+
+impl Environment {
+    /// Its [`environment_id`].
+    pub fn id(&self) -> String {
+        environment_id(&self.profile, &self.region, &self.name)
+    }
+}
+
 /// Where the shared AWS files are (honours `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AwsFiles {

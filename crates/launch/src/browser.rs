@@ -179,7 +179,11 @@ pub fn kind_of_path(path: &Path) -> BrowserKind {
 /// The browser `choice` names: a detected browser's name ("chromium", "Google Chrome",
 /// "firefox"), or a path to a browser binary. `None` or "default": the first one detected.
 pub fn choose(choice: Option<&str>) -> Result<Browser> {
-    let detected = detect();
+    choose_from(choice, detect())
+}
+
+/// [`choose`] among browsers already `detected`.
+pub fn choose_from(choice: Option<&str>, detected: Vec<Browser>) -> Result<Browser> {
     let choice = choice
         .map(str::trim)
         .filter(|c| !c.is_empty() && *c != "default");

@@ -74,7 +74,7 @@ pub async fn one_shot_redirect(target: String) -> Result<Handoff> {
 
 /// Answers one connection; `true` once the redirect was sent.
 async fn answer(mut stream: TcpStream, path: &str, target: &str) -> bool {
-    let Some(request_line) = crate::pac::read_request_line(&mut stream).await else {
+    let Some(request_line) = crate::http::read_request_line(&mut stream).await else {
         return false;
     };
     let wanted = format!("GET {path} ");

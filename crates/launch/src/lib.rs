@@ -17,6 +17,7 @@
 pub mod browser;
 mod error;
 pub mod handoff;
+mod http;
 pub mod login;
 pub mod open;
 pub mod pac;

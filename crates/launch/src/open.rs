@@ -67,7 +67,7 @@ pub struct OpenTarget {
 impl From<&Environment> for OpenTarget {
     fn from(env: &Environment) -> Self {
         Self {
-            id: format!("{}/{}/{}", env.profile, env.region, env.name),
+            id: env.id(),
             name: env.name.clone(),
             profile: env.profile.clone(),
             region: env.region.clone(),
@@ -174,7 +174,10 @@ async fn run(
         })?;
 
     let (web_host, web_port) = host_and_port(&host);
-    let tunnel_up = tunnel_port(tunnels, &target.id).await.is_some();
+    let tunnel_up = matches!(
+        tunnels.state(&target.id).await,
+        Some(TunnelState::Connected { .. })
+    );
     let direct = target.private
         && !request.force_tunnel
         && !tunnel_up
@@ -334,19 +337,6 @@ async fn wait_for_browser(
     }
 }
 
-/// The SOCKS port of the tunnel `id` when it is connected.
-async fn tunnel_port(tunnels: &Tunnels, id: &str) -> Option<u16> {
-    tunnels
-        .states()
-        .await
-        .into_iter()
-        .find(|event| event.id == id)
-        .and_then(|event| match event.state {
-            TunnelState::Connected { port } => Some(port),
-            _ => None,
-        })
-}
-
 /// The SOCKS port of the environment's tunnel: the running one, the one being started, or a
 /// new one from `spec`. Returns whether it was already up.
 async fn ensure_tunnel(
@@ -355,13 +345,7 @@ async fn ensure_tunnel(
     spec: Option<TunnelSpec>,
 ) -> Result<(u16, bool)> {
     let mut events = tunnels.subscribe();
-    let current = tunnels
-        .states()
-        .await
-        .into_iter()
-        .find(|event| event.id == target.id)
-        .map(|event| event.state);
-    match current {
+    match tunnels.state(&target.id).await {
         Some(TunnelState::Connected { port }) => return Ok((port, true)),
         Some(TunnelState::Connecting) => {}
         _ => {
@@ -397,12 +381,7 @@ async fn ensure_tunnel(
                 },
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
-                    let now = tunnels.states().await;
-                    if let Some(TunnelState::Connected { port }) = now
-                        .into_iter()
-                        .find(|event| event.id == target.id)
-                        .map(|event| event.state)
-                    {
+                    if let Some(TunnelState::Connected { port }) = tunnels.state(&target.id).await {
                         return Ok((port, false));
                     }
                 }

@@ -5,10 +5,9 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
@@ -82,35 +81,8 @@ pub async fn serve(listener: TcpListener, routes: watch::Receiver<Vec<PacRoute>>
     }
 }
 
-/// The first line of an HTTP request on `stream` (its head read whole, bounded in size and
-/// time); `None` when the client sends no complete head.
-pub(crate) async fn read_request_line(stream: &mut TcpStream) -> Option<String> {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 2048];
-    let read = tokio::time::timeout(Duration::from_secs(5), async {
-        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => return false,
-                Ok(n) => head.extend_from_slice(&buf[..n]),
-            }
-        }
-        true
-    })
-    .await;
-    if read != Ok(true) {
-        return None;
-    }
-    Some(
-        String::from_utf8_lossy(&head)
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .to_owned(),
-    )
-}
-
 async fn answer(mut stream: TcpStream, peer: SocketAddr, body: &str) {
-    let Some(line) = read_request_line(&mut stream).await else {
+    let Some(line) = crate::http::read_request_line(&mut stream).await else {
         return;
     };
     let path = line.split(' ').nth(1).unwrap_or_default();
@@ -132,6 +104,8 @@ async fn answer(mut stream: TcpStream, peer: SocketAddr, body: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+    use tokio::io::AsyncReadExt;
 
     #[test]
     fn private_hosts_go_to_their_tunnel_and_the_rest_direct() {

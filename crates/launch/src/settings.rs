@@ -10,6 +10,26 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+/// The app's identifier (as in `tauri.conf.json`): its data directory's name and the base of its
+/// keyring namespace. The CLI shares the desktop app's data directory.
+pub const APP_IDENTIFIER: &str = "app.airgate.desktop";
+
+/// Environment variable that moves every file (and the keyring namespace) to another directory.
+pub const DATA_DIR_ENV: &str = "AIRGATE_DATA_DIR";
+
+/// The data directory [`DATA_DIR_ENV`] names, when it is set.
+pub fn chosen_data_dir() -> Option<PathBuf> {
+    std::env::var_os(DATA_DIR_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The app's data directory: [`DATA_DIR_ENV`], else `<OS data directory>/`[`APP_IDENTIFIER`]
+/// (where the desktop app keeps it too); `None` without a home directory.
+pub fn data_dir() -> Option<PathBuf> {
+    chosen_data_dir().or_else(|| dirs::data_dir().map(|dir| dir.join(APP_IDENTIFIER)))
+}
+
 /// The settings file's name inside the data directory.
 pub const SETTINGS_FILE: &str = "settings.json";
 
@@ -61,8 +81,9 @@ pub fn save(data_dir: &Path, settings: &OpenSettings) -> Result<()> {
     write_atomically(&path, &text).map_err(|source| Error::SettingsWrite { path, source })
 }
 
-/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a reader
+/// sees the old file or the new one, never half of one.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
     let name = path
         .file_name()

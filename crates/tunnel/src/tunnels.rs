@@ -95,6 +95,15 @@ impl Tunnels {
         answer.await.unwrap_or_default()
     }
 
+    /// The current state of the tunnel `id`, when it is known.
+    pub async fn state(&self, id: &str) -> Option<TunnelState> {
+        self.states()
+            .await
+            .into_iter()
+            .find(|event| event.id == id)
+            .map(|event| event.state)
+    }
+
     /// Closes every tunnel and stops the task; later calls fail with [`Error::Stopped`].
     pub async fn shutdown(&self) {
         let (reply, answer) = oneshot::channel();

@@ -30,14 +30,15 @@ pub struct SettingsView {
 }
 
 fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> SettingsView {
+    let browsers = airgate_launch::browser::detect();
     let (chosen, browser_problem) =
-        match airgate_launch::browser::choose(settings.browser.as_deref()) {
+        match airgate_launch::browser::choose_from(settings.browser.as_deref(), browsers.clone()) {
             Ok(browser) => (Some(browser), None),
             Err(err) => (None, Some(err.to_string())),
         };
     SettingsView {
         settings,
-        browsers: airgate_launch::browser::detect(),
+        browsers,
         chosen,
         browser_problem,
         problem,

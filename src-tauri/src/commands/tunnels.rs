@@ -19,7 +19,7 @@ pub struct EnvironmentRef {
 impl EnvironmentRef {
     /// The tunnel's id: `"{profile}/{region}/{name}"`.
     pub fn tunnel_id(&self) -> String {
-        format!("{}/{}/{}", self.profile, self.region, self.name)
+        airgate_discovery::environment_id(&self.profile, &self.region, &self.name)
     }
 
     /// The environment a tunnel id names (a profile may itself contain "/").

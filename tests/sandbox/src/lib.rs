@@ -34,7 +34,7 @@ use airgate_peers::tls::SelfSigned;
 use airgate_vault::{BastionRecord, Vault};
 
 /// The desktop app's identifier; its vault namespace derives from it.
-pub const APP_IDENTIFIER: &str = "app.airgate.desktop";
+pub use airgate_launch::settings::APP_IDENTIFIER;
 /// Name of the bastion the sandbox saves in the app's vault.
 pub const BASTION_NAME: &str = "sandbox-bastion";
 
@@ -472,7 +472,7 @@ impl Sandbox {
             .map(|(key, value)| (key.to_owned(), value))
             .collect();
         env.push((
-            "AIRGATE_DATA_DIR".to_owned(),
+            airgate_launch::settings::DATA_DIR_ENV.to_owned(),
             self.data_dir.display().to_string(),
         ));
         env
