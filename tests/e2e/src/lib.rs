@@ -503,3 +503,20 @@ pub async fn launch_on(sandbox: &airgate_sandbox::Sandbox) -> (TauriDriver, Clie
         .expect("launch the app");
     (driver, client)
 }
+
+/// Clicks Connect in the private row at `selector` (once its bastions are shown), waits until
+/// the tunnel is connected and returns the SOCKS port the row shows.
+///
+/// # Panics
+/// When the tunnel does not connect or the row shows no port.
+pub async fn connect_row(client: &Client, selector: &str) -> u16 {
+    click_when_ready(client, &connect_selector(selector)).await;
+    wait_for_tunnel(client, selector, "connected")
+        .await
+        .attr("data-port")
+        .await
+        .expect("read data-port")
+        .expect("a connected tunnel shows its port")
+        .parse()
+        .expect("the port is a number")
+}

@@ -4,9 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{
-    click_tray_menu, display_or_skip, request_close, row_selector, wait_for_tunnel, x_windows,
-};
+use airgate_e2e::{click_tray_menu, display_or_skip, request_close, row_selector, x_windows};
 use airgate_sandbox::{Sandbox, Topology};
 use fantoccini::{Client, Locator};
 
@@ -36,15 +34,7 @@ async fn closing_the_window_keeps_the_tunnels_in_the_tray() {
     let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
     let env = sandbox.environment("orders-prod").expect("seeded");
     let selector = row_selector(env.name, env.profile, env.region);
-    airgate_e2e::click_when_ready(&client, &airgate_e2e::connect_selector(&selector)).await;
-    let port: u16 = wait_for_tunnel(&client, &selector, "connected")
-        .await
-        .attr("data-port")
-        .await
-        .expect("data-port")
-        .expect("a port")
-        .parse()
-        .expect("a number");
+    let port = airgate_e2e::connect_row(&client, &selector).await;
     let socks = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
 
     let pid = driver.app_pid();

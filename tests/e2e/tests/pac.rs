@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{display_or_skip, row_selector, wait_for_tunnel};
+use airgate_e2e::{display_or_skip, row_selector};
 use airgate_peers::airflow_web::read_log;
 use fantoccini::Locator;
 
@@ -61,13 +61,7 @@ async fn the_pac_file_routes_private_hosts_through_their_tunnel() {
     let env = sandbox.environment("orders-prod").expect("seeded").clone();
     let host = env.webserver_host.clone().expect("a web server");
     let selector = row_selector(env.name, env.profile, env.region);
-    airgate_e2e::click_when_ready(&client, &airgate_e2e::connect_selector(&selector)).await;
-    let port = wait_for_tunnel(&client, &selector, "connected")
-        .await
-        .attr("data-port")
-        .await
-        .expect("data-port")
-        .expect("a port");
+    let port = airgate_e2e::connect_row(&client, &selector).await;
 
     client
         .find(Locator::XPath("//nav//button[contains(., 'Settings')]"))

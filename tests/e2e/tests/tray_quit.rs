@@ -3,7 +3,7 @@
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{click_tray_menu, display_or_skip, row_selector, tray_menu, wait_for_tunnel};
+use airgate_e2e::{click_tray_menu, display_or_skip, row_selector, tray_menu};
 use airgate_sandbox::{Sandbox, Topology};
 
 /// Whether process `pid` has ended (gone, or a zombie waiting for its parent).
@@ -26,15 +26,7 @@ async fn quit_from_the_tray_closes_tunnels_and_ends_the_app() {
 
     let env = sandbox.environment("orders-prod").expect("seeded");
     let selector = row_selector(env.name, env.profile, env.region);
-    airgate_e2e::click_when_ready(&client, &airgate_e2e::connect_selector(&selector)).await;
-    let state = wait_for_tunnel(&client, &selector, "connected").await;
-    let port: u16 = state
-        .attr("data-port")
-        .await
-        .expect("read data-port")
-        .expect("port shown")
-        .parse()
-        .expect("a port number");
+    let port = airgate_e2e::connect_row(&client, &selector).await;
     let socks = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     assert!(
         TcpListener::bind(socks).is_err(),
