@@ -1,10 +1,9 @@
 //! Starts the proxy auto-config server on loopback and keeps its routes in step with the
-//! running tunnels: each connected environment's web server host goes to its SOCKS port.
+//! running tunnels: each connected environment's (or self-hosted Airflow's) web server host goes to its SOCKS port.
 
 use airgate_launch::pac::{DEFAULT_PAC_PORT, PAC_PATH, PacRoute};
 use airgate_tunnel::{TunnelEvent, TunnelState};
 
-use crate::commands::tunnels::EnvironmentRef;
 use crate::state::{AppState, Pac};
 
 /// Binds the PAC port of the settings (loopback only) and serves on the async runtime. A port
@@ -57,9 +56,7 @@ pub fn update(state: &AppState, tunnels: &[TunnelEvent]) {
             let TunnelState::Connected { port } = event.state else {
                 return None;
             };
-            let env = EnvironmentRef::from_tunnel_id(&event.id)?;
-            let env = state.environment(&env.profile, &env.region, &env.name)?;
-            let host = env.webserver_host?;
+            let host = state.webserver_host(&event.id)?;
             let (host, _) = airgate_launch::login::host_and_port(&host);
             Some(PacRoute {
                 host: host.to_owned(),

@@ -64,6 +64,8 @@ pub struct AppState {
     /// The environments of the last discovery, so Open (from the window or the tray) knows
     /// their host, version and access.
     environments: Mutex<Vec<Environment>>,
+    /// The self-hosted Airflow web servers last read from the vault, for the PAC file.
+    self_hosted: Mutex<Vec<airgate_vault::SelfHostedRecord>>,
     /// Opened on first use (a blocking D-Bus call); a failure is retried on the next use.
     vault: Mutex<Option<Vault>>,
     /// Set once the app started closing its tunnels to exit.
@@ -87,6 +89,7 @@ impl AppState {
             custom_data_dir,
             browsers: Browsers::default(),
             environments: Mutex::new(Vec::new()),
+            self_hosted: Mutex::new(Vec::new()),
             vault: Mutex::new(None),
             shutting_down: AtomicBool::new(false),
         }
@@ -106,6 +109,24 @@ impl AppState {
     pub fn remember(&self, discovery: &Discovery) {
         *self.environments.lock().unwrap_or_else(|e| e.into_inner()) =
             discovery.environments.clone();
+    }
+
+    /// Remembers the self-hosted Airflow web servers last read or saved.
+    pub fn remember_self_hosted(&self, saved: &[airgate_vault::SelfHostedRecord]) {
+        *self.self_hosted.lock().unwrap_or_else(|e| e.into_inner()) = saved.to_vec();
+    }
+
+    /// The web server host (`host`, `host:port`) behind the tunnel `id`: an MWAA environment of
+    /// the last discovery, or a remembered self-hosted Airflow.
+    pub fn webserver_host(&self, id: &str) -> Option<String> {
+        if let Some(name) = airgate_launch::self_hosted_name(id) {
+            let saved = self.self_hosted.lock().unwrap_or_else(|e| e.into_inner());
+            let record = saved.iter().find(|r| r.name == name)?;
+            return Some(record.validate().ok()?.authority());
+        }
+        let env = crate::commands::tunnels::EnvironmentRef::from_tunnel_id(id)?;
+        self.environment(&env.profile, &env.region, &env.name)?
+            .webserver_host
     }
 
     /// The environment `profile/region/name` of the last discovery.

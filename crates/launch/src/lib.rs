@@ -11,6 +11,9 @@
 //!    one-shot loopback URL that redirects to the login URL ([`handoff`]), so the token never
 //!    appears in the process list.
 //!
+//! A self-hosted Airflow ([`OpenTarget::from_self_hosted`]) takes the same route step, no token, and
+//! lands on Airflow's own login page.
+//!
 //! [`pac`] serves a proxy auto-config file on loopback that sends each running private
 //! environment's host to its tunnel, for browsers Airgate does not start.
 
@@ -26,5 +29,8 @@ pub mod settings;
 
 pub use browser::{Browser, BrowserKind, Browsers};
 pub use error::{Error, Result};
-pub use open::{OpenProgress, OpenStep, OpenTarget, Opened, StepState, open};
+pub use open::{
+    Login, OpenProgress, OpenStep, OpenTarget, Opened, StepState, open, self_hosted_id,
+    self_hosted_name,
+};
 pub use settings::OpenSettings;

@@ -49,34 +49,90 @@ pub struct OpenProgress {
     pub state: StepState,
 }
 
-/// The environment to open, as discovery saw it.
+/// The environment to open: an MWAA environment as discovery saw it, or a self-hosted Airflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenTarget {
-    /// The tunnel id and browser profile key: `profile/region/name`.
+    /// The tunnel id and browser profile key: `profile/region/name` for MWAA,
+    /// [`self_hosted_id`] for a self-hosted Airflow.
     pub id: String,
     pub name: String,
-    pub profile: String,
-    pub region: String,
-    pub status: String,
-    pub airflow_version: Option<String>,
+    pub login: Login,
+    /// `host` or `host:port` (443 when none).
     pub webserver_host: Option<String>,
+    /// Reached through a bastion (MWAA: a `-vpce` web server).
     pub private: bool,
     pub security_group_ids: Vec<String>,
 }
+
+/// How the browser gets logged in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Login {
+    /// A web login token minted with the profile's credentials, on MWAA's console sign-in page.
+    Mwaa {
+        profile: String,
+        region: String,
+        status: String,
+        airflow_version: Option<String>,
+    },
+    /// A self-hosted Airflow: the browser lands on its own login page, `url`.
+    OwnPage { url: String },
+}
+
+/// The tunnel id and browser profile key of the self-hosted Airflow `name`. MWAA ids have
+/// two `/` at least (`profile/region/name`), and self-hosted names none, so they never clash.
+pub fn self_hosted_id(name: &str) -> String {
+    format!("{SELF_HOSTED}/{name}")
+}
+
+/// The name in a [`self_hosted_id`], `None` for any other id.
+pub fn self_hosted_name(id: &str) -> Option<&str> {
+    id.strip_prefix(SELF_HOSTED)?
+        .strip_prefix('/')
+        .filter(|name| !name.contains('/'))
+}
+
+const SELF_HOSTED: &str = "self-hosted";
 
 impl From<&Environment> for OpenTarget {
     fn from(env: &Environment) -> Self {
         Self {
             id: env.id(),
             name: env.name.clone(),
-            profile: env.profile.clone(),
-            region: env.region.clone(),
-            status: env.status.clone(),
-            airflow_version: env.airflow_version.clone(),
+            login: Login::Mwaa {
+                profile: env.profile.clone(),
+                region: env.region.clone(),
+                status: env.status.clone(),
+                airflow_version: env.airflow_version.clone(),
+            },
             webserver_host: env.webserver_host.clone(),
             private: env.access == AccessMode::PrivateVpce,
             security_group_ids: env.security_group_ids.clone(),
         }
+    }
+}
+
+impl OpenTarget {
+    /// A self-hosted Airflow at `url` (checked), private when a bastion is its route. Its
+    /// landing page is Airflow's own login page: `/login/` on Airflow 2; on Airflow 3 the UI
+    /// itself, which sends a signed-out user to its auth manager's login page.
+    pub fn from_self_hosted(
+        record: &airgate_vault::SelfHostedRecord,
+    ) -> std::result::Result<Self, airgate_vault::Error> {
+        let base = record.validate()?;
+        let landing = match record.airflow {
+            airgate_vault::AirflowMajor::Two => "/login/",
+            airgate_vault::AirflowMajor::Three => "/",
+        };
+        Ok(Self {
+            id: self_hosted_id(&record.name),
+            name: record.name.clone(),
+            login: Login::OwnPage {
+                url: base.join(landing),
+            },
+            webserver_host: Some(base.authority()),
+            private: record.bastion.is_some(),
+            security_group_ids: Vec::new(),
+        })
     }
 }
 
@@ -159,10 +215,14 @@ async fn run(
 ) -> Result<Opened> {
     let target = &request.target;
     step(OpenStep::Route, StepState::Running);
-    if target.status != "AVAILABLE" {
+    let status = match &target.login {
+        Login::Mwaa { status, .. } => status.as_str(),
+        Login::OwnPage { .. } => "self-hosted",
+    };
+    if matches!(&target.login, Login::Mwaa { status, .. } if status != "AVAILABLE") {
         return Err(Error::NotAvailable {
             name: target.name.clone(),
-            status: target.status.clone(),
+            status: status.to_owned(),
         });
     }
     let host = target
@@ -170,7 +230,7 @@ async fn run(
         .clone()
         .ok_or_else(|| Error::NoWebserver {
             name: target.name.clone(),
-            status: target.status.clone(),
+            status: status.to_owned(),
         })?;
 
     let (web_host, web_port) = host_and_port(&host);
@@ -215,35 +275,57 @@ async fn run(
         );
         (Some(port), reused)
     } else {
+        let detail = match target.login {
+            Login::Mwaa { .. } => "Public web server: no tunnel needed",
+            Login::OwnPage { .. } => "Direct: no tunnel needed",
+        };
         step(
             OpenStep::Route,
             StepState::Done {
-                detail: "Public web server: no tunnel needed".to_owned(),
+                detail: detail.to_owned(),
             },
         );
         (None, false)
     };
 
     step(OpenStep::Token, StepState::Running);
-    let login = airgate_discovery::create_web_login_token(
-        &request.aws,
-        &target.profile,
-        &target.region,
-        &target.name,
-    )
-    .await?;
-    let detail = match &login.airflow_identity {
-        Some(who) => format!("Logged in as {who}"),
-        None => "Login token ready".to_owned(),
+    let url = match &target.login {
+        Login::Mwaa {
+            profile,
+            region,
+            airflow_version,
+            ..
+        } => {
+            let login = airgate_discovery::create_web_login_token(
+                &request.aws,
+                profile,
+                region,
+                &target.name,
+            )
+            .await?;
+            let detail = match &login.airflow_identity {
+                Some(who) => format!("Logged in as {who}"),
+                None => "Login token ready".to_owned(),
+            };
+            step(OpenStep::Token, StepState::Done { detail });
+            login_url(
+                &login.hostname,
+                airflow_version.as_deref(),
+                login.token.expose(),
+            )
+        }
+        Login::OwnPage { url } => {
+            step(
+                OpenStep::Token,
+                StepState::Done {
+                    detail: "No token: Airflow's own login page asks who you are".to_owned(),
+                },
+            );
+            url.clone()
+        }
     };
-    step(OpenStep::Token, StepState::Done { detail });
 
     step(OpenStep::Browser, StepState::Running);
-    let url = login_url(
-        &login.hostname,
-        target.airflow_version.as_deref(),
-        login.token.expose(),
-    );
     match &request.launch {
         Launch::PrintUrl => {
             step(
@@ -399,4 +481,61 @@ async fn ensure_tunnel(
                 reason: format!("it was not up within {} s", TUNNEL_WAIT.as_secs()),
             })
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use airgate_vault::{AirflowMajor, SelfHostedRecord};
+
+    use super::*;
+
+    fn record(url: &str, airflow: AirflowMajor, bastion: Option<&str>) -> SelfHostedRecord {
+        SelfHostedRecord {
+            name: "analytics".into(),
+            url: url.into(),
+            airflow,
+            bastion: bastion.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn self_hosted_ids_never_clash_with_mwaa_ids() {
+        assert_eq!(self_hosted_id("analytics"), "self-hosted/analytics");
+        assert_eq!(self_hosted_name("self-hosted/analytics"), Some("analytics"));
+        // A profile called "self-hosted" names MWAA environments as profile/region/name.
+        assert_eq!(self_hosted_name("self-hosted/eu-west-1/analytics"), None);
+        assert_eq!(self_hosted_name("prod/eu-west-1/analytics"), None);
+    }
+
+    #[test]
+    fn self_hosted_targets_land_on_airflows_own_login_page() {
+        let two = OpenTarget::from_self_hosted(&record(
+            "https://airflow.internal:8443/",
+            AirflowMajor::Two,
+            Some("jump"),
+        ))
+        .expect("valid");
+        assert_eq!(
+            two.login,
+            Login::OwnPage {
+                url: "https://airflow.internal:8443/login/".into()
+            }
+        );
+        assert_eq!(two.webserver_host.as_deref(), Some("airflow.internal:8443"));
+        assert!(two.private, "a bastion is its route");
+        let three = OpenTarget::from_self_hosted(&record(
+            "http://10.0.3.7/airflow",
+            AirflowMajor::Three,
+            None,
+        ))
+        .expect("valid");
+        assert_eq!(
+            three.login,
+            Login::OwnPage {
+                url: "http://10.0.3.7/airflow/".into()
+            }
+        );
+        assert_eq!(three.webserver_host.as_deref(), Some("10.0.3.7:80"));
+        assert!(!three.private);
+    }
 }

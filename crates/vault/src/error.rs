@@ -34,6 +34,10 @@ pub enum Error {
     #[error("Cannot save the bastion: {problem}.")]
     InvalidBastion { problem: String },
 
+    /// A self-hosted Airflow record that cannot be saved as it is.
+    #[error("Cannot save the Airflow web server: {problem}.")]
+    InvalidSelfHosted { problem: String },
+
     /// A secret key that cannot name a keyring entry.
     #[error("Invalid secret key {key:?}: {problem}.")]
     InvalidKey { key: String, problem: String },

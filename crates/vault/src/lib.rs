@@ -4,8 +4,10 @@
 //! # Where things live
 //! Everything is kept in the keyring, never in plain files. One namespace (see [`namespace`])
 //! is the keyring's *service*; inside it:
-//! - account `records`: one versioned JSON document, `{"version": 1, "bastions": [...]}`,
-//!   holding every saved [`BastionRecord`] (no secret in it);
+//! - account `records`: one versioned JSON document,
+//!   `{"version": 2, "bastions": [...], "selfHosted": [...]}`, holding every saved
+//!   [`BastionRecord`] and [`SelfHostedRecord`] (no secret in either); version 1 (bastions only)
+//!   is read too, and written back as version 2;
 //! - account `secret:<key>`: one secret each (SSH private keys, passphrases).
 //!
 //! A value larger than the platform allows in one entry (Windows: 2,560 bytes, so a 4096-bit
@@ -33,16 +35,18 @@ mod entries;
 mod error;
 mod namespace;
 mod platform;
+mod self_hosted;
 mod sensitive;
 
 pub use error::{Error, Result};
 pub use namespace::namespace;
+pub use self_hosted::{AirflowMajor, BaseUrl, SelfHostedRecord, parse_base_url};
 pub use sensitive::Sensitive;
 
 use entries::Entries;
 
 /// The records document format this version reads and writes.
-pub const RECORDS_VERSION: u64 = 1;
+pub const RECORDS_VERSION: u64 = 2;
 const RECORDS_ACCOUNT: &str = "records";
 const SECRET_PREFIX: &str = "secret:";
 const MAX_KEY_LEN: usize = 128;
@@ -102,10 +106,14 @@ impl BastionRecord {
 
 /// The records document stored under the account `records`.
 #[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Records {
     version: u64,
     #[serde(default)]
     bastions: Vec<BastionRecord>,
+    /// Since version 2.
+    #[serde(default)]
+    self_hosted: Vec<SelfHostedRecord>,
 }
 
 #[derive(Deserialize)]
@@ -183,6 +191,43 @@ impl Vault {
         Ok(true)
     }
 
+    /// The self-hosted Airflow web servers added by hand.
+    pub fn self_hosted(&self) -> Result<Vec<SelfHostedRecord>> {
+        Ok(self.load_records()?.self_hosted)
+    }
+
+    /// Saves `record`, replacing the one with the same name.
+    pub fn save_self_hosted(&self, record: &SelfHostedRecord) -> Result<()> {
+        record.validate()?;
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut records = self.load_records()?;
+        match records
+            .self_hosted
+            .iter_mut()
+            .find(|saved| saved.name == record.name)
+        {
+            Some(saved) => *saved = record.clone(),
+            None => records.self_hosted.push(record.clone()),
+        }
+        self.store_records(&records)?;
+        tracing::info!(namespace = self.namespace(), airflow = %record.name, "saved a self-hosted Airflow");
+        Ok(())
+    }
+
+    /// Removes the self-hosted Airflow `name`; `false` when there was none.
+    pub fn delete_self_hosted(&self, name: &str) -> Result<bool> {
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut records = self.load_records()?;
+        let before = records.self_hosted.len();
+        records.self_hosted.retain(|saved| saved.name != name);
+        if records.self_hosted.len() == before {
+            return Ok(false);
+        }
+        self.store_records(&records)?;
+        tracing::info!(namespace = self.namespace(), airflow = %name, "deleted a self-hosted Airflow");
+        Ok(true)
+    }
+
     /// Stores the secret `key` (e.g. `ssh-key/prod-bastion`), replacing any previous value.
     pub fn set_secret(&self, key: &str, value: Sensitive<String>) -> Result<()> {
         let account = secret_account(key)?;
@@ -225,6 +270,7 @@ impl Vault {
             return Ok(Records {
                 version: RECORDS_VERSION,
                 bastions: Vec::new(),
+                self_hosted: Vec::new(),
             });
         };
         let entry = || self.entries.describe(RECORDS_ACCOUNT);
@@ -253,6 +299,7 @@ impl Vault {
         tracing::debug!(
             namespace = self.namespace(),
             bastions = records.bastions.len(),
+            self_hosted = records.self_hosted.len(),
             "read the records"
         );
         Ok(records)
@@ -262,6 +309,7 @@ impl Vault {
         let document = Records {
             version: RECORDS_VERSION,
             bastions: records.bastions.clone(),
+            self_hosted: records.self_hosted.clone(),
         };
         let bytes = serde_json::to_vec(&document).map_err(|source| Error::Encode {
             entry: self.entries.describe(RECORDS_ACCOUNT),

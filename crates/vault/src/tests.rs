@@ -71,7 +71,7 @@ fn bastions_are_saved_listed_replaced_and_deleted() {
 
     let document: serde_json::Value =
         serde_json::from_str(&raw_records(&store)).expect("the entry holds JSON");
-    assert_eq!(document["version"], 1);
+    assert_eq!(document["version"], RECORDS_VERSION);
     assert_eq!(document["bastions"][0]["host"], "bastion2.prod.example");
     assert_eq!(
         document["bastions"][0]["keyPath"],
@@ -158,11 +158,11 @@ fn records_of_a_wrong_shape_are_kept_and_reported() {
 #[test]
 fn records_from_a_newer_version_are_kept_and_reported() {
     let (store, vault) = vault();
-    let document = r#"{"version": 2, "bastions": [], "jumpHosts": []}"#;
+    let document = r#"{"version": 3, "bastions": [], "jumpHosts": []}"#;
     put_raw_records(&store, document);
     let err = vault.bastions().expect_err("newer format");
     assert!(
-        matches!(err, Error::UnsupportedVersion { found: 2, .. }),
+        matches!(err, Error::UnsupportedVersion { found: 3, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("Update Airgate"), "{err}");
@@ -292,4 +292,81 @@ fn the_vault_debug_output_holds_no_secret() {
     let debug = format!("{vault:?}");
     assert!(debug.contains(NS), "{debug}");
     assert!(!debug.contains("correct horse"), "{debug}");
+}
+
+fn self_hosted(name: &str, bastion: Option<&str>) -> SelfHostedRecord {
+    SelfHostedRecord {
+        name: name.to_owned(),
+        url: "https://airflow.internal:8443".to_owned(),
+        airflow: AirflowMajor::Three,
+        bastion: bastion.map(str::to_owned),
+    }
+}
+
+#[test]
+fn self_hosted_airflows_are_saved_beside_bastions() {
+    let (store, vault) = vault();
+    vault
+        .save_bastion(&bastion("prod", "h"))
+        .expect("save bastion");
+    let analytics = self_hosted("analytics", Some("prod"));
+    vault.save_self_hosted(&analytics).expect("save");
+    vault
+        .save_self_hosted(&self_hosted("lab", None))
+        .expect("save lab");
+    let moved = SelfHostedRecord {
+        url: "http://10.0.3.7:8080".into(),
+        ..analytics.clone()
+    };
+    vault.save_self_hosted(&moved).expect("replace analytics");
+    assert_eq!(
+        vault.self_hosted().expect("list"),
+        vec![moved, self_hosted("lab", None)]
+    );
+    assert_eq!(
+        vault.bastions().expect("bastions kept"),
+        vec![bastion("prod", "h")]
+    );
+
+    let document: serde_json::Value =
+        serde_json::from_str(&raw_records(&store)).expect("the entry holds JSON");
+    assert_eq!(document["selfHosted"][0]["airflow"], "3");
+    assert_eq!(document["selfHosted"][0]["bastion"], "prod");
+    assert!(
+        document["selfHosted"][1].get("bastion").is_none(),
+        "{document}"
+    );
+
+    assert!(vault.delete_self_hosted("lab").expect("delete"));
+    assert!(!vault.delete_self_hosted("lab").expect("delete again"));
+    assert_eq!(vault.self_hosted().expect("list").len(), 1);
+
+    let err = vault
+        .save_self_hosted(&SelfHostedRecord {
+            url: "airflow.internal".into(),
+            ..self_hosted("bad", None)
+        })
+        .expect_err("a URL without scheme");
+    assert!(matches!(err, Error::InvalidSelfHosted { .. }), "{err:?}");
+    assert_eq!(vault.self_hosted().expect("list").len(), 1, "nothing saved");
+}
+
+#[test]
+fn version_1_records_are_read_and_upgraded_on_the_next_write() {
+    let (store, vault) = vault();
+    let v1 = r#"{"version": 1, "bastions": [{"name": "prod", "host": "h", "port": 22,
+        "user": "ec2-user", "keyPath": "/home/priya/.ssh/prod.pem"}]}"#;
+    put_raw_records(&store, v1);
+    assert_eq!(
+        vault.bastions().expect("v1 read"),
+        vec![bastion("prod", "h")]
+    );
+    assert_eq!(vault.self_hosted().expect("v1 has none"), vec![]);
+    vault
+        .save_self_hosted(&self_hosted("lab", None))
+        .expect("save");
+    let document: serde_json::Value = serde_json::from_str(&raw_records(&store)).expect("JSON");
+    assert_eq!(document["version"], 2);
+    assert_eq!(document["bastions"][0]["name"], "prod");
+    assert_eq!(document["selfHosted"][0]["name"], "lab");
 }

@@ -3,6 +3,7 @@
 pub mod bastions;
 pub mod environments;
 pub mod open;
+pub mod self_hosted;
 pub mod settings;
 pub mod tray;
 pub mod tunnels;

@@ -42,6 +42,28 @@ pub async fn open(
     let env = state
         .environment(&environment.profile, &environment.region, &environment.name)
         .ok_or_else(|| Error::EnvironmentNotFound(environment.tunnel_id()))?;
+    open_target(state, OpenTarget::from(&env), bastion).await
+}
+
+/// Opens the self-hosted Airflow `name` through its saved route.
+#[tauri::command]
+#[specta::specta]
+pub async fn open_self_hosted(state: State<'_, AppState>, name: String) -> CmdResult<OpenOutcome> {
+    Ok(open_saved_self_hosted(&state, name).await?)
+}
+
+async fn open_saved_self_hosted(state: &AppState, name: String) -> Result<OpenOutcome> {
+    let record = super::self_hosted::saved(state, &name).await?;
+    let target = OpenTarget::from_self_hosted(&record)?;
+    open_target(state, target, record.bastion).await
+}
+
+/// Runs Open on `target`; `bastion` starts its tunnel when it is private and not up.
+async fn open_target(
+    state: &AppState,
+    target: OpenTarget,
+    bastion: Option<String>,
+) -> Result<OpenOutcome> {
     let tunnel = match bastion {
         Some(name) => Some(tunnel_spec(state, name).await?),
         None => None,
@@ -54,7 +76,7 @@ pub async fn open(
         extra_args: settings.browser_args,
     };
     let request = OpenRequest {
-        target: OpenTarget::from(&env),
+        target,
         tunnel,
         aws: airgate_discovery::aws_files(),
         launch,
@@ -76,15 +98,23 @@ pub async fn open(
     })
 }
 
-/// Open from the tray: the environment's tunnel is already up, so no bastion is needed.
+/// Open from the tray: the environment's tunnel is already up, so no bastion is needed (a
+/// self-hosted Airflow names its own).
 pub fn open_from_tray<R: Runtime>(app: &AppHandle<R>, tunnel_id: &str) {
-    let Some(environment) = EnvironmentRef::from_tunnel_id(tunnel_id) else {
+    let self_hosted = airgate_launch::self_hosted_name(tunnel_id).map(str::to_owned);
+    let environment = EnvironmentRef::from_tunnel_id(tunnel_id);
+    if self_hosted.is_none() && environment.is_none() {
         return;
-    };
+    }
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
-        if let Err(err) = open(&state, environment, None).await {
+        let opened = match (self_hosted, environment) {
+            (Some(name), _) => open_saved_self_hosted(&state, name).await,
+            (None, Some(environment)) => open(&state, environment, None).await,
+            (None, None) => return,
+        };
+        if let Err(err) = opened {
             tracing::warn!(cause = %err, "Open from the tray failed");
             crate::tray::show_window(&app);
         }

@@ -520,3 +520,48 @@ pub async fn connect_row(client: &Client, selector: &str) -> u16 {
         .parse()
         .expect("the port is a number")
 }
+
+/// The state of each Open step shown in the open row at `row_css`: (step, state, text).
+pub async fn open_steps(client: &Client, row_css: &str) -> Vec<(String, String, String)> {
+    let css = format!(r#"{row_css} [data-testid="open-step"]"#);
+    let mut out = Vec::new();
+    for step in client
+        .find_all(Locator::Css(&css))
+        .await
+        .unwrap_or_default()
+    {
+        let attr = async |name: &str| step.attr(name).await.ok().flatten().unwrap_or_default();
+        out.push((
+            attr("data-step").await,
+            attr("data-state").await,
+            step.text().await.unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+/// Waits (up to 45 s) until every step of the Open shown at `row_css` is done, or one failed
+/// (returned as Err).
+///
+/// # Panics
+/// When the Open neither finished nor failed within 45 s.
+pub async fn wait_for_open(
+    client: &Client,
+    row_css: &str,
+) -> Result<Vec<(String, String, String)>, Vec<(String, String, String)>> {
+    let deadline = Instant::now() + Duration::from_secs(45);
+    loop {
+        let now = open_steps(client, row_css).await;
+        if now.iter().any(|(_, state, _)| state == "failed") {
+            return Err(now);
+        }
+        if now.len() == 3 && now.iter().all(|(_, state, _)| state == "done") {
+            return Ok(now);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Open at {row_css} did not finish: {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

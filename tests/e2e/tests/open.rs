@@ -37,53 +37,13 @@ async fn row(client: &Client, sandbox: &Sandbox, name: &str) -> (Element, String
     }
 }
 
-/// The state of each Open step shown for the environment `name`: (step, state, text).
-async fn steps(client: &Client, name: &str) -> Vec<(String, String, String)> {
-    let css =
-        format!(r#"[data-testid="open-row"][data-env-name="{name}"] [data-testid="open-step"]"#);
-    let mut out = Vec::new();
-    for step in client
-        .find_all(Locator::Css(&css))
-        .await
-        .unwrap_or_default()
-    {
-        out.push((
-            step.attr("data-step")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            step.attr("data-state")
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            step.text().await.unwrap_or_default(),
-        ));
-    }
-    out
-}
-
 /// Waits until every step of `name`'s Open is done, or one failed (returned as Err).
 async fn wait_for_open(
     client: &Client,
     name: &str,
 ) -> Result<Vec<(String, String, String)>, Vec<(String, String, String)>> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let now = steps(client, name).await;
-        if now.iter().any(|(_, state, _)| state == "failed") {
-            return Err(now);
-        }
-        if now.len() == 3 && now.iter().all(|(_, state, _)| state == "done") {
-            return Ok(now);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Open of {name} did not finish: {now:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let css = format!(r#"[data-testid="open-row"][data-env-name="{name}"]"#);
+    airgate_e2e::wait_for_open(client, &css).await
 }
 
 /// Waits for a logged-in `/home` on `env` logged after `since_ms`; returns the log from then on.

@@ -37,6 +37,11 @@ use airgate_vault::{BastionRecord, Vault};
 pub use airgate_launch::settings::APP_IDENTIFIER;
 /// Name of the bastion the sandbox saves in the app's vault.
 pub const BASTION_NAME: &str = "sandbox-bastion";
+/// The host name of the self-hosted Airflow inside the private network (the private web server
+/// answers by it too; only the bastion resolves it).
+pub const SELF_HOSTED_HOST: &str = "airflow.lab.internal";
+/// Name of the self-hosted Airflow the demo saves.
+pub const SELF_HOSTED_NAME: &str = "lab-airflow";
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -46,6 +51,8 @@ pub enum Error {
     Network(#[from] netns::Error),
     #[error("cannot save the sandbox bastion in the keyring: {0}")]
     SaveBastion(#[source] airgate_vault::Error),
+    #[error("cannot save the sandbox's self-hosted Airflow in the keyring: {0}")]
+    SaveSelfHosted(#[source] airgate_vault::Error),
     #[error("cannot remove the sandbox bastion from the keyring: {0}")]
     ForgetBastion(#[source] airgate_vault::Error),
     #[error("cannot write the app's settings: {0}")]
@@ -258,6 +265,7 @@ impl Sandbox {
             .iter()
             .filter_map(|env| env.webserver_host.clone())
             .chain(SEEDS.iter().filter(|s| !s.private).map(public_host))
+            .chain([SELF_HOSTED_HOST.to_owned()])
             .collect();
         let certificate = SelfSigned::new(&names)?;
         let (cert_path, key_path) = certificate.write(dir.path())?;
@@ -298,6 +306,7 @@ impl Sandbox {
             .iter()
             .filter(|env| env.private)
             .filter_map(|env| env.webserver_host.as_deref())
+            .chain([SELF_HOSTED_HOST])
             .collect();
         let network = match topology {
             Topology::PrivateNetwork => {
@@ -404,6 +413,26 @@ impl Sandbox {
         Vault::open(&self.vault_namespace())
             .and_then(|vault| vault.save_bastion(&self.bastion_record()))
             .map_err(Error::SaveBastion)
+    }
+
+    /// The self-hosted Airflow of the private network, reached through the sandbox's bastion.
+    pub fn self_hosted_record(&self) -> airgate_vault::SelfHostedRecord {
+        airgate_vault::SelfHostedRecord {
+            name: SELF_HOSTED_NAME.to_owned(),
+            url: format!("https://{SELF_HOSTED_HOST}"),
+            airflow: airgate_vault::AirflowMajor::Two,
+            bastion: Some(BASTION_NAME.to_owned()),
+        }
+    }
+
+    /// Saves [`Self::self_hosted_record`] in the app's vault; only a private network has it.
+    pub fn save_self_hosted(&self) -> Result<()> {
+        if self.network.is_none() {
+            return Ok(());
+        }
+        Vault::open(&self.vault_namespace())
+            .and_then(|vault| vault.save_self_hosted(&self.self_hosted_record()))
+            .map_err(Error::SaveSelfHosted)
     }
 
     /// Removes what [`Self::save_bastion`] saved.

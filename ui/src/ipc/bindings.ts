@@ -19,6 +19,24 @@ export const commands = {
 	 *  an `OpenProgressed` event.
 	 */
 	openEnvironment: (environment: EnvironmentRef, bastion: string | null) => typedError<OpenOutcome_Serialize, IpcError>(__TAURI_INVOKE("open_environment", { environment, bastion })),
+	/**  The self-hosted Airflow web servers added by hand. */
+	listSelfHosted: () => typedError<SelfHostedRecord_Serialize[], IpcError>(__TAURI_INVOKE("list_self_hosted")),
+	/**
+	 *  Saves `airflow` (replacing the one with the same name; `previous` is the name it had when
+	 *  it is renamed) and returns every saved one.
+	 */
+	saveSelfHosted: (airflow: SelfHostedRecord_Deserialize, previous: string | null) => typedError<SelfHostedRecord_Serialize[], IpcError>(__TAURI_INVOKE("save_self_hosted", { airflow, previous })),
+	/**  Removes the self-hosted Airflow `name` (closing its tunnel) and returns the rest. */
+	deleteSelfHosted: (name: string) => typedError<SelfHostedRecord_Serialize[], IpcError>(__TAURI_INVOKE("delete_self_hosted", { name })),
+	/**  Opens the self-hosted Airflow `name` through its saved route. */
+	openSelfHosted: (name: string) => typedError<OpenOutcome_Serialize, IpcError>(__TAURI_INVOKE("open_self_hosted", { name })),
+	/**
+	 *  Starts the tunnel of the self-hosted Airflow `name` through its saved bastion; returns its
+	 *  SOCKS port on 127.0.0.1.
+	 */
+	connectSelfHosted: (name: string) => typedError<number, IpcError>(__TAURI_INVOKE("connect_self_hosted", { name })),
+	/**  Closes the tunnel of the self-hosted Airflow `name`. */
+	disconnectSelfHosted: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("disconnect_self_hosted", { name })),
 	/**  Open's settings and the browsers found on this machine. */
 	openSettings: () => typedError<SettingsView_Serialize, IpcError>(__TAURI_INVOKE("open_settings")),
 	/**  Saves Open's settings (atomically) and returns them as the screen shows them. */
@@ -58,6 +76,9 @@ export type AccessMode =
 "Public" | 
 /**  `PRIVATE_ONLY`: reachable only inside its VPC, through a VPC endpoint (`-vpce` hostname). */
 "PrivateVpce";
+
+/**  The Airflow major version of a self-hosted web server: it decides where its login page is. */
+export type AirflowMajor = "2" | "3";
 
 /**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
 export type BastionRecord = {
@@ -269,6 +290,38 @@ export type PacRoute = {
 	/**  The web server's host name, without port. */
 	host: string,
 	socksPort: number,
+};
+
+/**
+ *  A self-hosted Airflow web server (behind a load balancer, a bastion, or a VPN). Holds no
+ *  secret: Airflow's own login page asks for the user's credentials.
+ */
+export type SelfHostedRecord = SelfHostedRecord_Serialize | SelfHostedRecord_Deserialize;
+
+/**
+ *  A self-hosted Airflow web server (behind a load balancer, a bastion, or a VPN). Holds no
+ *  secret: Airflow's own login page asks for the user's credentials.
+ */
+export type SelfHostedRecord_Deserialize = {
+	name: string,
+	/**  The web server's base URL, `http://` or `https://`, e.g. `https://airflow.internal:8443`. */
+	url: string,
+	airflow: AirflowMajor,
+	/**  The saved bastion its route goes through; `None` is a direct route (load balancer, VPN). */
+	bastion?: string | null,
+};
+
+/**
+ *  A self-hosted Airflow web server (behind a load balancer, a bastion, or a VPN). Holds no
+ *  secret: Airflow's own login page asks for the user's credentials.
+ */
+export type SelfHostedRecord_Serialize = {
+	name: string,
+	/**  The web server's base URL, `http://` or `https://`, e.g. `https://airflow.internal:8443`. */
+	url: string,
+	airflow: AirflowMajor,
+	/**  The saved bastion its route goes through; `None` is a direct route (load balancer, VPN). */
+	bastion?: string,
 };
 
 /**  Open's settings as the Settings screen shows them, with the browsers found here. */

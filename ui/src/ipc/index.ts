@@ -6,6 +6,7 @@ import type { EnvironmentRef } from "./bindings";
 // What the shell sends (the `_Serialize` side of each type).
 export type {
   AccessMode,
+  AirflowMajor,
   BastionRecord,
   Browser,
   CloseBehavior,
@@ -19,6 +20,7 @@ export type {
   OpenProgress,
   OpenSettings_Serialize as OpenSettings,
   OpenStep,
+  SelfHostedRecord,
   SettingsView_Serialize as SettingsView,
   SourceFailure_Serialize as SourceFailure,
   StepState,
@@ -32,6 +34,11 @@ export { commands, events } from "./bindings";
 /** The tunnel id the shell uses for an environment: `"{profile}/{region}/{name}"`. */
 export function tunnelId(env: EnvironmentRef): string {
   return `${env.profile}/${env.region}/${env.name}`;
+}
+
+/** The tunnel id of a self-hosted Airflow: `"self-hosted/{name}"` (names never hold "/"). */
+export function selfHostedId(name: string): string {
+  return `self-hosted/${name}`;
 }
 
 /** The SOCKS proxy URL of a tunnel (remote DNS: the bastion resolves `-vpce` hostnames). */

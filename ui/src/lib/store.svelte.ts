@@ -10,7 +10,9 @@ import {
   type IpcError,
   type OpenOutcome,
   type OpenStep,
+  type SelfHostedRecord,
   type StepState,
+  selfHostedId,
   type TrayView,
   type TunnelState,
   tunnelId,
@@ -51,6 +53,9 @@ class Store {
   bastions = $state<BastionRecord[]>([]);
   bastionsError = $state<IpcError | null>(null);
 
+  /** Self-hosted Airflow web servers added by hand. */
+  selfHosted = $state<SelfHostedRecord[]>([]);
+
   /** Tunnel states by tunnel id, from the shell's events and answers. */
   tunnels = $state<Record<string, TunnelState>>({});
   tray = $state<TrayView | null>(null);
@@ -86,7 +91,7 @@ class Store {
       for (const t of states.data) this.setTunnel(t.id, t.state);
     }
     this.tray = await commands.trayStatus();
-    await Promise.all([this.refresh(), this.loadBastions()]);
+    await Promise.all([this.refresh(), this.loadBastions(), this.loadSelfHosted()]);
   }
 
   async refresh(): Promise<void> {
@@ -121,6 +126,54 @@ class Store {
     return null;
   }
 
+  async loadSelfHosted(): Promise<void> {
+    const res = await commands.listSelfHosted();
+    if (res.status === "ok") this.selfHosted = res.data;
+    else this.bastionsError = res.error;
+  }
+
+  /** Saves a self-hosted Airflow (`previous`: its name before an edit); returns the form's error. */
+  async saveSelfHosted(
+    airflow: SelfHostedRecord,
+    previous: string | null,
+  ): Promise<IpcError | null> {
+    const res = await commands.saveSelfHosted(airflow, previous);
+    if (res.status === "error") return res.error;
+    this.selfHosted = res.data;
+    return null;
+  }
+
+  async deleteSelfHosted(name: string): Promise<IpcError | null> {
+    const res = await commands.deleteSelfHosted(name);
+    if (res.status === "error") return res.error;
+    this.selfHosted = res.data;
+    this.setTunnel(selfHostedId(name), { state: "disconnected" });
+    return null;
+  }
+
+  tunnelOfSelfHosted(name: string): TunnelState {
+    return this.tunnels[selfHostedId(name)] ?? { state: "disconnected" };
+  }
+
+  async connectSelfHosted(name: string): Promise<void> {
+    const id = selfHostedId(name);
+    this.setTunnel(id, { state: "connecting" });
+    const res = await commands.connectSelfHosted(name);
+    if (res.status === "ok") this.setTunnel(id, { state: "connected", port: res.data });
+    else this.setTunnel(id, { state: "failed", reason: res.error.message });
+  }
+
+  async disconnectSelfHosted(name: string): Promise<void> {
+    const id = selfHostedId(name);
+    const res = await commands.disconnectSelfHosted(name);
+    if (res.status === "ok") this.setTunnel(id, { state: "disconnected" });
+    else this.setTunnel(id, { state: "failed", reason: res.error.message });
+  }
+
+  async openSelfHosted(name: string): Promise<void> {
+    await this.runOpen(selfHostedId(name), () => commands.openSelfHosted(name));
+  }
+
   tunnelOf(env: Environment): TunnelState {
     return this.tunnels[tunnelId(env)] ?? { state: "disconnected" };
   }
@@ -137,12 +190,22 @@ class Store {
     return this.opens[tunnelId(env)] ?? null;
   }
 
+  openOfId(id: string): OpenRun | null {
+    return this.opens[id] ?? null;
+  }
+
   /** Opens the environment's Airflow UI; `bastion` starts its tunnel when it is not up. */
   async open(env: Environment, bastion: string | null): Promise<void> {
-    const id = tunnelId(env);
+    await this.runOpen(tunnelId(env), () => commands.openEnvironment(envRef(env), bastion));
+  }
+
+  private async runOpen(
+    id: string,
+    call: () => Promise<{ status: "ok"; data: OpenOutcome } | { status: "error"; error: IpcError }>,
+  ): Promise<void> {
     if (this.opens[id]?.busy) return;
     this.opens = { ...this.opens, [id]: { steps: {}, busy: true, outcome: null, error: null } };
-    const res = await commands.openEnvironment(envRef(env), bastion);
+    const res = await call();
     const run = this.opens[id] ?? { steps: {}, busy: true, outcome: null, error: null };
     this.opens = {
       ...this.opens,
@@ -163,8 +226,8 @@ class Store {
     return null;
   }
 
-  dismissOpen(env: EnvironmentRef): void {
-    const { [tunnelId(env)]: _gone, ...rest } = this.opens;
+  dismissOpen(id: string): void {
+    const { [id]: _gone, ...rest } = this.opens;
     this.opens = rest;
   }
 

@@ -42,6 +42,8 @@ async fn main() -> ExitCode {
     };
     if let Err(err) = sandbox.save_bastion() {
         eprintln!("warning: {err}. Add the bastion in the app by hand (below).");
+    } else if let Err(err) = sandbox.save_self_hosted() {
+        eprintln!("warning: {err}. Add the self-hosted Airflow in the app by hand.");
     }
     print_summary(&sandbox);
 
@@ -133,6 +135,13 @@ fn print_summary(sandbox: &Sandbox) {
             } else {
                 "Public"
             }
+        );
+    }
+    if sandbox.network().is_some() {
+        let lab = sandbox.self_hosted_record();
+        println!(
+            "  self-hosted   {} at {}, through the bastion",
+            lab.name, lab.url
         );
     }
     println!(
