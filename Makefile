@@ -7,7 +7,7 @@ BIN := $(CARGO_TARGET_DIR)/debug
 # The private network runs this web server inside its namespace.
 export AIRGATE_AIRFLOW_WEB_BIN := $(BIN)/airflow-web
 
-.PHONY: demo run test bootstrap ui lint unit e2e bindings icons bench
+.PHONY: demo run test bootstrap ui lint unit e2e package bindings icons bench
 
 ## Run the desktop app on the sandbox: a local MWAA server, AWS profiles, a bastion, a private web server.
 demo: bootstrap ui
@@ -21,7 +21,7 @@ run: bootstrap ui
 	$(BIN)/airgate-desktop
 
 ## Every test: formatting, lints, UI type check, unit and real-peer integration tests, GUI end-to-end.
-test: bootstrap lint unit e2e
+test: bootstrap lint unit e2e package
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -45,6 +45,10 @@ e2e: ui
 	cargo build --locked -p airgate-desktop -p airgate-peers --bins
 	xvfb-run -a --server-args="-screen 0 1280x800x24" scripts/with-keyring.sh \
 		cargo nextest run -p airgate-e2e --locked --no-fail-fast
+
+## The .deb and .rpm (from the debug build), checked, and the packaged app driven through Open.
+package: e2e
+	scripts/package.sh
 
 ## Regenerate the committed IPC bindings (ui/src/ipc/bindings.ts) from Rust.
 bindings:

@@ -26,8 +26,24 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The desktop binary built by `cargo build -p airgate-desktop`, next to this test's target dir.
+/// Names the desktop binary to drive instead of the one built here (e.g. the one a package
+/// installed, `/usr/bin/airgate-desktop`).
+pub const APP_BIN_ENV: &str = "AIRGATE_APP_BIN";
+
+/// The desktop binary: [`APP_BIN_ENV`] when set, else the one built by `cargo build -p
+/// airgate-desktop`, next to this test's target dir.
 pub fn app_binary() -> Result<PathBuf> {
+    if let Some(path) = std::env::var_os(APP_BIN_ENV) {
+        let path = PathBuf::from(path);
+        return if path.is_file() {
+            Ok(path)
+        } else {
+            Err(Error::Missing {
+                what: format!("{APP_BIN_ENV}={}", path.display()),
+                hint: "install the package first (`make package`)".to_owned(),
+            })
+        };
+    }
     let exe = std::env::current_exe().map_err(Error::Spawn)?;
     // target/debug/deps/<test> → target/debug/airgate-desktop
     let path = exe
