@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "disconnect_environment",
     "tunnel_states",
     "tray_status",
+    "favourites",
+    "set_favourite",
 ];
 
 fn main() {

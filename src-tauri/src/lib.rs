@@ -62,6 +62,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::tunnels::disconnect_environment,
             commands::tunnels::tunnel_states,
             commands::tray::tray_status,
+            commands::tray::favourites,
+            commands::tray::set_favourite,
         ])
         .events(tauri_specta::collect_events![
             events::TunnelChanged,

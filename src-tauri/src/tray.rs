@@ -1,5 +1,6 @@
 //! The tray icon: its image, tooltip and (on Linux) label follow the tunnels; its menu opens or
-//! disconnects each running tunnel's environment, disconnects all, shows the window or quits.
+//! disconnects each running tunnel's environment, opens favourite and recent environments,
+//! disconnects all, shows the window or quits.
 //!
 //! Linux has no tray tooltips: the label next to the icon carries the state in words there.
 
@@ -23,6 +24,8 @@ const MENU_QUIT: &str = "quit";
 const MENU_DISCONNECT_ALL: &str = "disconnect-all";
 const MENU_OPEN_PREFIX: &str = "open:";
 const MENU_DISCONNECT_PREFIX: &str = "disconnect:";
+/// At most this many favourite and recent environments in the menu.
+const MAX_SHORTCUTS: usize = 8;
 
 /// What the tunnels add up to, as the tray shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, specta::Type)]
@@ -50,6 +53,8 @@ pub struct TrayView {
     pub tooltip: String,
     /// Short text next to the icon (Linux); empty when idle.
     pub label: String,
+    /// Favourite, then recently opened environments without a running tunnel (ids), for Open.
+    pub shortcuts: Vec<String>,
 }
 
 impl TrayView {
@@ -117,7 +122,19 @@ impl TrayView {
             tunnels: up,
             tooltip,
             label,
+            shortcuts: Vec::new(),
         }
+    }
+
+    /// The view with `shortcuts` (favourites, then recent) in its menu, less the running ones.
+    pub fn with_shortcuts(mut self, shortcuts: &[String]) -> Self {
+        self.shortcuts = shortcuts
+            .iter()
+            .filter(|id| !self.tunnels.contains(id))
+            .take(MAX_SHORTCUTS)
+            .cloned()
+            .collect();
+        self
     }
 
     fn icon(&self) -> &'static [u8] {
@@ -142,6 +159,7 @@ pub struct TrayModel(Mutex<Inner>);
 #[derive(Debug)]
 struct Inner {
     tunnels: BTreeMap<String, TunnelState>,
+    shortcuts: Vec<String>,
     applied: TrayView,
 }
 
@@ -149,6 +167,7 @@ impl Default for TrayModel {
     fn default() -> Self {
         Self(Mutex::new(Inner {
             tunnels: BTreeMap::new(),
+            shortcuts: Vec::new(),
             applied: TrayView::of([]),
         }))
     }
@@ -168,7 +187,22 @@ impl TrayModel {
     fn record(&self, change: impl FnOnce(&mut BTreeMap<String, TunnelState>)) -> Option<TrayView> {
         let mut inner = self.lock();
         change(&mut inner.tunnels);
-        let view = TrayView::of(inner.tunnels.iter().map(|(id, s)| (id.as_str(), s)));
+        inner.view()
+    }
+
+    /// Sets the favourite and recent environments; returns the new view when it differs.
+    fn record_shortcuts(&self, shortcuts: Vec<String>) -> Option<TrayView> {
+        let mut inner = self.lock();
+        inner.shortcuts = shortcuts;
+        inner.view()
+    }
+}
+
+impl Inner {
+    fn view(&mut self) -> Option<TrayView> {
+        let inner = self;
+        let view = TrayView::of(inner.tunnels.iter().map(|(id, s)| (id.as_str(), s)))
+            .with_shortcuts(&inner.shortcuts);
         (view != inner.applied).then(|| {
             inner.applied = view.clone();
             view
@@ -176,9 +210,10 @@ impl TrayModel {
     }
 }
 
-/// The tray menu for the tunnels connected now: Open and Disconnect for each, Disconnect all,
-/// Show window, Quit.
-fn menu<R: Runtime>(app: &AppHandle<R>, tunnels: &[String]) -> tauri::Result<Menu<R>> {
+/// The tray menu: Open and Disconnect for each tunnel connected now, Open for each favourite
+/// and recent environment, Disconnect all, Show window, Quit.
+fn menu<R: Runtime>(app: &AppHandle<R>, view: &TrayView) -> tauri::Result<Menu<R>> {
+    let tunnels = &view.tunnels;
     let menu = Menu::new(app)?;
     for id in tunnels {
         let name = name_of(id);
@@ -198,6 +233,18 @@ fn menu<R: Runtime>(app: &AppHandle<R>, tunnels: &[String]) -> tauri::Result<Men
         )?)?;
     }
     if !tunnels.is_empty() {
+        menu.append(&PredefinedMenuItem::separator(app)?)?;
+    }
+    for id in &view.shortcuts {
+        menu.append(&MenuItem::with_id(
+            app,
+            format!("{MENU_OPEN_PREFIX}{id}"),
+            format!("Open {}", name_of(id)),
+            true,
+            None::<&str>,
+        )?)?;
+    }
+    if !view.shortcuts.is_empty() {
         menu.append(&PredefinedMenuItem::separator(app)?)?;
     }
     menu.append(&MenuItem::with_id(
@@ -226,12 +273,20 @@ fn menu<R: Runtime>(app: &AppHandle<R>, tunnels: &[String]) -> tauri::Result<Men
 
 /// Creates the tray icon (idle) with its menu.
 pub fn create_tray<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<TrayIcon<R>> {
+    if let Some(state) = app.try_state::<crate::state::AppState>() {
+        match airgate_launch::shortcuts::load(&state.data_dir) {
+            Ok(shortcuts) => {
+                app.state::<TrayModel>().record_shortcuts(shortcuts.ids());
+            }
+            Err(err) => tracing::warn!(cause = %err, "no favourite or recent environments"),
+        }
+    }
     let view = app.state::<TrayModel>().applied();
     TrayIconBuilder::with_id(TRAY_ID)
         .icon(Image::from_bytes(view.icon())?)
         .tooltip(&view.tooltip)
         .title(&view.label)
-        .menu(&menu(app, &view.tunnels)?)
+        .menu(&menu(app, &view)?)
         // Left click shows the window, right click the menu (Linux panels always show the menu).
         .show_menu_on_left_click(false)
         .on_tray_icon_event(|tray, event| {
@@ -306,6 +361,13 @@ pub fn update<R: Runtime>(app: &AppHandle<R>, event: &TunnelEvent) {
     }
 }
 
+/// Sets the favourite and recent environments the menu offers (ids, favourites first).
+pub fn set_shortcuts<R: Runtime>(app: &AppHandle<R>, shortcuts: Vec<String>) {
+    if let Some(view) = app.state::<TrayModel>().record_shortcuts(shortcuts) {
+        apply(app, view);
+    }
+}
+
 /// Replaces everything the tray knows with the current states.
 pub fn replace_all<R: Runtime>(app: &AppHandle<R>, states: Vec<TunnelEvent>) {
     let model = app.state::<TrayModel>();
@@ -329,7 +391,7 @@ fn apply<R: Runtime>(app: &AppHandle<R>, view: TrayView) {
             .and_then(|icon| tray.set_icon(Some(icon)))
             .and_then(|()| tray.set_tooltip(Some(&view.tooltip)))
             .and_then(|()| tray.set_title(Some(&view.label)))
-            .and_then(|()| tray.set_menu(Some(menu(app, &view.tunnels)?)));
+            .and_then(|()| tray.set_menu(Some(menu(app, &view)?)));
         if let Err(err) = applied {
             tracing::warn!(cause = %err, "cannot update the tray icon");
         }
@@ -396,6 +458,16 @@ mod tests {
     }
 
     #[test]
+    fn shortcuts_leave_out_running_tunnels() {
+        let v = view(&[("p/r/a", TunnelState::Connected { port: 1080 })]).with_shortcuts(&[
+            "p/r/b".to_owned(),
+            "p/r/a".to_owned(),
+            "self-hosted/lab".to_owned(),
+        ]);
+        assert_eq!(v.shortcuts, ["p/r/b", "self-hosted/lab"]);
+    }
+
+    #[test]
     fn each_state_has_its_own_icon() {
         let icons = [
             TrayState::Idle,
@@ -410,6 +482,7 @@ mod tests {
                 tunnels: Vec::new(),
                 tooltip: String::new(),
                 label: String::new(),
+                shortcuts: Vec::new(),
             }
             .icon()
         });

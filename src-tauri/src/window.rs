@@ -48,11 +48,13 @@ pub fn save_close_behavior(data_dir: &Path, close: CloseBehavior) -> std::io::Re
     airgate_launch::settings::write_atomically(&data_dir.join(PREFERENCES_FILE), &text)
 }
 
-/// What the window's answer (or the tray) asks the shell to do with the main window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a command asks the shell to do with the main window or the tray.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WindowAction {
     Hide,
     Quit,
+    /// The favourite and recent environments changed (ids, favourites first).
+    TrayShortcuts(Vec<String>),
 }
 
 /// Carries out [`WindowAction`]s; set up with the app, kept in [`AppState`].
@@ -70,6 +72,7 @@ impl WindowControl {
                 }
             }
             WindowAction::Quit => app.exit(0),
+            WindowAction::TrayShortcuts(ids) => crate::tray::set_shortcuts(&app, ids),
         }))
     }
 

@@ -338,17 +338,35 @@ impl Launched {
 /// The file in a browser profile directory that holds what the browser printed.
 pub const BROWSER_LOG: &str = "airgate-browser.log";
 
+/// How long a browser that must make way for a new one (its proxy port changed) is given to end.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Starts browsers and remembers the ones still running, per profile directory.
 #[derive(Debug, Clone, Default)]
 pub struct Browsers {
-    running: Arc<Mutex<HashMap<PathBuf, u32>>>,
+    running: Arc<Mutex<HashMap<PathBuf, Running>>>,
+}
+
+/// A browser Airgate started, still running.
+#[derive(Debug)]
+struct Running {
+    pid: u32,
+    /// The SOCKS port it was started with: fixed for the life of a browser process.
+    socks_port: Option<u16>,
+    /// Ends it (taken once).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Browsers {
-    /// Starts `browser` for `request`.
+    /// Starts `browser` for `request`. A browser still running on the same profile gets the URL
+    /// (it opens a window of its own) when its route is the same; when the tunnel's port changed
+    /// (the tunnel was started again), it is ended first, since a browser keeps the proxy it
+    /// started with.
     ///
     /// Must run inside a Tokio runtime (the process is reaped on a task).
-    pub fn launch(&self, browser: &Browser, request: &LaunchRequest<'_>) -> Result<Launched> {
+    pub async fn launch(&self, browser: &Browser, request: &LaunchRequest<'_>) -> Result<Launched> {
+        self.stop_if_rerouted(&request.profile_dir, request.socks_port)
+            .await;
         std::fs::create_dir_all(&request.profile_dir).map_err(|source| Error::Profile {
             path: request.profile_dir.clone(),
             source,
@@ -384,17 +402,32 @@ impl Browsers {
         let pid = child.id().unwrap_or_default();
         tracing::info!(browser = %browser.name, pid, proxied = request.socks_port.is_some(), "browser started");
         let profile = request.profile_dir.clone();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         if !running {
-            self.lock().insert(profile.clone(), pid);
+            self.lock().insert(
+                profile.clone(),
+                Running {
+                    pid,
+                    socks_port: request.socks_port,
+                    stop: Some(stop),
+                },
+            );
         }
         let registry = self.running.clone();
         let (ended, exited) = tokio::sync::oneshot::channel();
         tokio::spawn(async move {
-            let status = child.wait().await;
+            let status = tokio::select! {
+                status = child.wait() => status,
+                Ok(()) = &mut stopped => {
+                    tracing::info!(pid, "ending the browser: its tunnel moved to another port");
+                    let _ = child.start_kill();
+                    child.wait().await
+                }
+            };
             tracing::debug!(pid, ?status, "browser process ended");
             {
                 let mut running = registry.lock().unwrap_or_else(|e| e.into_inner());
-                if running.get(&profile) == Some(&pid) {
+                if running.get(&profile).map(|r| r.pid) == Some(pid) {
                     running.remove(&profile);
                 }
             }
@@ -412,7 +445,31 @@ impl Browsers {
         self.lock().contains_key(profile_dir)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, u32>> {
+    /// Whether a browser runs on `profile_dir` with the route `socks_port`: Open reuses it.
+    pub fn is_running_with(&self, profile_dir: &Path, socks_port: Option<u16>) -> bool {
+        self.lock()
+            .get(profile_dir)
+            .is_some_and(|r| r.socks_port == socks_port)
+    }
+
+    /// Ends the browser of `profile_dir` when it runs with another route than `socks_port`, and
+    /// waits (a while) until it has.
+    async fn stop_if_rerouted(&self, profile_dir: &Path, socks_port: Option<u16>) {
+        let stop = match self.lock().get_mut(profile_dir) {
+            Some(running) if running.socks_port != socks_port => running.stop.take(),
+            _ => None,
+        };
+        let Some(stop) = stop else {
+            return;
+        };
+        let _ = stop.send(());
+        let deadline = tokio::time::Instant::now() + STOP_WAIT;
+        while self.is_running(profile_dir) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Running>> {
         self.running.lock().unwrap_or_else(|e| e.into_inner())
     }
 }

@@ -26,6 +26,7 @@ pub mod open;
 pub mod pac;
 pub mod probe;
 pub mod settings;
+pub mod shortcuts;
 
 pub use browser::{Browser, BrowserKind, Browsers};
 pub use error::{Error, Result};

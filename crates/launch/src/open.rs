@@ -348,17 +348,19 @@ async fn run(
             extra_args,
         } => {
             let profile_dir = profiles.join(profile_dir_name(&target.id));
-            let reused_window = browsers.is_running(&profile_dir);
+            let reused_window = browsers.is_running_with(&profile_dir, socks_port);
             let handoff = crate::handoff::one_shot_redirect(url).await?;
-            let launched = browsers.launch(
-                browser,
-                &LaunchRequest {
-                    url: &handoff.url,
-                    socks_port,
-                    profile_dir,
-                    extra_args,
-                },
-            )?;
+            let launched = browsers
+                .launch(
+                    browser,
+                    &LaunchRequest {
+                        url: &handoff.url,
+                        socks_port,
+                        profile_dir,
+                        extra_args,
+                    },
+                )
+                .await?;
             wait_for_browser(browser, launched, handoff).await?;
             let elapsed = started.elapsed();
             let how = if reused_window {

@@ -58,12 +58,23 @@ async fn open_saved_self_hosted(state: &AppState, name: String) -> Result<OpenOu
     open_target(state, target, record.bastion).await
 }
 
-/// Runs Open on `target`; `bastion` starts its tunnel when it is private and not up.
+/// Runs Open on `target`; `bastion` starts its tunnel when it is private and not up (without
+/// one, the bastion of its last Open, else the first saved one). A successful Open becomes the
+/// latest of the tray's recent environments.
 async fn open_target(
     state: &AppState,
     target: OpenTarget,
     bastion: Option<String>,
 ) -> Result<OpenOutcome> {
+    let id = target.id.clone();
+    let bastion = match bastion {
+        Some(name) => Some(name),
+        None if target.private && !tunnel_up(state, &id).await => {
+            fallback_bastion(state, &id).await
+        }
+        None => None,
+    };
+    let used = bastion.clone();
     let tunnel = match bastion {
         Some(name) => Some(tunnel_spec(state, name).await?),
         None => None,
@@ -90,6 +101,12 @@ async fn open_target(
         airgate_launch::open(request, &tunnels, &browsers, &report).await
     })
     .await??;
+    match airgate_launch::shortcuts::record_open(&state.data_dir, &id, used.as_deref()) {
+        Ok(shortcuts) => state
+            .window
+            .apply(crate::window::WindowAction::TrayShortcuts(shortcuts.ids())),
+        Err(err) => tracing::warn!(cause = %err, "cannot remember the Open"),
+    }
     Ok(OpenOutcome {
         socks_port: opened.socks_port,
         reused_tunnel: opened.reused_tunnel,
@@ -98,8 +115,28 @@ async fn open_target(
     })
 }
 
-/// Open from the tray: the environment's tunnel is already up, so no bastion is needed (a
-/// self-hosted Airflow names its own).
+async fn tunnel_up(state: &AppState, id: &str) -> bool {
+    matches!(
+        state.tunnels.state(id).await,
+        Some(airgate_tunnel::TunnelState::Connected { .. })
+    )
+}
+
+/// The bastion of the last Open of `id` while it is still saved, else the first saved one.
+async fn fallback_bastion(state: &AppState, id: &str) -> Option<String> {
+    let saved = state
+        .with_vault("Reading saved bastions", |vault| vault.bastions())
+        .await
+        .ok()?;
+    let last = airgate_launch::shortcuts::load(&state.data_dir)
+        .ok()
+        .and_then(|s| s.bastion_of(id).map(str::to_owned));
+    last.filter(|name| saved.iter().any(|b| &b.name == name))
+        .or_else(|| saved.first().map(|b| b.name.clone()))
+}
+
+/// Open from the tray: a running tunnel, or a favourite or recent environment (its tunnel goes
+/// through the bastion of its last Open; a self-hosted Airflow names its own).
 pub fn open_from_tray<R: Runtime>(app: &AppHandle<R>, tunnel_id: &str) {
     let self_hosted = airgate_launch::self_hosted_name(tunnel_id).map(str::to_owned);
     let environment = EnvironmentRef::from_tunnel_id(tunnel_id);

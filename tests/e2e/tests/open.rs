@@ -206,14 +206,16 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
     airgate_e2e::screenshot(&client, "token-refused").await;
 
     eprintln!("[{:>6} ms] tray", begun.elapsed().as_millis());
-    // The tray opens the running environment, then disconnects all.
+    // The tray opens the running environment and the recent one (the refused Open is not
+    // recent), then disconnects all.
     let pid = driver.app_pid();
-    let labels: Vec<String> = tray_menu(pid).into_iter().map(|(_, l)| l).collect();
+    let labels = || -> Vec<String> { tray_menu(pid).into_iter().map(|(_, l)| l).collect() };
     assert_eq!(
-        labels,
+        labels(),
         [
             "Open orders-prod",
             "Disconnect orders-prod",
+            "Open dev-playground",
             "Disconnect all",
             "Show window",
             "Quit"
@@ -233,6 +235,32 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
     wait_for_tunnel(&client, &selector, "disconnected").await;
     eprintln!("[{:>6} ms] tray: disconnected", begun.elapsed().as_millis());
     driver.wait_for_tray("").await;
+
+    // A star keeps an environment in the menu, first; a recent private one opens from the
+    // tray through the bastion of its last Open, starting its tunnel again.
+    let (reporting, _) = row(&client, &sandbox, "reporting").await;
+    click_in(&reporting, "favourite").await;
+    let deadline = Instant::now() + WAIT;
+    let wanted = [
+        "Open reporting",
+        "Open orders-prod",
+        "Open dev-playground",
+        "Disconnect all",
+        "Show window",
+        "Quit",
+    ];
+    while labels() != wanted {
+        assert!(Instant::now() < deadline, "the tray menu is {:?}", labels());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let since = now_ms();
+    assert!(
+        click_tray_menu(pid, "Open orders-prod"),
+        "click a recent environment in the tray"
+    );
+    wait_for_login(&sandbox, "orders-prod", since).await;
+    wait_for_tunnel(&client, &selector, "connected").await;
+    driver.wait_for_tray("1 connected").await;
 
     eprintln!("[{:>6} ms] close", begun.elapsed().as_millis());
     client.close().await.expect("close the app");

@@ -59,6 +59,16 @@ export const commands = {
 	tunnelStates: () => typedError<TunnelEvent[], IpcError>(__TAURI_INVOKE("tunnel_states")),
 	/**  What the tray icon shows right now (state, tooltip, label), as last applied by the tray. */
 	trayStatus: () => __TAURI_INVOKE<TrayView>("tray_status"),
+	/**
+	 *  The favourite environments (ids: `profile/region/name`, or `self-hosted/name`), in the order
+	 *  they were starred.
+	 */
+	favourites: () => typedError<string[], IpcError>(__TAURI_INVOKE("favourites")),
+	/**
+	 *  Stars (or unstars) the environment `id`: a favourite stays in the tray's menu for Open.
+	 *  Returns the favourites.
+	 */
+	setFavourite: (id: string, favourite: boolean) => typedError<string[], IpcError>(__TAURI_INVOKE("set_favourite", { id, favourite })),
 };
 
 /** Events */
@@ -421,6 +431,8 @@ export type TrayView = {
 	tooltip: string,
 	/**  Short text next to the icon (Linux); empty when idle. */
 	label: string,
+	/**  Favourite, then recently opened environments without a running tunnel (ids), for Open. */
+	shortcuts: string[],
 };
 
 /**  A tunnel changed state (`tunnel-changed`). */

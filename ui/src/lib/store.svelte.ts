@@ -53,6 +53,9 @@ class Store {
   bastions = $state<BastionRecord[]>([]);
   bastionsError = $state<IpcError | null>(null);
 
+  /** Favourite environments (tunnel ids), kept in the tray's menu. */
+  favourites = $state<string[]>([]);
+
   /** Self-hosted Airflow web servers added by hand. */
   selfHosted = $state<SelfHostedRecord[]>([]);
 
@@ -91,6 +94,8 @@ class Store {
       for (const t of states.data) this.setTunnel(t.id, t.state);
     }
     this.tray = await commands.trayStatus();
+    const favourites = await commands.favourites();
+    if (favourites.status === "ok") this.favourites = favourites.data;
     await Promise.all([this.refresh(), this.loadBastions(), this.loadSelfHosted()]);
   }
 
@@ -124,6 +129,12 @@ class Store {
     this.bastions = res.data;
     this.bastionsError = null;
     return null;
+  }
+
+  async setFavourite(id: string, favourite: boolean): Promise<void> {
+    const res = await commands.setFavourite(id, favourite);
+    if (res.status === "ok") this.favourites = res.data;
+    else this.loadError = res.error;
   }
 
   async loadSelfHosted(): Promise<void> {
