@@ -1,7 +1,8 @@
 //! The Airgate desktop shell: a window (the UI in `ui/`), a tray icon, and IPC commands over the
 //! core crates. Wiring only: the work is in `commands/`, `events.rs`, `tray.rs` and the core.
 
-pub mod commands;
+pub mod airflow_window;
+mod commands;
 pub mod error;
 pub mod events;
 pub mod pac;
@@ -100,12 +101,15 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
             };
             let progress = events::progress_sink(app.handle().clone());
             let window = window::WindowControl::new(app.handle().clone());
+            let airflow_windows =
+                std::sync::Arc::new(airflow_window::AirflowWindows::new(app.handle().clone()));
             app.manage(AppState::new(
                 tunnels.clone(),
                 data_dir,
                 custom,
                 progress,
                 window,
+                airflow_windows,
             ));
             pac::start(&app.state::<AppState>());
             if options.tray {

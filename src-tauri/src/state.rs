@@ -59,6 +59,8 @@ pub struct AppState {
     pub progress: ProgressSink,
     /// Hides the window or quits, for commands that cannot name the runtime.
     pub window: crate::window::WindowControl,
+    /// The app's own windows for environments (the "Airgate window" browser choice).
+    pub airflow_windows: std::sync::Arc<dyn airgate_launch::open::AppWindows>,
     /// The proxy auto-config file (set once it is listening).
     pub pac: std::sync::OnceLock<Pac>,
     /// The environments of the last discovery, so Open (from the window or the tray) knows
@@ -79,10 +81,12 @@ impl AppState {
         custom_data_dir: bool,
         progress: ProgressSink,
         window: crate::window::WindowControl,
+        airflow_windows: std::sync::Arc<dyn airgate_launch::open::AppWindows>,
     ) -> Self {
         Self {
             progress,
             window,
+            airflow_windows,
             pac: std::sync::OnceLock::new(),
             tunnels,
             data_dir,

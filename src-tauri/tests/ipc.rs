@@ -69,7 +69,7 @@ fn tray_starts_idle() {
     let view = invoke(&t.window, "tray_status", json!({})).expect("tray_status answers");
     assert_eq!(
         view,
-        json!({ "state": "idle", "connected": 0, "tunnels": [], "tooltip": "Airgate: no tunnel", "label": "" })
+        json!({ "state": "idle", "connected": 0, "tunnels": [], "tooltip": "Airgate: no tunnel", "label": "", "shortcuts": [] })
     );
 }
 

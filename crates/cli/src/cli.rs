@@ -168,7 +168,13 @@ async fn open(
     let launch = if print_url {
         Launch::PrintUrl
     } else {
-        let choice = browser.or(settings.browser);
+        // The environment's own browser, unless it is the desktop app's window: then the
+        // default one.
+        let own = Some(settings.browser_for(&env.id()))
+            .flatten()
+            .filter(|c| !airgate_launch::browser::is_in_app(Some(c)))
+            .map(str::to_owned);
+        let choice = browser.or(own).or(settings.browser.clone());
         Launch::Browser {
             browser: airgate_launch::browser::choose(choice.as_deref())?,
             profiles: data_dir.join("browsers"),

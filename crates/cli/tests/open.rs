@@ -132,6 +132,7 @@ async fn a_private_environment_opens_logged_in_through_the_bastion() {
             // The -vpce name is the test's own: never looked up on this machine.
             force_tunnel: true,
             pac_port: None,
+            ..airgate_launch::OpenSettings::default()
         },
     )
     .expect("settings");
@@ -267,6 +268,7 @@ async fn a_private_web_server_that_answers_directly_opens_without_a_tunnel() {
             browser_args: headless_args(&cert),
             force_tunnel: false,
             pac_port: None,
+            ..airgate_launch::OpenSettings::default()
         },
     )
     .expect("settings");

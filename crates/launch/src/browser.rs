@@ -182,6 +182,14 @@ pub fn choose(choice: Option<&str>) -> Result<Browser> {
     choose_from(choice, detect())
 }
 
+/// The browser choice that opens environments in a window of the desktop app itself.
+pub const IN_APP_WINDOW: &str = "airgate";
+
+/// Whether `choice` names the desktop app's own window ([`IN_APP_WINDOW`]).
+pub fn is_in_app(choice: Option<&str>) -> bool {
+    choice.map(str::trim) == Some(IN_APP_WINDOW)
+}
+
 /// [`choose`] among browsers already `detected`.
 pub fn choose_from(choice: Option<&str>, detected: Vec<Browser>) -> Result<Browser> {
     let choice = choice
@@ -190,6 +198,9 @@ pub fn choose_from(choice: Option<&str>, detected: Vec<Browser>) -> Result<Brows
     let Some(choice) = choice else {
         return detected.into_iter().next().ok_or(Error::NoBrowser);
     };
+    if choice == IN_APP_WINDOW {
+        return Err(Error::InAppOnly);
+    }
     let path = Path::new(choice);
     if path.is_absolute() || choice.contains(std::path::MAIN_SEPARATOR) {
         if !path.is_file() {

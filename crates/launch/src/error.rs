@@ -47,6 +47,14 @@ pub enum Error {
     #[error("No browser at {}: check the path in Settings.", path.display())]
     BrowserMissing { path: PathBuf },
 
+    #[error(
+        "The Airgate window exists in the desktop app only: name a browser here (--browser, or AIRGATE_BROWSER)."
+    )]
+    InAppOnly,
+
+    #[error("The Airgate window could not open the environment: {0}")]
+    Window(String),
+
     #[error("Could not start {browser} ({}): {source}.", path.display())]
     Launch {
         browser: String,
@@ -112,6 +120,8 @@ impl Error {
             Error::NoBrowser
             | Error::UnknownBrowser { .. }
             | Error::BrowserMissing { .. }
+            | Error::InAppOnly
+            | Error::Window(_)
             | Error::Launch { .. }
             | Error::Profile { .. }
             | Error::Handoff(_)

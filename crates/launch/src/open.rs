@@ -145,8 +145,64 @@ pub enum Launch {
         profiles: PathBuf,
         extra_args: Vec<String>,
     },
+    /// Load the URL in a window of the desktop app itself, with a data store of its own under
+    /// `profiles`.
+    Window {
+        windows: std::sync::Arc<dyn AppWindows>,
+        profiles: PathBuf,
+        /// Accepted from the web server beyond the system's trust (`window_certificates`).
+        certificates: Vec<PathBuf>,
+    },
     /// Hand the URL back to the caller (`airgate open --print-url`).
     PrintUrl,
+}
+
+/// Windows of the desktop app that show an environment's web server (the shell implements it:
+/// the core never depends on Tauri).
+pub trait AppWindows: Send + Sync + std::fmt::Debug {
+    /// Shows `request.url` in the environment's window (created, or reused when its route is
+    /// the same), resolving once the window started loading it, or with why not.
+    fn open(
+        &self,
+        request: WindowRequest,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = std::result::Result<WindowOpened, String>> + Send>,
+    >;
+}
+
+/// What an environment's window shows and how it reaches it.
+pub struct WindowRequest {
+    /// The environment's id (`profile/region/name`, or a self-hosted one).
+    pub id: String,
+    pub name: String,
+    /// The login URL: it may hold a token, so it is never printed ([`std::fmt::Debug`] leaves it out).
+    pub url: String,
+    /// The web server's host, for checking where the window went.
+    pub host: String,
+    /// The tunnel's SOCKS port on 127.0.0.1, when the route is a tunnel.
+    pub socks_port: Option<u16>,
+    /// The window's own data store (cookies, cache).
+    pub data_dir: PathBuf,
+    /// PEM certificates accepted from `host` beyond the system's trust.
+    pub certificates: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for WindowRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WindowRequest")
+            .field("id", &self.id)
+            .field("host", &self.host)
+            .field("socks_port", &self.socks_port)
+            .field("data_dir", &self.data_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What [`AppWindows::open`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowOpened {
+    /// The environment's window was already open and showed the URL again.
+    pub reused: bool,
 }
 
 /// One Open.
@@ -340,6 +396,44 @@ async fn run(
                 browser: None,
                 url: Some(url),
                 elapsed: started.elapsed(),
+            })
+        }
+        Launch::Window {
+            windows,
+            profiles,
+            certificates,
+        } => {
+            let opened = windows
+                .open(WindowRequest {
+                    id: target.id.clone(),
+                    name: target.name.clone(),
+                    url,
+                    host: web_host.to_owned(),
+                    socks_port,
+                    data_dir: profiles.join(profile_dir_name(&target.id)),
+                    certificates: certificates.clone(),
+                })
+                .await
+                .map_err(Error::Window)?;
+            let elapsed = started.elapsed();
+            let how = if opened.reused {
+                "its window again"
+            } else {
+                "a window of its own"
+            };
+            step(
+                OpenStep::Browser,
+                StepState::Done {
+                    detail: format!("Airgate opened {how}"),
+                },
+            );
+            tracing::info!(env = %target.name, elapsed_ms = elapsed.as_millis() as u64, reused_tunnel, "opened in a window");
+            Ok(Opened {
+                socks_port,
+                reused_tunnel,
+                browser: Some("Airgate window".to_owned()),
+                url: None,
+                elapsed,
             })
         }
         Launch::Browser {

@@ -38,16 +38,34 @@ pub const SETTINGS_FILE: &str = "settings.json";
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase", default)]
 pub struct OpenSettings {
-    /// The browser: a detected browser's name, or a path. `None`: the first one detected.
+    /// The browser: a detected browser's name, a path, or `"airgate"` (the desktop app's own
+    /// window). `None`: the first one detected.
     pub browser: Option<String>,
+    /// A browser per environment (id: `profile/region/name` or `self-hosted/name`), over
+    /// `browser`.
+    pub browser_overrides: std::collections::BTreeMap<String, String>,
     /// Extra arguments for every browser launch (e.g. `--headless`).
     pub browser_args: Vec<String>,
+    /// PEM certificates the Airgate window accepts from the web server it opens, beyond the
+    /// system's trust (a self-signed server, e.g. the sandbox's). Linux only; browsers take
+    /// `browser_args` instead.
+    pub window_certificates: Vec<PathBuf>,
     /// Always reach private environments through their tunnel, even when their web server
     /// answers directly (a VPN, or this machine inside the VPC).
     pub force_tunnel: bool,
     /// The loopback port of the proxy auto-config file (`None`: the default,
     /// [`crate::pac::DEFAULT_PAC_PORT`]; 0: any free port).
     pub pac_port: Option<u16>,
+}
+
+impl OpenSettings {
+    /// The browser choice for the environment `id`: its own, else the default one.
+    pub fn browser_for(&self, id: &str) -> Option<&str> {
+        self.browser_overrides
+            .get(id)
+            .map(String::as_str)
+            .or(self.browser.as_deref())
+    }
 }
 
 /// Reads the settings of `data_dir`; a missing file gives the defaults.
@@ -113,11 +131,15 @@ mod tests {
         let settings = OpenSettings {
             browser: Some("/usr/bin/chromium".into()),
             browser_args: vec!["--headless".into()],
+            browser_overrides: [("p/r/env".to_owned(), "airgate".to_owned())].into(),
+            window_certificates: vec![PathBuf::from("/etc/airgate/internal.pem")],
             force_tunnel: true,
             pac_port: Some(0),
         };
         save(dir.path(), &settings).expect("save");
         assert_eq!(load(dir.path()).expect("load"), settings);
+        assert_eq!(settings.browser_for("p/r/env"), Some("airgate"));
+        assert_eq!(settings.browser_for("p/r/other"), Some("/usr/bin/chromium"));
     }
 
     #[test]

@@ -81,10 +81,19 @@ async fn open_target(
     };
     let settings = airgate_launch::settings::load(&state.data_dir)?;
     let force_tunnel = settings.force_tunnel;
-    let launch = Launch::Browser {
-        browser: airgate_launch::browser::choose(settings.browser.as_deref())?,
-        profiles: state.data_dir.join("browsers"),
-        extra_args: settings.browser_args,
+    let choice = settings.browser_for(&id);
+    let launch = if airgate_launch::browser::is_in_app(choice) {
+        Launch::Window {
+            windows: state.airflow_windows.clone(),
+            profiles: state.data_dir.join("windows"),
+            certificates: settings.window_certificates.clone(),
+        }
+    } else {
+        Launch::Browser {
+            browser: airgate_launch::browser::choose(choice)?,
+            profiles: state.data_dir.join("browsers"),
+            extra_args: settings.browser_args.clone(),
+        }
     };
     let request = OpenRequest {
         target,

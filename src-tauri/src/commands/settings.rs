@@ -13,7 +13,7 @@ pub struct SettingsView {
     pub settings: OpenSettings,
     /// Browsers found at their usual places, in the order Open prefers them.
     pub browsers: Vec<Browser>,
-    /// The browser Open uses with these settings.
+    /// The browser Open uses with these settings (none when it is the Airgate window).
     pub chosen: Option<Browser>,
     /// Why no browser can be used with these settings.
     pub browser_problem: Option<String>,
@@ -31,11 +31,15 @@ pub struct SettingsView {
 
 fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> SettingsView {
     let browsers = airgate_launch::browser::detect();
-    let (chosen, browser_problem) =
-        match airgate_launch::browser::choose_from(settings.browser.as_deref(), browsers.clone()) {
+    let choice = settings.browser.as_deref();
+    let (chosen, browser_problem) = if airgate_launch::browser::is_in_app(choice) {
+        (None, None)
+    } else {
+        match airgate_launch::browser::choose_from(choice, browsers.clone()) {
             Ok(browser) => (Some(browser), None),
             Err(err) => (None, Some(err.to_string())),
-        };
+        }
+    };
     SettingsView {
         settings,
         browsers,
@@ -76,6 +80,9 @@ pub async fn save_open_settings(
         .map(|b| b.trim().to_owned())
         .filter(|b| !b.is_empty());
     settings.browser_args.retain(|a| !a.trim().is_empty());
+    settings
+        .browser_overrides
+        .retain(|id, b| !id.is_empty() && !b.trim().is_empty());
     airgate_launch::settings::save(&state.data_dir, &settings).map_err(Error::from)?;
     Ok(view(&state, settings, None))
 }

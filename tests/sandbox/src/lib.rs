@@ -460,8 +460,18 @@ impl Sandbox {
     }
 
     /// Writes the app's Open settings: the first Chromium-family browser installed (when there
-    /// is one), trusting the sandbox's certificate in its own profiles only, plus `extra` args.
+    /// is one), trusting the sandbox's certificate in its own profiles (and Airgate windows)
+    /// only, plus `extra` args.
     pub fn write_settings(&self, extra: &[&str]) -> Result<()> {
+        self.write_settings_with(extra, |_| {})
+    }
+
+    /// [`Self::write_settings`], then `change` on them before they are saved.
+    pub fn write_settings_with(
+        &self,
+        extra: &[&str],
+        change: impl FnOnce(&mut OpenSettings),
+    ) -> Result<()> {
         let browser = airgate_launch::browser::detect()
             .into_iter()
             .find(|b| b.kind == airgate_launch::BrowserKind::Chromium);
@@ -480,14 +490,18 @@ impl Sandbox {
             browser_args.push("--no-sandbox".to_owned());
         }
         browser_args.extend(extra.iter().map(|a| (*a).to_owned()));
-        let settings = OpenSettings {
+        let mut settings = OpenSettings {
             browser: browser.map(|b| b.path.display().to_string()),
             browser_args,
+            // The Airgate window accepts the sandbox's certificate from the sandbox's hosts.
+            window_certificates: vec![self.dir.path().join("cert.pem")],
             // The private names are the sandbox's own: never looked up on this machine.
             force_tunnel: true,
             // Any free port: the sandbox's app runs beside yours.
             pac_port: Some(0),
+            ..OpenSettings::default()
         };
+        change(&mut settings);
         airgate_launch::settings::save(&self.data_dir, &settings)?;
         Ok(())
     }

@@ -252,10 +252,24 @@ export type OpenSettings = OpenSettings_Serialize | OpenSettings_Deserialize;
 
 /**  How Open behaves. */
 export type OpenSettings_Deserialize = {
-	/**  The browser: a detected browser's name, or a path. `None`: the first one detected. */
+	/**
+	 *  The browser: a detected browser's name, a path, or `"airgate"` (the desktop app's own
+	 *  window). `None`: the first one detected.
+	 */
 	browser?: string | null,
+	/**
+	 *  A browser per environment (id: `profile/region/name` or `self-hosted/name`), over
+	 *  `browser`.
+	 */
+	browserOverrides?: { [key in string]: string },
 	/**  Extra arguments for every browser launch (e.g. `--headless`). */
 	browserArgs?: string[],
+	/**
+	 *  PEM certificates the Airgate window accepts from the web server it opens, beyond the
+	 *  system's trust (a self-signed server, e.g. the sandbox's). Linux only; browsers take
+	 *  `browser_args` instead.
+	 */
+	windowCertificates?: string[],
 	/**
 	 *  Always reach private environments through their tunnel, even when their web server
 	 *  answers directly (a VPN, or this machine inside the VPC).
@@ -270,10 +284,24 @@ export type OpenSettings_Deserialize = {
 
 /**  How Open behaves. */
 export type OpenSettings_Serialize = {
-	/**  The browser: a detected browser's name, or a path. `None`: the first one detected. */
+	/**
+	 *  The browser: a detected browser's name, a path, or `"airgate"` (the desktop app's own
+	 *  window). `None`: the first one detected.
+	 */
 	browser: string | null,
+	/**
+	 *  A browser per environment (id: `profile/region/name` or `self-hosted/name`), over
+	 *  `browser`.
+	 */
+	browserOverrides: { [key in string]: string },
 	/**  Extra arguments for every browser launch (e.g. `--headless`). */
 	browserArgs: string[],
+	/**
+	 *  PEM certificates the Airgate window accepts from the web server it opens, beyond the
+	 *  system's trust (a self-signed server, e.g. the sandbox's). Linux only; browsers take
+	 *  `browser_args` instead.
+	 */
+	windowCertificates: string[],
 	/**
 	 *  Always reach private environments through their tunnel, even when their web server
 	 *  answers directly (a VPN, or this machine inside the VPC).
@@ -342,7 +370,7 @@ export type SettingsView_Deserialize = {
 	settings: OpenSettings_Deserialize,
 	/**  Browsers found at their usual places, in the order Open prefers them. */
 	browsers: Browser[],
-	/**  The browser Open uses with these settings. */
+	/**  The browser Open uses with these settings (none when it is the Airgate window). */
 	chosen?: Browser | null,
 	/**  Why no browser can be used with these settings. */
 	browserProblem?: string | null,
@@ -363,7 +391,7 @@ export type SettingsView_Serialize = {
 	settings: OpenSettings_Serialize,
 	/**  Browsers found at their usual places, in the order Open prefers them. */
 	browsers: Browser[],
-	/**  The browser Open uses with these settings. */
+	/**  The browser Open uses with these settings (none when it is the Airgate window). */
 	chosen: Browser | null,
 	/**  Why no browser can be used with these settings. */
 	browserProblem: string | null,
