@@ -12,7 +12,7 @@ apt_packages=(
   openssh-server openssh-client iproute2 nftables gnome-keyring dbus dbus-x11 libsecret-tools
   xvfb xauth x11-utils imagemagick webkit2gtk-driver xdotool trayer
   # Open's tests launch a real browser
-  chromium
+  chromium firefox-esr
 )
 
 missing=()

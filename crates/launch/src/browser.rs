@@ -307,6 +307,15 @@ pub fn firefox_user_js(socks_port: Option<u16>) -> String {
             "false".to_owned(),
         ),
         ("trailhead.firstrun.didSeeAboutWelcome", "true".to_owned()),
+        // A profile for one environment: no captive-portal or connectivity probes, no usage
+        // reports (they would go through the bastion, or fail there).
+        ("network.captive-portal-service.enabled", "false".to_owned()),
+        ("network.connectivity-service.enabled", "false".to_owned()),
+        (
+            "datareporting.healthreport.uploadEnabled",
+            "false".to_owned(),
+        ),
+        ("toolkit.telemetry.enabled", "false".to_owned()),
     ];
     match socks_port {
         Some(port) => prefs.extend([

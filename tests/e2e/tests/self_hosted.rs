@@ -140,6 +140,7 @@ async fn a_self_hosted_airflow_opens_on_its_own_login_page_through_the_bastion()
     let tunnel = text_of(&client, &format!(r#"{ROW} [data-testid="tunnel-state"]"#)).await;
     assert!(tunnel.starts_with("Connected"), "{tunnel}");
     driver.wait_for_tray("1 connected").await;
+    airgate_e2e::screenshot(&client, "self-hosted").await;
     let labels: Vec<String> = tray_menu(driver.app_pid())
         .into_iter()
         .map(|(_, l)| l)
