@@ -2,7 +2,7 @@
 //! running tunnels: each connected environment's (or self-hosted Airflow's) web server host goes to its SOCKS port.
 
 use airgate_launch::pac::{DEFAULT_PAC_PORT, PAC_PATH, PacRoute};
-use airgate_tunnel::{TunnelEvent, TunnelState};
+use airgate_tunnel::TunnelEvent;
 
 use crate::state::{AppState, Pac};
 
@@ -53,9 +53,8 @@ pub fn update(state: &AppState, tunnels: &[TunnelEvent]) {
     let mut routes: Vec<PacRoute> = tunnels
         .iter()
         .filter_map(|event| {
-            let TunnelState::Connected { port } = event.state else {
-                return None;
-            };
+            // While a tunnel reconnects its port stays: keep the route, never send it DIRECT.
+            let port = event.state.port()?;
             let host = state.webserver_host(&event.id)?;
             let (host, _) = airgate_launch::login::host_and_port(&host);
             Some(PacRoute {

@@ -61,6 +61,7 @@ impl TrayView {
     /// The view for a set of tunnel states (disconnected tunnels are not counted).
     pub fn of<'a>(tunnels: impl IntoIterator<Item = (&'a str, &'a TunnelState)>) -> Self {
         let (mut connected, mut connecting, mut failed) = (0u32, Vec::new(), Vec::new());
+        let mut reconnecting = Vec::new();
         let mut up = Vec::new();
         for (id, state) in tunnels {
             match state {
@@ -69,6 +70,7 @@ impl TrayView {
                     up.push(id.to_owned());
                 }
                 TunnelState::Connecting => connecting.push(id),
+                TunnelState::Reconnecting { .. } => reconnecting.push(id),
                 TunnelState::Failed { .. } => failed.push(id),
                 TunnelState::Disconnected => {}
             }
@@ -88,6 +90,16 @@ impl TrayView {
                 TrayState::Error,
                 format!("Airgate: {what}{also}"),
                 "Failed".to_owned(),
+            )
+        } else if !reconnecting.is_empty() {
+            let what = match reconnecting.as_slice() {
+                [one] => format!("reconnecting {}", name_of(one)),
+                many => format!("reconnecting {} tunnels", many.len()),
+            };
+            (
+                TrayState::Connecting,
+                format!("Airgate: {what}…{also}"),
+                "Reconnecting…".to_owned(),
             )
         } else if !connecting.is_empty() {
             let n = connecting.len();
@@ -439,6 +451,25 @@ mod tests {
         ]);
         assert_eq!(v.state, TrayState::Connecting);
         assert_eq!(v.tooltip, "Airgate: connecting 1 tunnel… (1 connected)");
+    }
+
+    #[test]
+    fn a_lost_session_shows_reconnecting() {
+        let v = view(&[
+            ("p/r/a", TunnelState::Connected { port: 1080 }),
+            (
+                "p/r/b",
+                TunnelState::Reconnecting {
+                    port: 1081,
+                    attempt: 2,
+                    next_try_secs: 2,
+                    last_error: "refused".into(),
+                },
+            ),
+        ]);
+        assert_eq!(v.state, TrayState::Connecting);
+        assert_eq!(v.tooltip, "Airgate: reconnecting b… (1 connected)");
+        assert_eq!(v.label, "Reconnecting…");
     }
 
     #[test]

@@ -385,6 +385,7 @@ fn parse_bastion(value: &str, key_path: PathBuf) -> Result<BastionSpec> {
         port,
         user,
         key_path,
+        keepalive: airgate_tunnel::Keepalive::default(),
     })
 }
 
@@ -423,16 +424,29 @@ async fn hold(
     interrupt: &mut Interrupt,
 ) -> Result<ExitCode> {
     use tokio::sync::broadcast::error::RecvError;
+    let mut lost = false;
     let code = loop {
         tokio::select! {
             () = interrupt.recv() => break ExitCode::SUCCESS,
             event = events.recv() => match event {
-                Ok(event) if event.id == id => {
-                    if let TunnelState::Failed { reason } = event.state {
+                Ok(event) if event.id == id => match event.state {
+                    TunnelState::Failed { reason } => {
                         eprintln!("error: tunnel failed: {reason}");
                         break ExitCode::FAILURE;
                     }
-                }
+                    TunnelState::Reconnecting { port, attempt, next_try_secs, last_error } => {
+                        lost = true;
+                        eprintln!(
+                            "Reconnecting (attempt {attempt}, in {next_try_secs} s; port {port} \
+                             stays open): {last_error}"
+                        );
+                    }
+                    TunnelState::Connected { port } if lost => {
+                        lost = false;
+                        eprintln!("Connected again on 127.0.0.1:{port}.");
+                    }
+                    _ => {}
+                },
                 Ok(_) | Err(RecvError::Lagged(_)) => {}
                 Err(RecvError::Closed) => break ExitCode::FAILURE,
             }

@@ -525,7 +525,8 @@ async fn ensure_tunnel(
     let mut events = tunnels.subscribe();
     match tunnels.state(&target.id).await {
         Some(TunnelState::Connected { port }) => return Ok((port, true)),
-        Some(TunnelState::Connecting) => {}
+        // Being started, or coming back after a loss: wait for it.
+        Some(TunnelState::Connecting | TunnelState::Reconnecting { .. }) => {}
         _ => {
             let spec = spec.ok_or_else(|| Error::NeedsBastion {
                 name: target.name.clone(),
@@ -543,7 +544,7 @@ async fn ensure_tunnel(
             match events.recv().await {
                 Ok(event) if event.id == target.id => match event.state {
                     TunnelState::Connected { port } => return Ok((port, false)),
-                    TunnelState::Connecting => {}
+                    TunnelState::Connecting | TunnelState::Reconnecting { .. } => {}
                     TunnelState::Failed { reason } => {
                         return Err(Error::TunnelStopped {
                             name: target.name.clone(),

@@ -4,24 +4,27 @@
 //! to a bastion (host key checked against known_hosts files) and a SOCKS5 listener on loopback
 //! that relays each CONNECT over a `direct-tcpip` channel, passing hostnames unresolved so the
 //! bastion resolves them (remote DNS).
+//!
+//! A session that is lost (the bastion went away, or stopped answering keepalives) is opened
+//! again with jittered exponential backoff ([`reconnect`]) while the listener stays bound on
+//! the same port: clients that come meanwhile wait for the session, then go through it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 
 mod error;
 mod known_hosts;
+pub mod reconnect;
 mod session;
 mod socks;
 mod tunnels;
 
 pub use error::{Error, Result};
-pub use session::{
-    AUTH_TIMEOUT, BastionSession, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT, KEEPALIVE_INTERVAL,
-    KEEPALIVE_MAX,
-};
-pub use socks::{MAX_CONNECTIONS, OPEN_TIMEOUT, serve_socks};
+pub use session::{AUTH_TIMEOUT, BastionSession, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT};
+pub use socks::{MAX_CONNECTIONS, OPEN_TIMEOUT, serve_socks, serve_socks_via};
 pub use tunnels::Tunnels;
 
 /// How to reach and log in to a bastion.
@@ -32,6 +35,25 @@ pub struct BastionSpec {
     pub user: String,
     /// OpenSSH or PEM private key file, without passphrase for now.
     pub key_path: PathBuf,
+    pub keepalive: Keepalive,
+}
+
+/// How often the bastion is asked whether it is still there, and how many unanswered asks in a
+/// row mean it is gone: a dead bastion is noticed within `interval` x `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Keepalive {
+    pub interval: Duration,
+    pub max: u32,
+}
+
+impl Default for Keepalive {
+    /// 15 s, 3 misses.
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(15),
+            max: 3,
+        }
+    }
 }
 
 /// A SOCKS tunnel to open.
@@ -50,9 +72,35 @@ pub struct TunnelSpec {
 #[serde(tag = "state", rename_all = "camelCase")]
 pub enum TunnelState {
     Connecting,
-    Connected { port: u16 },
-    Failed { reason: String },
+    Connected {
+        port: u16,
+    },
+    /// The session was lost; the listener stays on `port` while Airgate opens a new session.
+    Reconnecting {
+        port: u16,
+        /// 1 for the first try after the loss.
+        attempt: u32,
+        /// Seconds until this attempt starts.
+        #[serde(rename = "nextTrySecs")]
+        next_try_secs: u32,
+        /// Why the session was lost, or why the last attempt failed.
+        #[serde(rename = "lastError")]
+        last_error: String,
+    },
+    Failed {
+        reason: String,
+    },
     Disconnected,
+}
+
+impl TunnelState {
+    /// The SOCKS port while the listener is bound (connected or reconnecting).
+    pub fn port(&self) -> Option<u16> {
+        match self {
+            TunnelState::Connected { port } | TunnelState::Reconnecting { port, .. } => Some(*port),
+            _ => None,
+        }
+    }
 }
 
 /// A change of state of the tunnel named `id` (the caller's name for it, e.g. the environment).

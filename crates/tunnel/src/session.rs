@@ -24,9 +24,6 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long authentication may take.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
-/// Keepalive period; after [`KEEPALIVE_MAX`] unanswered ones the session is declared lost.
-pub const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(15);
-pub const KEEPALIVE_MAX: usize = 3;
 
 /// AES-GCM first (fastest where the CPU has AES instructions), then chacha20-poly1305.
 const CIPHERS: &[cipher::Name] = &[
@@ -67,7 +64,7 @@ impl BastionSession {
     pub async fn connect(bastion: &BastionSpec, known_hosts: &[PathBuf]) -> Result<BastionSession> {
         let (host, port) = (bastion.host.clone(), bastion.port);
         let key = load_key(&bastion.key_path)?;
-        let config = client_config(&host, port, known_hosts)?;
+        let config = client_config(&host, port, known_hosts, bastion.keepalive)?;
 
         let stream =
             tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
@@ -91,6 +88,7 @@ impl BastionSession {
             known_hosts: known_hosts.to_vec(),
             rejection: rejection.clone(),
             end_reason: end_reason.clone(),
+            keepalive: bastion.keepalive,
             _closed: closed.clone().drop_guard(),
         };
         let handshake = client::connect_stream(config, stream, handler);
@@ -265,15 +263,20 @@ fn load_key(path: &Path) -> Result<PrivateKey> {
     })
 }
 
-fn client_config(host: &str, port: u16, known_hosts: &[PathBuf]) -> Result<Arc<client::Config>> {
+fn client_config(
+    host: &str,
+    port: u16,
+    known_hosts: &[PathBuf],
+    keepalive: crate::Keepalive,
+) -> Result<Arc<client::Config>> {
     // Ask first for the host key types known_hosts can verify, as `ssh` does.
     let known = known_hosts::known_algorithms(host, port, known_hosts)?;
     let mut keys: Vec<Algorithm> = Preferred::DEFAULT.key.to_vec();
     keys.sort_by_key(|a| !known.iter().any(|k| known_hosts::same_family(k, a)));
     Ok(Arc::new(client::Config {
         nodelay: true,
-        keepalive_interval: Some(KEEPALIVE_INTERVAL),
-        keepalive_max: KEEPALIVE_MAX,
+        keepalive_interval: Some(keepalive.interval),
+        keepalive_max: keepalive.max as usize,
         inactivity_timeout: None,
         preferred: Preferred {
             cipher: Cow::Borrowed(CIPHERS),
@@ -292,6 +295,7 @@ struct ClientHandler {
     known_hosts: Vec<PathBuf>,
     rejection: Arc<Mutex<Option<Error>>>,
     end_reason: Arc<Mutex<Option<String>>>,
+    keepalive: crate::Keepalive,
     _closed: DropGuard,
 }
 
@@ -382,7 +386,11 @@ impl client::Handler for ClientHandler {
                 )
             }
             DisconnectReason::Error(russh::Error::KeepaliveTimeout) => (
-                format!("the bastion stopped answering ({KEEPALIVE_MAX} keepalives unanswered)"),
+                format!(
+                    "the bastion stopped answering ({} keepalives unanswered, one every {} s)",
+                    self.keepalive.max,
+                    self.keepalive.interval.as_secs_f32()
+                ),
                 Err(russh::Error::KeepaliveTimeout),
             ),
             DisconnectReason::Error(e) => (format!("the SSH connection was lost: {e}"), Err(e)),

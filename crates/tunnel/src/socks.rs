@@ -9,7 +9,7 @@ use std::time::Duration;
 use russh::ChannelOpenFailure;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, instrument, warn};
@@ -38,6 +38,7 @@ mod reply {
     pub const SUCCEEDED: u8 = 0x00;
     pub const GENERAL_FAILURE: u8 = 0x01;
     pub const NOT_ALLOWED: u8 = 0x02;
+    pub const NETWORK_UNREACHABLE: u8 = 0x03;
     pub const HOST_UNREACHABLE: u8 = 0x04;
     pub const CONNECTION_REFUSED: u8 = 0x05;
     pub const COMMAND_NOT_SUPPORTED: u8 = 0x07;
@@ -46,10 +47,22 @@ mod reply {
 
 /// Serves SOCKS5 on `listener` through `session` until `shutdown` is cancelled; then stops
 /// accepting, ends open relays and returns (dropping the listener frees the port).
-#[instrument(skip_all, fields(bastion = %session.bastion(), listen = ?listener.local_addr().ok()))]
 pub async fn serve_socks(
     listener: TcpListener,
     session: BastionSession,
+    shutdown: CancellationToken,
+) {
+    let (_keep, sessions) = watch::channel(Some(session));
+    serve_socks_via(listener, sessions, shutdown).await;
+}
+
+/// Serves SOCKS5 on `listener` through whichever session `sessions` holds: while it holds none
+/// (the tunnel is reconnecting), a client's request waits up to [`OPEN_TIMEOUT`] for one, then
+/// gets "network unreachable".
+#[instrument(skip_all, fields(listen = ?listener.local_addr().ok()))]
+pub async fn serve_socks_via(
+    listener: TcpListener,
+    sessions: watch::Receiver<Option<BastionSession>>,
     shutdown: CancellationToken,
 ) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -78,13 +91,13 @@ pub async fn serve_socks(
                 }
             },
         };
-        let session = session.clone();
+        let sessions = sessions.clone();
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             let _permit = permit;
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = handle_client(stream, client, &session) => {}
+                () = handle_client(stream, client, sessions) => {}
             }
         });
     }
@@ -94,7 +107,11 @@ pub async fn serve_socks(
 }
 
 /// One SOCKS client: handshake, open the forward, relay until either side closes.
-async fn handle_client(mut stream: TcpStream, client: SocketAddr, session: &BastionSession) {
+async fn handle_client(
+    mut stream: TcpStream,
+    client: SocketAddr,
+    mut sessions: watch::Receiver<Option<BastionSession>>,
+) {
     let _ = stream.set_nodelay(true);
     let target = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream)).await {
         Ok(Ok(Some(target))) => target,
@@ -108,7 +125,17 @@ async fn handle_client(mut stream: TcpStream, client: SocketAddr, session: &Bast
             return;
         }
     };
-    relay(stream, client, session, target).await;
+    let usable = |s: &Option<BastionSession>| s.as_ref().is_some_and(|s| !s.is_closed());
+    let session = match tokio::time::timeout(OPEN_TIMEOUT, sessions.wait_for(usable)).await {
+        Ok(Ok(session)) => session.clone(),
+        _ => None,
+    };
+    let Some(session) = session else {
+        debug!(%client, "no session to the bastion: it is reconnecting");
+        let _ = send_reply(&mut stream, reply::NETWORK_UNREACHABLE).await;
+        return;
+    };
+    relay(stream, client, &session, target).await;
 }
 
 #[derive(Debug)]

@@ -8,13 +8,14 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{Instrument, debug, info, info_span, warn};
 
+use crate::reconnect::{self, Backoff, Waited};
 use crate::session::BastionSession;
-use crate::socks::serve_socks;
+use crate::socks::serve_socks_via;
 use crate::{Error, Result, TunnelEvent, TunnelSpec, TunnelState};
 
 /// How long [`Tunnels::shutdown`] waits for tunnels to close before giving up on them.
@@ -57,8 +58,10 @@ impl Tunnels {
 
     /// Opens the tunnel `id`; returns the SOCKS port once connected.
     ///
-    /// The state goes `Connecting`, then `Connected { port }` or `Failed { reason }`. A listen
-    /// address off loopback is refused before anything starts.
+    /// The state goes `Connecting`, then `Connected { port }` or `Failed { reason }`. A lost
+    /// session goes `Reconnecting` (same port) until it is back (`Connected`), refused for good
+    /// (`Failed`) or disconnected. A listen address off loopback is refused before anything
+    /// starts.
     pub async fn connect(&self, id: &str, spec: TunnelSpec) -> Result<u16> {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Connect {
@@ -303,7 +306,9 @@ impl Actor {
                     TunnelState::Disconnected
                 } else if matches!(
                     entry.state,
-                    TunnelState::Connecting | TunnelState::Connected { .. }
+                    TunnelState::Connecting
+                        | TunnelState::Connected { .. }
+                        | TunnelState::Reconnecting { .. }
                 ) {
                     TunnelState::Failed {
                         reason: "The tunnel stopped unexpectedly.".to_owned(),
@@ -404,7 +409,7 @@ async fn run_tunnel(
         }
         session = BastionSession::connect(&spec.bastion, &spec.known_hosts) => session,
     };
-    let session = match session {
+    let mut session = match session {
         Ok(session) => session,
         Err(e) => return fail(e, reply),
     };
@@ -412,28 +417,86 @@ async fn run_tunnel(
     report(TunnelState::Connected { port });
     let _ = reply.send(Ok(port));
 
+    let (sessions, serving_sessions) = watch::channel(Some(session.clone()));
     let serving_stop = cancel.child_token();
-    let serving = tokio::spawn(serve_socks(listener, session.clone(), serving_stop.clone()));
-    let lost = tokio::select! {
-        () = cancel.cancelled() => None,
-        reason = session.closed() => Some(reason),
-    };
-    serving_stop.cancel();
-    let _ = serving.await;
-    match lost {
-        Some(reason) => {
-            let reason = format!(
-                "Lost the SSH session to bastion {}: {reason}. Connect again when it is reachable.",
-                session.bastion()
-            );
-            warn!(%reason, "tunnel lost");
-            report(TunnelState::Failed { reason });
-        }
-        None => {
+    let serving = tokio::spawn(serve_socks_via(
+        listener,
+        serving_sessions,
+        serving_stop.clone(),
+    ));
+    loop {
+        let lost = tokio::select! {
+            () = cancel.cancelled() => None,
+            reason = session.closed() => Some(reason),
+        };
+        let Some(reason) = lost else {
             session.close().await;
             info!("tunnel closed");
+            break;
+        };
+        sessions.send_replace(None);
+        let reason = format!(
+            "Lost the SSH session to bastion {}: {reason}.",
+            session.bastion()
+        );
+        warn!(%reason, "tunnel lost; reconnecting");
+        match reconnect(&spec, &cancel, &report, port, reason).await {
+            Some(again) => {
+                session = again;
+                sessions.send_replace(Some(session.clone()));
+                info!(port, "tunnel open again");
+                report(TunnelState::Connected { port });
+            }
+            None => break,
         }
     }
+    serving_stop.cancel();
+    let _ = serving.await;
+}
+
+/// Opens a new session after a loss, reporting each wait as `Reconnecting`; `None` when
+/// cancelled (the user disconnected) or refused for good (reported as `Failed`).
+async fn reconnect(
+    spec: &TunnelSpec,
+    cancel: &CancellationToken,
+    report: &impl Fn(TunnelState),
+    port: u16,
+    mut last_error: String,
+) -> Option<BastionSession> {
+    let mut backoff = Backoff::default();
+    for attempt in 1u32.. {
+        let wait = backoff.next_wait(reconnect::jitter_seed());
+        report(TunnelState::Reconnecting {
+            port,
+            attempt,
+            next_try_secs: wait.as_secs_f64().ceil() as u32,
+            last_error: last_error.clone(),
+        });
+        match reconnect::wait(wait, cancel).await {
+            Waited::Cancelled => return None,
+            Waited::Resumed => info!("the machine woke up: reconnecting now"),
+            Waited::Elapsed => {}
+        }
+        let attempted = tokio::select! {
+            () = cancel.cancelled() => return None,
+            attempted = BastionSession::connect(&spec.bastion, &spec.known_hosts) => attempted,
+        };
+        match attempted {
+            Ok(session) => return Some(session),
+            Err(e) if !reconnect::is_retryable(&e) => {
+                warn!(cause = %e, "reconnecting refused for good");
+                report(TunnelState::Failed {
+                    reason: format!("{last_error} Reconnecting failed: {e}"),
+                });
+                return None;
+            }
+            Err(e) => {
+                debug!(attempt, cause = %e, "reconnect attempt failed");
+                last_error = e.to_string();
+            }
+        }
+    }
+    None
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {

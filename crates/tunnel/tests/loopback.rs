@@ -29,6 +29,7 @@ fn spec(bastion: &Bastion) -> TunnelSpec {
             port: bastion.port(),
             user: bastion.user().to_owned(),
             key_path: bastion.user_key().to_owned(),
+            keepalive: airgate_tunnel::Keepalive::default(),
         },
         known_hosts: vec![known_hosts],
         listen: loopback(0),
@@ -365,8 +366,10 @@ async fn disconnect_frees_the_port_and_listen_addresses_are_checked() {
 }
 
 #[tokio::test]
-async fn a_dropped_session_marks_the_tunnel_failed() {
+async fn a_lost_bastion_is_reconnected_on_the_same_port_with_no_user_action() {
     let mut bastion = Bastion::start().expect("start sshd");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+    let web_port = web.addr().port();
     let tunnels = Tunnels::new();
     let mut events = tunnels.subscribe();
     let port = tunnels
@@ -382,15 +385,119 @@ async fn a_dropped_session_marks_the_tunnel_failed() {
         TunnelState::Connected { port }
     );
 
+    // The bastion goes down: the tunnel says so and keeps its port.
     bastion.kill();
     match next_state(&mut events, "dev").await {
+        TunnelState::Reconnecting {
+            port: same,
+            attempt: 1,
+            last_error,
+            ..
+        } => {
+            assert_eq!(same, port);
+            assert!(last_error.contains("Lost the SSH session"), "{last_error}");
+            assert!(last_error.contains(bastion.host()), "{last_error}");
+        }
+        other => panic!("expected Reconnecting, got {other:?}"),
+    }
+    // Its first attempt finds nobody: attempt 2 says why.
+    match next_state(&mut events, "dev").await {
+        TunnelState::Reconnecting {
+            attempt: 2,
+            last_error,
+            ..
+        } => assert!(
+            last_error.contains("Could not reach bastion"),
+            "{last_error}"
+        ),
+        other => panic!("expected a second attempt, got {other:?}"),
+    }
+    // A browser's request meanwhile waits for the session instead of failing.
+    let waiting = tokio::spawn(socks_client::http_get(
+        loopback(port),
+        "localhost",
+        web_port,
+        "/home",
+    ));
+
+    bastion.restart().expect("sshd back on the same port");
+    let back = loop {
+        match next_state(&mut events, "dev").await {
+            TunnelState::Reconnecting { .. } => {}
+            other => break other,
+        }
+    };
+    assert_eq!(
+        back,
+        TunnelState::Connected { port },
+        "connected again, same port"
+    );
+    let page = waiting
+        .await
+        .expect("request task")
+        .expect("the waiting request went through once the session was back");
+    assert_eq!(page.status, 200, "{page:?}");
+    let page = socks_client::http_get(loopback(port), "localhost", web_port, "/health")
+        .await
+        .expect("a new request");
+    assert_eq!(page.status, 200);
+
+    // A tunnel the user stops while it reconnects is never restarted.
+    bastion.kill();
+    assert!(matches!(
+        next_state(&mut events, "dev").await,
+        TunnelState::Reconnecting { .. }
+    ));
+    tunnels.disconnect("dev").await.expect("disconnect");
+    assert_eq!(tunnels.state("dev").await, Some(TunnelState::Disconnected));
+    std::net::TcpListener::bind(loopback(port)).expect("port freed after Disconnect");
+    bastion.restart().expect("sshd back");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        tunnels.state("dev").await,
+        Some(TunnelState::Disconnected),
+        "still disconnected once the bastion is back"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_host_key_on_reconnect_fails_for_good() {
+    let mut bastion = Bastion::start().expect("start sshd");
+    let spec = spec(&bastion);
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let port = tunnels.connect("dev", spec.clone()).await.expect("connect");
+    let _ = next_state(&mut events, "dev").await;
+    let _ = next_state(&mut events, "dev").await;
+
+    // While it is down, known_hosts learns another key for it: the bastion that comes back
+    // no longer matches, and the tunnel must not retry (nor log in).
+    bastion.kill();
+    let other = bastion.dir().join("other_key");
+    generate_key(&other, None).expect("another key");
+    let other_pub = std::fs::read_to_string(other.with_extension("pub")).expect("pub");
+    let name = airgate_peers::bastion::known_hosts_name(bastion.host(), bastion.port());
+    std::fs::write(&spec.known_hosts[0], format!("{name} {other_pub}")).expect("known_hosts");
+    bastion.restart().expect("sshd back");
+    let failed = loop {
+        match next_state(&mut events, "dev").await {
+            TunnelState::Reconnecting { .. } => {}
+            other => break other,
+        }
+    };
+    match failed {
         TunnelState::Failed { reason } => {
-            assert!(reason.contains("Lost the SSH session"), "{reason}");
-            assert!(reason.contains(bastion.host()), "{reason}");
+            assert!(reason.contains("changed"), "{reason}");
         }
         other => panic!("expected Failed, got {other:?}"),
     }
-    std::net::TcpListener::bind(loopback(port)).expect("port freed after the session dropped");
+    assert_eq!(
+        bastion.log().matches("Accepted publickey").count(),
+        1,
+        "no login to the bastion since its key changed: {}",
+        bastion.log()
+    );
+    std::net::TcpListener::bind(loopback(port)).expect("port freed once it failed");
 }
 
 #[tokio::test]

@@ -38,6 +38,7 @@ async fn a_private_web_server_is_reached_by_name_through_the_bastion() {
             port: bastion.port(),
             user: bastion.user().to_owned(),
             key_path: bastion.user_key().to_owned(),
+            keepalive: airgate_tunnel::Keepalive::default(),
         },
         known_hosts: vec![known_hosts],
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -59,5 +60,93 @@ async fn a_private_web_server_is_reached_by_name_through_the_bastion() {
         "{page:?}"
     );
 
+    tunnels.shutdown().await;
+}
+
+/// How long the tunnel may take to notice a silent bastion: keepalives every second, two misses.
+const KEEPALIVE: airgate_tunnel::Keepalive = airgate_tunnel::Keepalive {
+    interval: Duration::from_secs(1),
+    max: 2,
+};
+
+async fn next_state(
+    events: &mut tokio::sync::broadcast::Receiver<airgate_tunnel::TunnelEvent>,
+) -> airgate_tunnel::TunnelState {
+    let event = tokio::time::timeout(Duration::from_secs(30), events.recv())
+        .await
+        .expect("a state change within 30 s")
+        .expect("events");
+    event.state
+}
+
+#[tokio::test]
+async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
+    use airgate_tunnel::TunnelState;
+    let Some(net) = PrivateNetwork::start_or_skip(&[VPCE]) else {
+        return;
+    };
+    let bastion = net.bastion();
+    let known_hosts = bastion.dir().join("known_hosts");
+    bastion
+        .write_known_hosts(&known_hosts)
+        .expect("known_hosts");
+    let spec = TunnelSpec {
+        bastion: BastionSpec {
+            host: bastion.host().to_owned(),
+            port: bastion.port(),
+            user: bastion.user().to_owned(),
+            key_path: bastion.user_key().to_owned(),
+            keepalive: KEEPALIVE,
+        },
+        known_hosts: vec![known_hosts],
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let port = tunnels.connect("orders-prod", spec).await.expect("connect");
+    assert_eq!(next_state(&mut events).await, TunnelState::Connecting);
+    assert_eq!(
+        next_state(&mut events).await,
+        TunnelState::Connected { port }
+    );
+
+    // The link goes silent: no reset, no FIN; only the keepalives can tell.
+    net.blackhole().expect("drop every packet into the network");
+    let silent = std::time::Instant::now();
+    let state = next_state(&mut events).await;
+    let noticed = silent.elapsed();
+    match state {
+        TunnelState::Reconnecting {
+            port: same,
+            last_error,
+            ..
+        } => {
+            assert_eq!(same, port, "the listener keeps its port");
+            assert!(last_error.contains("keepalives unanswered"), "{last_error}");
+        }
+        other => panic!("expected Reconnecting, got {other:?}"),
+    }
+    // interval x max, plus one interval for the first keepalive to fall due, plus slack for a
+    // busy machine.
+    let bound = KEEPALIVE.interval * (KEEPALIVE.max + 3);
+    assert!(
+        noticed <= bound,
+        "noticed after {noticed:?}, more than {bound:?}"
+    );
+    eprintln!("silent bastion noticed after {noticed:?} (keepalive 1 s x 2)");
+
+    net.restore().expect("packets flow again");
+    let back = loop {
+        match next_state(&mut events).await {
+            TunnelState::Reconnecting { .. } => {}
+            other => break other,
+        }
+    };
+    assert_eq!(back, TunnelState::Connected { port });
+    let socks = SocketAddr::from(([127, 0, 0, 1], port));
+    let page = socks_client::http_get(socks, VPCE, net.web_addr().port(), "/home")
+        .await
+        .expect("a page through the tunnel once it is back");
+    assert_eq!(page.status, 200, "{page:?}");
     tunnels.shutdown().await;
 }

@@ -69,6 +69,7 @@ pub async fn tunnel_spec(state: &AppState, bastion: String) -> Result<TunnelSpec
             port: record.port,
             user: record.user,
             key_path: record.key_path,
+            keepalive: airgate_tunnel::Keepalive::default(),
         },
         known_hosts: state.known_hosts(),
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),

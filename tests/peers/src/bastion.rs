@@ -40,6 +40,9 @@ pub struct Bastion {
     host_public_key: String,
     log: PathBuf,
     extra_keys: usize,
+    /// How sshd was started, to start it again ([`Bastion::restart`]).
+    prefix: Vec<String>,
+    sshd: PathBuf,
 }
 
 impl Bastion {
@@ -85,27 +88,7 @@ impl Bastion {
             };
             let config = dir.path().join("sshd_config");
             fs::write(&config, sshd_config(dir.path(), listen, chosen))?;
-            let log_file = fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&log)?;
-            let mut command = match prefix.split_first() {
-                Some((program, args)) => {
-                    let mut c = Command::new(program);
-                    c.args(args).arg(sshd);
-                    c
-                }
-                None => Command::new(sshd),
-            };
-            command
-                .args(["-D", "-e", "-f"])
-                .arg(&config)
-                .stdin(Stdio::null())
-                .stdout(log_file.try_clone()?)
-                .stderr(log_file);
-            let mut child = command.spawn().map_err(|e| {
-                io::Error::other(format!("could not start {}: {e}", sshd.display()))
-            })?;
+            let mut child = spawn_sshd(prefix, sshd, &config, &log)?;
             let addr = SocketAddr::new(listen, chosen);
             match wait_ready(&mut child, addr, &log) {
                 Ok(()) => {
@@ -120,6 +103,8 @@ impl Bastion {
                         host_public_key,
                         log,
                         extra_keys: 0,
+                        prefix: prefix.iter().map(|p| (*p).to_owned()).collect(),
+                        sshd: sshd.to_path_buf(),
                     });
                 }
                 Err(e) => {
@@ -218,6 +203,51 @@ impl Bastion {
             let _ = child.wait();
         }
     }
+}
+
+impl Bastion {
+    /// Starts sshd again after [`Bastion::kill`]: same address, port, keys and config, as if
+    /// the bastion came back.
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.kill();
+        let config = self.dir.path().join("sshd_config");
+        let prefix: Vec<&str> = self.prefix.iter().map(String::as_str).collect();
+        let mut child = spawn_sshd(&prefix, &self.sshd, &config, &self.log)?;
+        match wait_ready(&mut child, self.addr(), &self.log) {
+            Ok(()) => {
+                self.child = Some(child);
+                Ok(())
+            }
+            Err(e) => {
+                kill_tree(child.id());
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// `sshd -D -e -f config`, prefixed (e.g. `ip netns exec NAME`), logging to `log`.
+fn spawn_sshd(prefix: &[&str], sshd: &Path, config: &Path, log: &Path) -> io::Result<Child> {
+    let log_file = fs::OpenOptions::new().create(true).append(true).open(log)?;
+    let mut command = match prefix.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(sshd);
+            c
+        }
+        None => Command::new(sshd),
+    };
+    command
+        .args(["-D", "-e", "-f"])
+        .arg(config)
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone()?)
+        .stderr(log_file);
+    command
+        .spawn()
+        .map_err(|e| io::Error::other(format!("could not start {}: {e}", sshd.display())))
 }
 
 impl Drop for Bastion {

@@ -218,6 +218,56 @@ impl PrivateNetwork {
         Ok(())
     }
 
+    /// Drops every packet that comes into the namespace from the host, as a dead link or a
+    /// sleeping firewall would: established SSH sessions go silent (no reset, no FIN).
+    pub fn blackhole(&self) -> io::Result<()> {
+        let ns_if = format!("ag{}n", self.slot);
+        let nft = |rule: &[&str]| {
+            run(Command::new("ip")
+                .args(["netns", "exec", &self.name, "nft"])
+                .args(rule))
+        };
+        nft(&["add", "table", "inet", "airgate_blackhole"])?;
+        nft(&[
+            "add",
+            "chain",
+            "inet",
+            "airgate_blackhole",
+            "input",
+            "{",
+            "type",
+            "filter",
+            "hook",
+            "input",
+            "priority",
+            "-10",
+            ";",
+            "policy",
+            "accept",
+            ";",
+            "}",
+        ])?;
+        nft(&[
+            "add",
+            "rule",
+            "inet",
+            "airgate_blackhole",
+            "input",
+            "iifname",
+            &ns_if,
+            "drop",
+        ])?;
+        Ok(())
+    }
+
+    /// Ends [`Self::blackhole`]: packets flow again.
+    pub fn restore(&self) -> io::Result<()> {
+        run(Command::new("ip")
+            .args(["netns", "exec", &self.name, "nft"])
+            .args(["delete", "table", "inet", "airgate_blackhole"]))
+        .map(drop)
+    }
+
     /// The bastion inside the namespace (host = its veth address, port 22).
     pub fn bastion(&self) -> &Bastion {
         self.bastion

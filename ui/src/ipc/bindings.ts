@@ -473,7 +473,15 @@ export type TunnelEvent = {
 };
 
 /**  What a user sees of a tunnel. */
-export type TunnelState = { state: "connecting" } | { state: "connected"; port: number } | { state: "failed"; reason: string } | { state: "disconnected" };
+export type TunnelState = { state: "connecting" } | { state: "connected"; port: number } | 
+/**  The session was lost; the listener stays on `port` while Airgate opens a new session. */
+{ state: "reconnecting"; port: number; 
+/**  1 for the first try after the loss. */
+attempt: number; 
+/**  Seconds until this attempt starts. */
+nextTrySecs: number; 
+/**  Why the session was lost, or why the last attempt failed. */
+lastError: string } | { state: "failed"; reason: string } | { state: "disconnected" };
 
 /**
  *  The main window's close button was pressed and the user has not chosen what it does yet

@@ -242,6 +242,16 @@ class Store {
     this.opens = rest;
   }
 
+  /** Disconnects the tunnel `id`: an MWAA environment's or a self-hosted Airflow's. */
+  async disconnectId(id: string): Promise<void> {
+    const parts = id.split("/");
+    if (parts.length === 2 && parts[0] === "self-hosted") {
+      await this.disconnectSelfHosted(parts[1] ?? "");
+    } else {
+      await this.disconnect(refOfTunnel(id));
+    }
+  }
+
   async disconnect(env: EnvironmentRef): Promise<void> {
     const id = tunnelId(env);
     const res = await commands.disconnectEnvironment(envRef(env));

@@ -1,0 +1,146 @@
+//! When and whether to try a lost session again: jittered exponential backoff (1 s doubling to
+//! 60 s), cut short when the wall clock jumps (the machine slept), never for errors that a
+//! retry cannot fix.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::Error;
+
+/// The first wait after a loss.
+pub const FIRST_DELAY: Duration = Duration::from_secs(1);
+/// The longest wait between two attempts.
+pub const MAX_DELAY: Duration = Duration::from_secs(60);
+/// A wall clock that moved this much more than the monotonic one means the machine slept.
+const CLOCK_JUMP: Duration = Duration::from_secs(5);
+const TICK: Duration = Duration::from_millis(500);
+
+/// The delays between attempts.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    next: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self { next: FIRST_DELAY }
+    }
+}
+
+impl Backoff {
+    /// The wait before the next attempt: the current delay, less up to half of it at random
+    /// (so many clients of one bastion do not retry in step), then the delay doubles.
+    pub fn next_wait(&mut self, random: u32) -> Duration {
+        let delay = self.next;
+        self.next = (self.next * 2).min(MAX_DELAY);
+        let fraction = f64::from(random % 1000) / 1000.0;
+        delay.mul_f64(1.0 - fraction / 2.0)
+    }
+}
+
+/// A little randomness for the jitter (not for anything secret).
+pub fn jitter_seed() -> u32 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default()
+}
+
+/// Whether trying again could help: a refused or unknown host key, an unusable key or a
+/// refused login stay refused (and retrying them would look like an attack to the bastion).
+pub fn is_retryable(error: &Error) -> bool {
+    !matches!(
+        error,
+        Error::UnknownHostKey { .. }
+            | Error::HostKeyChanged { .. }
+            | Error::HostKeyRevoked { .. }
+            | Error::HostCertificate { .. }
+            | Error::KnownHostsUnreadable { .. }
+            | Error::KeyPassphraseProtected { .. }
+            | Error::KeyUnreadable { .. }
+            | Error::AuthRejected { .. }
+            | Error::NotLoopback { .. }
+    )
+}
+
+/// How a wait ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Waited {
+    /// The whole wait passed.
+    Elapsed,
+    /// The wall clock jumped ahead (the machine slept): try now.
+    Resumed,
+    Cancelled,
+}
+
+/// Waits `wait`, unless `cancel` fires or the machine wakes from sleep first.
+pub async fn wait(wait: Duration, cancel: &CancellationToken) -> Waited {
+    let start = Instant::now();
+    let wall = SystemTime::now();
+    loop {
+        let left = wait.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Waited::Elapsed;
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return Waited::Cancelled,
+            () = tokio::time::sleep(left.min(TICK)) => {}
+        }
+        let wall_elapsed = SystemTime::now().duration_since(wall).unwrap_or_default();
+        if wall_elapsed > start.elapsed() + CLOCK_JUMP {
+            return Waited::Resumed;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_to_a_minute_with_at_most_half_taken_off() {
+        let mut backoff = Backoff::default();
+        let waits: Vec<u64> = (0..9).map(|_| backoff.next_wait(0).as_secs()).collect();
+        assert_eq!(waits, [1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        let mut backoff = Backoff::default();
+        let jittered = backoff.next_wait(999);
+        assert!(
+            jittered >= Duration::from_millis(500) && jittered < FIRST_DELAY,
+            "{jittered:?}"
+        );
+    }
+
+    #[test]
+    fn host_key_and_login_refusals_are_never_retried() {
+        let changed = Error::HostKeyChanged {
+            host: "b".into(),
+            port: 22,
+            fingerprint: "SHA256:x".into(),
+            known_hosts: "/k".into(),
+            line: 1,
+        };
+        assert!(!is_retryable(&changed));
+        let down = Error::BastionUnreachable {
+            host: "b".into(),
+            port: 22,
+            reason: "refused".into(),
+        };
+        assert!(is_retryable(&down));
+    }
+
+    #[tokio::test]
+    async fn a_wait_ends_early_when_cancelled() {
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        assert_eq!(
+            wait(Duration::from_secs(30), &cancel).await,
+            Waited::Cancelled
+        );
+        let open = CancellationToken::new();
+        assert_eq!(
+            wait(Duration::from_millis(20), &open).await,
+            Waited::Elapsed
+        );
+    }
+}
