@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "connect_environment",
     "disconnect_environment",
     "tunnel_states",
+    "tunnel_ports",
+    "set_tunnel_port",
     "tray_status",
     "favourites",
     "set_favourite",

@@ -40,6 +40,18 @@ fn update_pac<R: Runtime>(app: &AppHandle<R>, states: &[TunnelEvent]) {
     }
 }
 
+/// A tunnel's first Connect fixes its port for the next ones.
+fn remember_port<R: Runtime>(app: &AppHandle<R>, event: &TunnelEvent) {
+    let (Some(state), airgate_tunnel::TunnelState::Connected { port }) =
+        (app.try_state::<crate::state::AppState>(), &event.state)
+    else {
+        return;
+    };
+    if let Err(err) = airgate_launch::ports::remember(&state.data_dir, &event.id, *port) {
+        tracing::warn!(cause = %err, "cannot remember the tunnel's port");
+    }
+}
+
 /// Forwards every tunnel change to the UI and the tray until the tunnels' task ends.
 ///
 /// Subscribes before reading the current states, so no change falls in between.
@@ -50,6 +62,7 @@ pub fn spawn_forwarder<R: Runtime>(app: AppHandle<R>, tunnels: Tunnels) {
         loop {
             match rx.recv().await {
                 Ok(event) => {
+                    remember_port(&app, &event);
                     tray::update(&app, &event);
                     update_pac(&app, &tunnels.states().await);
                     if let Err(err) = TunnelChanged(event).emit(&app) {

@@ -50,9 +50,10 @@ enum Command {
         /// known_hosts file(s) to check the bastion's host key against [default: ~/.ssh/known_hosts].
         #[arg(long = "known-hosts")]
         known_hosts: Vec<PathBuf>,
-        /// Local SOCKS port on 127.0.0.1 (0 picks a free one).
-        #[arg(long, default_value_t = 0)]
-        port: u16,
+        /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
+        /// remembered port, else a free one, then remembered].
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Open an environment's Airflow UI, logged in, in a browser of its own (through a tunnel
     /// when it is private; the tunnel stays up until Ctrl-C).
@@ -74,9 +75,10 @@ enum Command {
         /// known_hosts file(s) to check the bastion's host key against [default: ~/.ssh/known_hosts].
         #[arg(long = "known-hosts")]
         known_hosts: Vec<PathBuf>,
-        /// Local SOCKS port on 127.0.0.1 (0 picks a free one).
-        #[arg(long, default_value_t = 0)]
-        port: u16,
+        /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
+        /// remembered port, else a free one, then remembered].
+        #[arg(long)]
+        port: Option<u16>,
         /// The browser: a name (chromium, chrome, edge, brave, firefox) or a path
         /// [default: the settings' choice, else the first one found].
         #[arg(long, env = "AIRGATE_BROWSER")]
@@ -104,6 +106,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         } => {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
+            let port = port_of(env, port)?;
             connect(env, tunnel_spec(&bastion, key, known_hosts, port)?).await
         }
         Command::Open {
@@ -121,11 +124,33 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let tunnel = match (bastion, key) {
-                (Some(bastion), Some(key)) => Some(tunnel_spec(&bastion, key, known_hosts, port)?),
+                (Some(bastion), Some(key)) => {
+                    let port = port_of(env, port)?;
+                    Some(tunnel_spec(&bastion, key, known_hosts, port)?)
+                }
                 _ => None,
             };
             open(env, tunnel, browser, print_url, force_tunnel).await
         }
+    }
+}
+
+/// `--port`, else the port remembered for the environment's tunnel (shared with the desktop
+/// app), else 0 (any free port; remembered once connected).
+fn port_of(env: &Environment, port: Option<u16>) -> Result<u16> {
+    if let Some(port) = port {
+        return Ok(port);
+    }
+    let data_dir = airgate_launch::settings::data_dir().ok_or(Error::NoHome)?;
+    Ok(airgate_launch::ports::of(&data_dir, &env.id())?.unwrap_or(0))
+}
+
+/// Remembers the port a tunnel got, for its next Connect.
+fn remember_port(id: &str, port: u16) {
+    let remembered = airgate_launch::settings::data_dir()
+        .map(|dir| airgate_launch::ports::remember(&dir, id, port));
+    if let Some(Err(err)) = remembered {
+        tracing::warn!(cause = %err, "cannot remember the tunnel's port");
     }
 }
 
@@ -222,6 +247,7 @@ async fn open(
     let Some(port) = opened.socks_port.filter(|_| private) else {
         return Ok(ExitCode::SUCCESS);
     };
+    remember_port(&id, port);
     let mut interrupt = Interrupt::listen().map_err(Error::Signal)?;
     eprintln!(
         "The tunnel stays up on 127.0.0.1:{port} (SOCKS5) while the browser uses it. Press Ctrl-C to disconnect."
@@ -405,6 +431,7 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
         env.name, spec.bastion.user, spec.bastion.host, spec.bastion.port
     );
     let port = tunnels.connect(&id, spec).await?;
+    remember_port(&id, port);
     // Listen before saying so: a Ctrl-C right after the announcement must disconnect cleanly.
     let mut interrupt = Interrupt::listen().map_err(Error::Signal)?;
     println!("SOCKS5 proxy for {} on 127.0.0.1:{port}", env.name);

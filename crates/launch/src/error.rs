@@ -87,6 +87,11 @@ pub enum Error {
     #[error("Cannot hand the login URL to the browser: {0}.")]
     Handoff(#[source] std::io::Error),
 
+    #[error(
+        "Port {port} cannot be this tunnel's: {reason}. Pick a port from 1024 to 65535 that nothing else uses."
+    )]
+    PortRefused { port: u16, reason: String },
+
     #[error("The settings file {} cannot be read ({reason}); it was left as it is. Fix or remove it.", path.display())]
     SettingsUnreadable { path: PathBuf, reason: String },
 
@@ -115,7 +120,8 @@ impl Error {
             | Error::NeedsBastion { .. }
             | Error::Tunnel(_)
             | Error::TunnelStopped { .. }
-            | Error::Route { .. } => OpenStep::Route,
+            | Error::Route { .. }
+            | Error::PortRefused { .. } => OpenStep::Route,
             Error::Token(_) => OpenStep::Token,
             Error::NoBrowser
             | Error::UnknownBrowser { .. }

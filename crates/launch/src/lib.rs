@@ -24,6 +24,7 @@ mod http;
 pub mod login;
 pub mod open;
 pub mod pac;
+pub mod ports;
 pub mod probe;
 pub mod settings;
 pub mod shortcuts;

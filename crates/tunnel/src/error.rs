@@ -100,10 +100,14 @@ pub enum Error {
     NotLoopback { addr: SocketAddr },
 
     #[error(
-        "Port {} on {} is already in use. Pick another port, or 0 for any free one.",
-        addr.port(), addr.ip()
+        "Port {} on {} is already in use{}. Close that program, or pick another port for this tunnel.",
+        addr.port(), addr.ip(), holder.as_ref().map(|h| format!(" by {h}")).unwrap_or_default()
     )]
-    PortInUse { addr: SocketAddr },
+    PortInUse {
+        addr: SocketAddr,
+        /// The process holding it, where the OS says.
+        holder: Option<String>,
+    },
 
     #[error("Could not listen on {addr}: {source}.")]
     Listen {

@@ -16,6 +16,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 mod error;
+mod holder;
 mod known_hosts;
 pub mod reconnect;
 mod session;
@@ -23,6 +24,7 @@ mod socks;
 mod tunnels;
 
 pub use error::{Error, Result};
+pub use holder::holder_of;
 pub use session::{AUTH_TIMEOUT, BastionSession, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT};
 pub use socks::{MAX_CONNECTIONS, OPEN_TIMEOUT, serve_socks, serve_socks_via};
 pub use tunnels::Tunnels;

@@ -502,7 +502,10 @@ async fn reconnect(
 async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|source| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
-            Error::PortInUse { addr }
+            Error::PortInUse {
+                addr,
+                holder: crate::holder_of(addr.port()),
+            }
         } else {
             Error::Listen { addr, source }
         }

@@ -76,7 +76,7 @@ async fn open_target(
     };
     let used = bastion.clone();
     let tunnel = match bastion {
-        Some(name) => Some(tunnel_spec(state, name).await?),
+        Some(name) => Some(tunnel_spec(state, name, &id).await?),
         None => None,
     };
     let settings = airgate_launch::settings::load(&state.data_dir)?;

@@ -85,8 +85,8 @@ pub async fn connect_self_hosted(state: State<'_, AppState>, name: String) -> Cm
         ))
         .into());
     };
-    let spec = tunnel_spec(&state, bastion).await?;
     let id = airgate_launch::self_hosted_id(&name);
+    let spec = tunnel_spec(&state, bastion, &id).await?;
     let tunnels = state.tunnels.clone();
     let port = run_core("Opening the tunnel", async move {
         tunnels.connect(&id, spec).await

@@ -1,5 +1,3 @@
-use std::net::{Ipv4Addr, SocketAddr};
-
 use airgate_tunnel::{BastionSpec, TunnelEvent, TunnelSpec};
 use serde::Deserialize;
 use tauri::State;
@@ -43,8 +41,8 @@ pub async fn connect_environment(
     environment: EnvironmentRef,
     bastion: String,
 ) -> CmdResult<u16> {
-    let spec = tunnel_spec(&state, bastion).await?;
     let id = environment.tunnel_id();
+    let spec = tunnel_spec(&state, bastion, &id).await?;
     let tunnels = state.tunnels.clone();
     let port = run_core("Opening the tunnel", async move {
         tunnels.connect(&id, spec).await
@@ -54,8 +52,9 @@ pub async fn connect_environment(
     Ok(port)
 }
 
-/// How to open a tunnel through the saved bastion `bastion`.
-pub async fn tunnel_spec(state: &AppState, bastion: String) -> Result<TunnelSpec, Error> {
+/// How to open the tunnel `id` through the saved bastion `bastion`: on its remembered port.
+pub async fn tunnel_spec(state: &AppState, bastion: String, id: &str) -> Result<TunnelSpec, Error> {
+    let listen = airgate_launch::ports::listen_addr(&state.data_dir, id)?;
     let saved = state
         .with_vault("Reading saved bastions", |vault| vault.bastions())
         .await?;
@@ -72,7 +71,7 @@ pub async fn tunnel_spec(state: &AppState, bastion: String) -> Result<TunnelSpec
             keepalive: airgate_tunnel::Keepalive::default(),
         },
         known_hosts: state.known_hosts(),
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        listen,
     })
 }
 
@@ -103,4 +102,25 @@ pub async fn tunnel_states(state: State<'_, AppState>) -> CmdResult<Vec<TunnelEv
         async move { tunnels.states().await },
     )
     .await?)
+}
+
+/// The remembered local port of each tunnel (by tunnel id).
+#[tauri::command]
+#[specta::specta]
+pub async fn tunnel_ports(
+    state: State<'_, AppState>,
+) -> CmdResult<std::collections::BTreeMap<String, u16>> {
+    Ok(airgate_launch::ports::all(&state.data_dir).map_err(Error::from)?)
+}
+
+/// Sets the local port of the tunnel `id` (`None` forgets it: the next Connect picks a free
+/// one); used from its next Connect on. Returns every remembered port.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_tunnel_port(
+    state: State<'_, AppState>,
+    id: String,
+    port: Option<u16>,
+) -> CmdResult<std::collections::BTreeMap<String, u16>> {
+    Ok(airgate_launch::ports::set(&state.data_dir, &id, port).map_err(Error::from)?)
 }

@@ -57,6 +57,13 @@ export const commands = {
 	disconnectEnvironment: (environment: EnvironmentRef) => typedError<null, IpcError>(__TAURI_INVOKE("disconnect_environment", { environment })),
 	/**  The current state of every tunnel. */
 	tunnelStates: () => typedError<TunnelEvent[], IpcError>(__TAURI_INVOKE("tunnel_states")),
+	/**  The remembered local port of each tunnel (by tunnel id). */
+	tunnelPorts: () => typedError<{ [key in string]: number }, IpcError>(__TAURI_INVOKE("tunnel_ports")),
+	/**
+	 *  Sets the local port of the tunnel `id` (`None` forgets it: the next Connect picks a free
+	 *  one); used from its next Connect on. Returns every remembered port.
+	 */
+	setTunnelPort: (id: string, port: number | null) => typedError<{ [key in string]: number }, IpcError>(__TAURI_INVOKE("set_tunnel_port", { id, port })),
 	/**  What the tray icon shows right now (state, tooltip, label), as last applied by the tray. */
 	trayStatus: () => __TAURI_INVOKE<TrayView>("tray_status"),
 	/**
