@@ -62,9 +62,53 @@ pub enum ErrorCode {
 
 /// An error as the UI receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
 pub struct IpcError {
     pub code: ErrorCode,
     pub message: String,
+    /// The bastion presented a host key no known_hosts file knows: the window asks whether to
+    /// trust it (once, or always), then tries again.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unknown_host_key: Option<UnknownHostKey>,
+}
+
+/// A host key to ask about (all of it public).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct UnknownHostKey {
+    pub host: String,
+    pub port: u16,
+    pub key_type: String,
+    /// `SHA256:...`, as `ssh` shows it.
+    pub fingerprint: String,
+    /// OpenSSH `type base64`, written to Airgate's known_hosts when trusted always.
+    pub public_key: String,
+}
+
+impl UnknownHostKey {
+    fn of(err: &Error) -> Option<Self> {
+        let tunnel = match err {
+            Error::Tunnel(e) => e,
+            Error::Open(airgate_launch::Error::Tunnel(e)) => e,
+            _ => return None,
+        };
+        match tunnel {
+            airgate_tunnel::Error::UnknownHostKey {
+                host,
+                port,
+                key_type,
+                fingerprint,
+                public_key,
+            } => Some(Self {
+                host: host.clone(),
+                port: *port,
+                key_type: key_type.clone(),
+                fingerprint: fingerprint.clone(),
+                public_key: public_key.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 impl From<Error> for IpcError {
@@ -78,6 +122,7 @@ impl From<Error> for IpcError {
         };
         Self {
             code,
+            unknown_host_key: UnknownHostKey::of(&err),
             message: err.to_string(),
         }
     }

@@ -62,6 +62,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::tunnels::connect_environment,
             commands::tunnels::disconnect_environment,
             commands::tunnels::tunnel_states,
+            commands::tunnels::trust_host_key,
             commands::tunnels::tunnel_ports,
             commands::tunnels::set_tunnel_port,
             commands::tray::tray_status,

@@ -47,9 +47,13 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: PathBuf,
-        /// known_hosts file(s) to check the bastion's host key against [default: ~/.ssh/known_hosts].
+        /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
+        /// own, then ~/.ssh/known_hosts].
         #[arg(long = "known-hosts")]
         known_hosts: Vec<PathBuf>,
+        /// Never ask: an unknown host key is refused (as without a terminal).
+        #[arg(long)]
+        batch: bool,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
         /// remembered port, else a free one, then remembered].
         #[arg(long)]
@@ -72,9 +76,13 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: Option<PathBuf>,
-        /// known_hosts file(s) to check the bastion's host key against [default: ~/.ssh/known_hosts].
+        /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
+        /// own, then ~/.ssh/known_hosts].
         #[arg(long = "known-hosts")]
         known_hosts: Vec<PathBuf>,
+        /// Never ask: an unknown host key is refused (as without a terminal).
+        #[arg(long)]
+        batch: bool,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
         /// remembered port, else a free one, then remembered].
         #[arg(long)]
@@ -102,12 +110,13 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             bastion,
             key,
             known_hosts,
+            batch,
             port,
         } => {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let port = port_of(env, port)?;
-            connect(env, tunnel_spec(&bastion, key, known_hosts, port)?).await
+            connect(env, tunnel_spec(&bastion, key, known_hosts, port)?, batch).await
         }
         Command::Open {
             env,
@@ -116,6 +125,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             bastion,
             key,
             known_hosts,
+            batch,
             port,
             browser,
             print_url,
@@ -130,7 +140,10 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                 }
                 _ => None,
             };
-            open(env, tunnel, browser, print_url, force_tunnel).await
+            trusting(batch, tunnel.as_ref(), |tunnel| {
+                open(env, tunnel, browser.clone(), print_url, force_tunnel)
+            })
+            .await
         }
     }
 }
@@ -168,16 +181,106 @@ fn tunnel_spec(
     })
 }
 
+/// `--known-hosts`, else what the desktop app checks too: Airgate's own known_hosts (where
+/// "trust always" writes), then `~/.ssh/known_hosts`.
 fn default_known_hosts(known_hosts: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
     if !known_hosts.is_empty() {
         return Ok(known_hosts);
     }
+    let data_dir = airgate_launch::settings::data_dir().ok_or(Error::NoHome)?;
     Ok(vec![
+        own_known_hosts(&data_dir),
         dirs::home_dir()
             .ok_or(Error::NoHome)?
             .join(".ssh")
             .join("known_hosts"),
     ])
+}
+
+fn own_known_hosts(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("known_hosts")
+}
+
+/// The unknown host key an error is about, if it is one.
+fn unknown_key(err: &Error) -> Option<&airgate_tunnel::Error> {
+    let tunnel = match err {
+        Error::Tunnel(e) | Error::Open(airgate_launch::Error::Tunnel(e)) => e,
+        _ => return None,
+    };
+    matches!(tunnel, airgate_tunnel::Error::UnknownHostKey { .. }).then_some(tunnel)
+}
+
+/// The answer to "trust this host key?".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trust {
+    Once,
+    Always,
+    No,
+}
+
+/// Reads the answer: `o`/`once`, `a`/`always`; anything else (and an empty line) is no.
+fn parse_trust(answer: &str) -> Trust {
+    match answer.trim().to_ascii_lowercase().as_str() {
+        "o" | "once" => Trust::Once,
+        "a" | "always" => Trust::Always,
+        _ => Trust::No,
+    }
+}
+
+/// Runs `attempt` with the route `tunnel`; when the bastion's host key is unknown and a person
+/// is at the terminal (and not `batch`), asks whether to trust it once or always, then runs it
+/// again (trusting that very key, once, or from Airgate's known_hosts).
+async fn trusting<T, F, Fut>(batch: bool, tunnel: Option<&TunnelSpec>, mut attempt: F) -> Result<T>
+where
+    F: FnMut(Option<TunnelSpec>) -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    use std::io::{BufRead, IsTerminal, Write};
+    let err = match attempt(tunnel.cloned()).await {
+        Err(err) => err,
+        ok => return ok,
+    };
+    let Some(airgate_tunnel::Error::UnknownHostKey {
+        host,
+        port,
+        key_type,
+        fingerprint,
+        public_key,
+    }) = unknown_key(&err)
+    else {
+        return Err(err);
+    };
+    let Some(tunnel) = tunnel else {
+        return Err(err);
+    };
+    if batch || !std::io::stdin().is_terminal() {
+        return Err(err);
+    }
+    eprintln!("The bastion {host}:{port} presents a host key Airgate has never seen:");
+    eprintln!("  {key_type} {fingerprint}");
+    eprintln!("Compare it with the fingerprint the bastion's owner gives you before you trust it.");
+    eprint!("Trust it [o]nce, [a]lways, or [N]o? ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(Error::Signal)?;
+    let mut again = tunnel.clone();
+    match parse_trust(&answer) {
+        Trust::No => return Err(err),
+        Trust::Once => again.bastion.trust_once = Some(fingerprint.clone()),
+        Trust::Always => {
+            let data_dir = airgate_launch::settings::data_dir().ok_or(Error::NoHome)?;
+            let file = own_known_hosts(&data_dir);
+            airgate_tunnel::trust_host_key(&file, host, *port, public_key)?;
+            eprintln!("Added to {}.", file.display());
+            if !again.known_hosts.contains(&file) {
+                again.known_hosts.insert(0, file);
+            }
+        }
+    }
+    attempt(Some(again)).await
 }
 
 async fn open(
@@ -412,10 +515,11 @@ fn parse_bastion(value: &str, key_path: PathBuf) -> Result<BastionSpec> {
         user,
         key_path,
         keepalive: airgate_tunnel::Keepalive::default(),
+        trust_once: None,
     })
 }
 
-async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
+async fn connect(env: &Environment, spec: TunnelSpec, batch: bool) -> Result<ExitCode> {
     let host = env
         .webserver_host
         .clone()
@@ -430,7 +534,14 @@ async fn connect(env: &Environment, spec: TunnelSpec) -> Result<ExitCode> {
         "Connecting to {} through {}@{}:{}…",
         env.name, spec.bastion.user, spec.bastion.host, spec.bastion.port
     );
-    let port = tunnels.connect(&id, spec).await?;
+    let port = trusting(batch, Some(&spec), |spec| {
+        let (tunnels, id) = (tunnels.clone(), id.clone());
+        async move {
+            let spec = spec.expect("connect always has a route");
+            Ok(tunnels.connect(&id, spec).await?)
+        }
+    })
+    .await?;
     remember_port(&id, port);
     // Listen before saying so: a Ctrl-C right after the announcement must disconnect cleanly.
     let mut interrupt = Interrupt::listen().map_err(Error::Signal)?;
@@ -528,6 +639,18 @@ impl Interrupt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trust_answers() {
+        assert_eq!(parse_trust("o\n"), Trust::Once);
+        assert_eq!(parse_trust(" Always "), Trust::Always);
+        assert_eq!(parse_trust("\n"), Trust::No);
+        assert_eq!(
+            parse_trust("yes"),
+            Trust::No,
+            "only what the prompt offers trusts"
+        );
+    }
 
     #[test]
     fn bastion_forms() {

@@ -170,11 +170,11 @@ async fn an_unknown_host_key_is_refused_with_its_fingerprint() {
     assert!(expected.starts_with("SHA256:"), "{expected}");
     assert!(
         out.stderr.contains(&format!(
-            "Host key of {}:{} is not known ({expected})",
+            "Host key of {}:{} is not known (ssh-ed25519 {expected})",
             bastion.host(),
             bastion.port()
         )),
-        "{out:?}"
+        "without a terminal it refuses, never asks: {out:?}"
     );
     assert!(
         !out.stdout.contains("127.0.0.1:"),
@@ -210,4 +210,59 @@ async fn an_unknown_environment_points_to_airgate_envs() {
     );
     assert!(out.stderr.contains("`airgate envs`"), "{out:?}");
     assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+#[tokio::test]
+async fn at_a_terminal_an_unknown_host_key_is_asked_about_and_trusted_always() {
+    use tokio::io::AsyncWriteExt;
+    let (_server, home, _host) = one_private_environment().await;
+    let bastion = Bastion::start().expect("start sshd");
+    let expected = fingerprint(bastion.host_public_key_path()).expect("host key fingerprint");
+    // No --known-hosts: Airgate's own file, then ~/.ssh/known_hosts (both empty here).
+    let mut args = connect_args("orders-prod", &bastion, std::path::Path::new("-"));
+    args.truncate(args.len() - 2);
+    let mut child = home
+        .airgate_in_terminal(&strs(&args))
+        .spawn()
+        .expect("script starts");
+    let mut input = child.stdin.take().expect("stdin");
+    let mut output = child.stdout.take().expect("stdout");
+    let mut seen = String::new();
+    let read_until =
+        async |seen: &mut String, output: &mut tokio::process::ChildStdout, wanted: &str| {
+            let mut buffer = [0u8; 4096];
+            while !seen.contains(wanted) {
+                let n = tokio::time::timeout(Duration::from_secs(30), output.read(&mut buffer))
+                    .await
+                    .unwrap_or_else(|_| panic!("no {wanted:?} within 30 s: {seen}"))
+                    .expect("read");
+                assert!(n > 0, "ended before {wanted:?}: {seen}");
+                seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        };
+    read_until(
+        &mut seen,
+        &mut output,
+        "Trust it [o]nce, [a]lways, or [N]o?",
+    )
+    .await;
+    assert!(
+        seen.contains(&expected),
+        "the prompt shows the fingerprint: {seen}"
+    );
+    input.write_all(b"a\n").await.expect("answer");
+    read_until(
+        &mut seen,
+        &mut output,
+        "SOCKS5 proxy for orders-prod on 127.0.0.1:",
+    )
+    .await;
+    let own = std::fs::read_to_string(home.data_dir().join("known_hosts")).expect("trusted");
+    let key = bastion
+        .host_public_key()
+        .split_whitespace()
+        .nth(1)
+        .expect("key");
+    assert!(own.contains(key), "{own}");
+    let _ = child.kill().await;
 }

@@ -5,25 +5,34 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
-        "Host key of {host}:{port} is not known ({fingerprint}). Refusing to connect: check the fingerprint with the bastion's owner, then add it to known_hosts."
+        "Host key of {host}:{port} is not known ({key_type} {fingerprint}). Refusing to connect: check the fingerprint with the bastion's owner, then trust it (or add it to known_hosts)."
     )]
     UnknownHostKey {
         host: String,
         port: u16,
+        /// e.g. `ssh-ed25519`.
+        key_type: String,
         fingerprint: String,
+        /// The key as OpenSSH writes it (`type base64`), for trusting it.
+        public_key: String,
     },
 
     #[error(
-        "Host key for {host}:{port} changed since last connect ({fingerprint}); {} line {line} holds another key. Refusing to connect: someone may be intercepting the connection. If the bastion was rebuilt, confirm the new fingerprint with its owner, then replace that line.",
+        "Host key for {host}:{port} changed since last connect: it is now {fingerprint}, and {} line {line} holds {known}. Refusing to connect (nothing was sent to it): someone may be intercepting the connection. If the bastion was rebuilt, confirm the new fingerprint with its owner, then replace that line.",
         known_hosts.display()
     )]
     HostKeyChanged {
         host: String,
         port: u16,
         fingerprint: String,
+        /// The fingerprint of the key known_hosts holds.
+        known: String,
         known_hosts: PathBuf,
         line: usize,
     },
+
+    #[error("Could not add the host key to {}: {reason}.", path.display())]
+    KnownHostsWrite { path: PathBuf, reason: String },
 
     #[error(
         "Host key of {host}:{port} ({fingerprint}) is marked @revoked in {} line {line}. Refusing to connect.",

@@ -20,10 +20,16 @@ use crate::{Error, Result};
 pub(crate) enum Verdict {
     /// A line for this host holds exactly this key.
     Trusted,
-    /// No line for this host holds a key of this type.
+    /// No line names this host.
     Unknown,
-    /// Lines for this host hold another key of the same type; the first one is named.
-    Changed { path: PathBuf, line: usize },
+    /// Lines for this host hold other keys (of this type or another: a host that changes key
+    /// type is treated as a changed key, never as an unknown one); the first one is named.
+    Changed {
+        path: PathBuf,
+        line: usize,
+        /// The SHA256 fingerprint of the key that line holds.
+        known: String,
+    },
     /// The key is listed as `@revoked`.
     Revoked { path: PathBuf, line: usize },
 }
@@ -52,11 +58,13 @@ pub(crate) fn check(host: &str, port: u16, key: &PublicKey, files: &[PathBuf]) -
     if recorded.iter().any(|e| e.key.key_data() == key.key_data()) {
         return Ok(Verdict::Trusted);
     }
+    // Name a line with a key of the same type first, as `ssh` does; any other key still counts.
     let same_type = |e: &&&Entry| same_family(&e.key.algorithm(), &key.algorithm());
-    Ok(match recorded.iter().find(same_type) {
+    Ok(match recorded.iter().find(same_type).or(recorded.first()) {
         Some(e) => Verdict::Changed {
             path: e.path.clone(),
             line: e.line,
+            known: e.key.fingerprint(russh::keys::HashAlg::Sha256).to_string(),
         },
         None => Verdict::Unknown,
     })
@@ -70,6 +78,45 @@ pub(crate) fn known_algorithms(host: &str, port: u16, files: &[PathBuf]) -> Resu
         .filter(|e| !e.revoked)
         .map(|e| e.key.algorithm())
         .collect())
+}
+
+/// Adds `host:port`'s `key` (OpenSSH `type base64`) to the known_hosts file `path` (created
+/// when missing, written atomically, other lines kept as they are).
+pub fn trust_host_key(path: &Path, host: &str, port: u16, key: &str) -> Result<()> {
+    let parsed = key
+        .split_ascii_whitespace()
+        .nth(1)
+        .and_then(|blob| russh::keys::parse_public_key_base64(blob).ok())
+        .ok_or_else(|| Error::KnownHostsWrite {
+            path: path.to_owned(),
+            reason: "the key is not an OpenSSH public key".to_owned(),
+        })?;
+    let write_error = |reason: String| Error::KnownHostsWrite {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(write_error(e.to_string())),
+    };
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    let line = parsed
+        .to_openssh()
+        .map_err(|e| write_error(e.to_string()))?;
+    text.push_str(&format!("{} {line}\n", lookup_name(host, port)));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| write_error(e.to_string()))?;
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            write_error(e.to_string())
+        })
 }
 
 /// RSA keys sign with several hashes; they are one family.
@@ -261,7 +308,10 @@ mod tests {
             check("bastion.example", 2222, ED_B),
             Verdict::Changed {
                 path: files[0].clone(),
-                line: 4
+                line: 4,
+                known: key(ED_A)
+                    .fingerprint(russh::keys::HashAlg::Sha256)
+                    .to_string(),
             }
         );
     }

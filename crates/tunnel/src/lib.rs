@@ -18,6 +18,7 @@ use serde::Serialize;
 mod error;
 mod holder;
 mod known_hosts;
+pub use known_hosts::trust_host_key;
 pub mod reconnect;
 mod session;
 mod socks;
@@ -38,6 +39,10 @@ pub struct BastionSpec {
     /// OpenSSH or PEM private key file, without passphrase for now.
     pub key_path: PathBuf,
     pub keepalive: Keepalive,
+    /// The SHA256 fingerprint (`SHA256:...`) of a host key not in known_hosts that the user
+    /// trusted for this tunnel only (it is not written anywhere). A known host's changed key is
+    /// refused all the same.
+    pub trust_once: Option<String>,
 }
 
 /// How often the bastion is asked whether it is still there, and how many unanswered asks in a

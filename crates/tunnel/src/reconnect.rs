@@ -117,6 +117,7 @@ mod tests {
             host: "b".into(),
             port: 22,
             fingerprint: "SHA256:x".into(),
+            known: "SHA256:y".into(),
             known_hosts: "/k".into(),
             line: 1,
         };

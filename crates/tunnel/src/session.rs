@@ -89,6 +89,7 @@ impl BastionSession {
             rejection: rejection.clone(),
             end_reason: end_reason.clone(),
             keepalive: bastion.keepalive,
+            trust_once: bastion.trust_once.clone(),
             _closed: closed.clone().drop_guard(),
         };
         let handshake = client::connect_stream(config, stream, handler);
@@ -296,6 +297,8 @@ struct ClientHandler {
     rejection: Arc<Mutex<Option<Error>>>,
     end_reason: Arc<Mutex<Option<String>>>,
     keepalive: crate::Keepalive,
+    /// The SHA256 fingerprint of an unknown host key the user trusted for this tunnel only.
+    trust_once: Option<String>,
     _closed: DropGuard,
 }
 
@@ -314,15 +317,22 @@ impl ClientHandler {
                 debug!(%fingerprint, "host key known");
                 Ok(())
             }
+            Verdict::Unknown if self.trust_once.as_deref() == Some(fingerprint.as_str()) => {
+                info!(%fingerprint, "host key trusted once, for this tunnel");
+                Ok(())
+            }
             Verdict::Unknown => Err(Error::UnknownHostKey {
                 host,
                 port,
+                key_type: key.algorithm().to_string(),
                 fingerprint,
+                public_key: key.to_openssh().unwrap_or_default(),
             }),
-            Verdict::Changed { path, line } => Err(Error::HostKeyChanged {
+            Verdict::Changed { path, line, known } => Err(Error::HostKeyChanged {
                 host,
                 port,
                 fingerprint,
+                known,
                 known_hosts: path,
                 line,
             }),

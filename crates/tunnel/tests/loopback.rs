@@ -30,6 +30,7 @@ fn spec(bastion: &Bastion) -> TunnelSpec {
             user: bastion.user().to_owned(),
             key_path: bastion.user_key().to_owned(),
             keepalive: airgate_tunnel::Keepalive::default(),
+            trust_once: None,
         },
         known_hosts: vec![known_hosts],
         listen: loopback(0),
@@ -156,10 +157,23 @@ async fn unknown_host_key_is_refused_with_its_fingerprint() {
         Error::UnknownHostKey {
             host,
             port,
+            key_type,
             fingerprint,
+            public_key,
         } => {
             assert_eq!((host.as_str(), *port), (bastion.host(), bastion.port()));
             assert_eq!(fingerprint, &expected);
+            assert_eq!(key_type, "ssh-ed25519");
+            let presented: Vec<&str> = bastion
+                .host_public_key()
+                .split_whitespace()
+                .take(2)
+                .collect();
+            assert_eq!(
+                public_key,
+                &presented.join(" "),
+                "the key itself, to trust it"
+            );
         }
         other => panic!("expected UnknownHostKey, got {other:?}"),
     }
@@ -176,6 +190,87 @@ async fn unknown_host_key_is_refused_with_its_fingerprint() {
     assert!(
         !bastion.log().contains("Accepted publickey"),
         "{}",
+        bastion.log()
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_key_trusted_once_connects_and_trusted_always_is_written() {
+    let bastion = Bastion::start().expect("start sshd");
+    let mut spec = spec(&bastion);
+    let own = bastion.dir().join("airgate_known_hosts");
+    spec.known_hosts = vec![own.clone()];
+    let tunnels = Tunnels::new();
+    let Error::UnknownHostKey {
+        fingerprint,
+        public_key,
+        ..
+    } = tunnels
+        .connect("prod", spec.clone())
+        .await
+        .expect_err("unknown at first")
+    else {
+        panic!("expected an unknown key");
+    };
+
+    // Trusted once: this tunnel connects; nothing is written.
+    let mut once = spec.clone();
+    once.bastion.trust_once = Some(fingerprint.clone());
+    tunnels.connect("prod", once).await.expect("trusted once");
+    tunnels.disconnect("prod").await.expect("disconnect");
+    assert!(!own.exists(), "trusting once writes nothing");
+    // A different key than the one trusted once is still unknown.
+    let mut wrong = spec.clone();
+    wrong.bastion.trust_once = Some("SHA256:not-this-key".to_owned());
+    assert!(matches!(
+        tunnels.connect("prod", wrong).await,
+        Err(Error::UnknownHostKey { .. })
+    ));
+
+    // Trusted always: written to Airgate's own known_hosts, then plain connects work.
+    airgate_tunnel::trust_host_key(&own, bastion.host(), bastion.port(), &public_key)
+        .expect("trust always");
+    let written = std::fs::read_to_string(&own).expect("written");
+    let name = airgate_peers::bastion::known_hosts_name(bastion.host(), bastion.port());
+    assert!(
+        written.starts_with(&format!("{name} ssh-ed25519 ")),
+        "{written}"
+    );
+    tunnels.connect("prod", spec).await.expect("known now");
+    tunnels.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_known_host_presenting_a_key_of_another_type_is_a_changed_key() {
+    let bastion = Bastion::start().expect("start sshd");
+    let mut spec = spec(&bastion);
+    // known_hosts knows this host by an ECDSA key; the bastion presents ed25519.
+    let ecdsa = bastion.dir().join("old_ecdsa_key");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ecdsa", "-N", "", "-f"])
+        .arg(&ecdsa)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let old_key =
+        std::fs::read_to_string(format!("{}.pub", ecdsa.display())).expect("old public key");
+    let known_hosts = bastion.dir().join("known_hosts_other_type");
+    let name = airgate_peers::bastion::known_hosts_name(bastion.host(), bastion.port());
+    std::fs::write(&known_hosts, format!("{name} {old_key}")).expect("write");
+    spec.known_hosts = vec![known_hosts];
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("another key type is refused");
+    match &error {
+        Error::HostKeyChanged { known, .. } => {
+            let old = fingerprint(&ecdsa.with_extension("pub")).expect("ssh-keygen -lf");
+            assert_eq!(known, &old, "names the key known_hosts holds");
+        }
+        other => panic!("expected HostKeyChanged, never an unknown key: {other:?}"),
+    }
+    assert!(
+        !bastion.log().contains("Accepted publickey") && !bastion.log().contains("userauth"),
+        "no authentication reached sshd: {}",
         bastion.log()
     );
 }

@@ -29,8 +29,9 @@ pub async fn open_environment(
     state: State<'_, AppState>,
     environment: EnvironmentRef,
     bastion: Option<String>,
+    trust_once: Option<String>,
 ) -> CmdResult<OpenOutcome> {
-    Ok(open(&state, environment, bastion).await?)
+    Ok(open(&state, environment, bastion, trust_once).await?)
 }
 
 /// The Open the window's button and the tray's menu both do.
@@ -38,24 +39,33 @@ pub async fn open(
     state: &AppState,
     environment: EnvironmentRef,
     bastion: Option<String>,
+    trust_once: Option<String>,
 ) -> Result<OpenOutcome> {
     let env = state
         .environment(&environment.profile, &environment.region, &environment.name)
         .ok_or_else(|| Error::EnvironmentNotFound(environment.tunnel_id()))?;
-    open_target(state, OpenTarget::from(&env), bastion).await
+    open_target(state, OpenTarget::from(&env), bastion, trust_once).await
 }
 
 /// Opens the self-hosted Airflow `name` through its saved route.
 #[tauri::command]
 #[specta::specta]
-pub async fn open_self_hosted(state: State<'_, AppState>, name: String) -> CmdResult<OpenOutcome> {
-    Ok(open_saved_self_hosted(&state, name).await?)
+pub async fn open_self_hosted(
+    state: State<'_, AppState>,
+    name: String,
+    trust_once: Option<String>,
+) -> CmdResult<OpenOutcome> {
+    Ok(open_saved_self_hosted(&state, name, trust_once).await?)
 }
 
-async fn open_saved_self_hosted(state: &AppState, name: String) -> Result<OpenOutcome> {
+async fn open_saved_self_hosted(
+    state: &AppState,
+    name: String,
+    trust_once: Option<String>,
+) -> Result<OpenOutcome> {
     let record = super::self_hosted::saved(state, &name).await?;
     let target = OpenTarget::from_self_hosted(&record)?;
-    open_target(state, target, record.bastion).await
+    open_target(state, target, record.bastion, trust_once).await
 }
 
 /// Runs Open on `target`; `bastion` starts its tunnel when it is private and not up (without
@@ -65,6 +75,7 @@ async fn open_target(
     state: &AppState,
     target: OpenTarget,
     bastion: Option<String>,
+    trust_once: Option<String>,
 ) -> Result<OpenOutcome> {
     let id = target.id.clone();
     let bastion = match bastion {
@@ -76,7 +87,7 @@ async fn open_target(
     };
     let used = bastion.clone();
     let tunnel = match bastion {
-        Some(name) => Some(tunnel_spec(state, name, &id).await?),
+        Some(name) => Some(tunnel_spec(state, name, &id, trust_once).await?),
         None => None,
     };
     let settings = airgate_launch::settings::load(&state.data_dir)?;
@@ -156,8 +167,8 @@ pub fn open_from_tray<R: Runtime>(app: &AppHandle<R>, tunnel_id: &str) {
     tauri::async_runtime::spawn(async move {
         let state = app.state::<AppState>();
         let opened = match (self_hosted, environment) {
-            (Some(name), _) => open_saved_self_hosted(&state, name).await,
-            (None, Some(environment)) => open(&state, environment, None).await,
+            (Some(name), _) => open_saved_self_hosted(&state, name, None).await,
+            (None, Some(environment)) => open(&state, environment, None, None).await,
             (None, None) => return,
         };
         if let Err(err) = opened {

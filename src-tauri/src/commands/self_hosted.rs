@@ -77,7 +77,11 @@ pub async fn delete_self_hosted(
 /// SOCKS port on 127.0.0.1.
 #[tauri::command]
 #[specta::specta]
-pub async fn connect_self_hosted(state: State<'_, AppState>, name: String) -> CmdResult<u16> {
+pub async fn connect_self_hosted(
+    state: State<'_, AppState>,
+    name: String,
+    trust_once: Option<String>,
+) -> CmdResult<u16> {
     let record = saved(&state, &name).await?;
     let Some(bastion) = record.bastion else {
         return Err(Error::InvalidInput(format!(
@@ -86,7 +90,7 @@ pub async fn connect_self_hosted(state: State<'_, AppState>, name: String) -> Cm
         .into());
     };
     let id = airgate_launch::self_hosted_id(&name);
-    let spec = tunnel_spec(&state, bastion, &id).await?;
+    let spec = tunnel_spec(&state, bastion, &id, trust_once).await?;
     let tunnels = state.tunnels.clone();
     let port = run_core("Opening the tunnel", async move {
         tunnels.connect(&id, spec).await

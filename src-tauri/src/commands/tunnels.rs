@@ -40,9 +40,10 @@ pub async fn connect_environment(
     state: State<'_, AppState>,
     environment: EnvironmentRef,
     bastion: String,
+    trust_once: Option<String>,
 ) -> CmdResult<u16> {
     let id = environment.tunnel_id();
-    let spec = tunnel_spec(&state, bastion, &id).await?;
+    let spec = tunnel_spec(&state, bastion, &id, trust_once).await?;
     let tunnels = state.tunnels.clone();
     let port = run_core("Opening the tunnel", async move {
         tunnels.connect(&id, spec).await
@@ -52,8 +53,14 @@ pub async fn connect_environment(
     Ok(port)
 }
 
-/// How to open the tunnel `id` through the saved bastion `bastion`: on its remembered port.
-pub async fn tunnel_spec(state: &AppState, bastion: String, id: &str) -> Result<TunnelSpec, Error> {
+/// How to open the tunnel `id` through the saved bastion `bastion`: on its remembered port,
+/// with the host key the user trusted for this tunnel only (`trust_once`), if any.
+pub async fn tunnel_spec(
+    state: &AppState,
+    bastion: String,
+    id: &str,
+    trust_once: Option<String>,
+) -> Result<TunnelSpec, Error> {
     let listen = airgate_launch::ports::listen_addr(&state.data_dir, id)?;
     let saved = state
         .with_vault("Reading saved bastions", |vault| vault.bastions())
@@ -69,6 +76,7 @@ pub async fn tunnel_spec(state: &AppState, bastion: String, id: &str) -> Result<
             user: record.user,
             key_path: record.key_path,
             keepalive: airgate_tunnel::Keepalive::default(),
+            trust_once,
         },
         known_hosts: state.known_hosts(),
         listen,
@@ -123,4 +131,20 @@ pub async fn set_tunnel_port(
     port: Option<u16>,
 ) -> CmdResult<std::collections::BTreeMap<String, u16>> {
     Ok(airgate_launch::ports::set(&state.data_dir, &id, port).map_err(Error::from)?)
+}
+
+/// Trusts the host key `public_key` of `host:port` from now on: adds it to Airgate's own
+/// known_hosts (never to `~/.ssh/known_hosts`).
+#[tauri::command]
+#[specta::specta]
+pub async fn trust_host_key(
+    state: State<'_, AppState>,
+    host: String,
+    port: u16,
+    public_key: String,
+) -> CmdResult<()> {
+    let file = state.data_dir.join("known_hosts");
+    airgate_tunnel::trust_host_key(&file, &host, port, &public_key).map_err(Error::from)?;
+    tracing::info!(%host, port, "host key trusted");
+    Ok(())
 }

@@ -1,10 +1,14 @@
 //! What a user sees when something is wrong: a profile AWS refuses is reported while every other
-//! profile still lists, and a bastion whose host key is unknown is refused in the row, with the
-//! key's fingerprint to check.
+//! profile still lists, and a bastion whose host key is unknown stops the Connect with the key's
+//! fingerprint to check; the window asks, and trusting once or always connects (always: written
+//! to Airgate's own known_hosts, never asked again).
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary, click_in, display_or_skip, row_selector};
+use airgate_e2e::{
+    TauriDriver, app_binary, click_in, click_when_ready, display_or_skip, row_selector,
+    wait_for_tunnel,
+};
 use airgate_peers::bastion::{self, Bastion};
 use airgate_sandbox::{REFUSED_PROFILE, Sandbox, Topology};
 use airgate_vault::{BastionRecord, Vault};
@@ -76,8 +80,8 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
         "the other profiles still list"
     );
 
-    // Connecting through the bastion with the unknown host key fails in the row, with its
-    // fingerprint, and nothing listens.
+    // Connecting through the bastion with the unknown host key stops, with its fingerprint in
+    // the row, and the window asks whether to trust it.
     let env = sandbox.environment("billing-prod").expect("seeded");
     let row_css = row_selector(env.name, env.profile, env.region);
     let row = client
@@ -96,6 +100,60 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
     assert!(
         failed.contains(&stranger.port().to_string()),
         "names the bastion: {failed}"
+    );
+    let asked = wait_for_text(
+        &client,
+        r#"[data-testid="host-key-dialog"][open] [data-testid="host-key-fingerprint"]"#,
+        &[&fingerprint],
+    )
+    .await;
+    assert_eq!(
+        asked.trim(),
+        fingerprint,
+        "the dialog shows the fingerprint to compare"
+    );
+    airgate_e2e::screenshot(&client, "host-key").await;
+    let own_known_hosts = sandbox.data_dir().join("known_hosts");
+    let knows_it = || {
+        std::fs::read_to_string(&own_known_hosts)
+            .unwrap_or_default()
+            .contains(
+                stranger
+                    .host_public_key()
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("?"),
+            )
+    };
+
+    // Trust this time: connected, nothing written.
+    click_when_ready(&client, r#"[data-testid="trust-once"]"#).await;
+    wait_for_tunnel(&client, &row_css, "connected").await;
+    assert!(!knows_it(), "trusting once writes nothing");
+    click_when_ready(&client, &format!(r#"{row_css} [data-testid="disconnect"]"#)).await;
+    wait_for_tunnel(&client, &row_css, "disconnected").await;
+
+    // The next Connect asks again; Trust always writes Airgate's own known_hosts.
+    click_when_ready(&client, &airgate_e2e::connect_selector(&row_css)).await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="host-key-dialog"][open] [data-testid="trust-always"]"#,
+    )
+    .await;
+    wait_for_tunnel(&client, &row_css, "connected").await;
+    assert!(knows_it(), "trusted always: {}", own_known_hosts.display());
+    click_when_ready(&client, &format!(r#"{row_css} [data-testid="disconnect"]"#)).await;
+    wait_for_tunnel(&client, &row_css, "disconnected").await;
+
+    // From then on it connects without asking.
+    click_when_ready(&client, &airgate_e2e::connect_selector(&row_css)).await;
+    wait_for_tunnel(&client, &row_css, "connected").await;
+    assert!(
+        client
+            .find(Locator::Css(r#"[data-testid="host-key-dialog"][open]"#))
+            .await
+            .is_err(),
+        "no question for a known key"
     );
     airgate_e2e::screenshot(&client, "failures").await;
 

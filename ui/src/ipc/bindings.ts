@@ -8,74 +8,79 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 /** Commands */
 export const commands = {
 	/**  Every MWAA environment of every AWS profile and region, with the sources that failed. */
-	listEnvironments: () => typedError<Discovery_Serialize, IpcError>(__TAURI_INVOKE("list_environments")),
+	listEnvironments: () => typedError<Discovery_Serialize, IpcError_Serialize>(__TAURI_INVOKE("list_environments")),
 	/**  The saved bastions. */
-	listBastions: () => typedError<BastionRecord[], IpcError>(__TAURI_INVOKE("list_bastions")),
+	listBastions: () => typedError<BastionRecord[], IpcError_Serialize>(__TAURI_INVOKE("list_bastions")),
 	/**  Saves `bastion` (replacing the one with the same name) and returns every saved bastion. */
-	saveBastion: (bastion: BastionRecord) => typedError<BastionRecord[], IpcError>(__TAURI_INVOKE("save_bastion", { bastion })),
+	saveBastion: (bastion: BastionRecord) => typedError<BastionRecord[], IpcError_Serialize>(__TAURI_INVOKE("save_bastion", { bastion })),
 	/**
 	 *  Opens `environment`'s Airflow UI, logged in: starts (or reuses) its tunnel through
 	 *  `bastion` when it is private, mints a login token, starts its browser. Each step arrives as
 	 *  an `OpenProgressed` event.
 	 */
-	openEnvironment: (environment: EnvironmentRef, bastion: string | null) => typedError<OpenOutcome_Serialize, IpcError>(__TAURI_INVOKE("open_environment", { environment, bastion })),
+	openEnvironment: (environment: EnvironmentRef, bastion: string | null, trustOnce: string | null) => typedError<OpenOutcome_Serialize, IpcError_Serialize>(__TAURI_INVOKE("open_environment", { environment, bastion, trustOnce })),
 	/**  The self-hosted Airflow web servers added by hand. */
-	listSelfHosted: () => typedError<SelfHostedRecord_Serialize[], IpcError>(__TAURI_INVOKE("list_self_hosted")),
+	listSelfHosted: () => typedError<SelfHostedRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("list_self_hosted")),
 	/**
 	 *  Saves `airflow` (replacing the one with the same name; `previous` is the name it had when
 	 *  it is renamed) and returns every saved one.
 	 */
-	saveSelfHosted: (airflow: SelfHostedRecord_Deserialize, previous: string | null) => typedError<SelfHostedRecord_Serialize[], IpcError>(__TAURI_INVOKE("save_self_hosted", { airflow, previous })),
+	saveSelfHosted: (airflow: SelfHostedRecord_Deserialize, previous: string | null) => typedError<SelfHostedRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("save_self_hosted", { airflow, previous })),
 	/**  Removes the self-hosted Airflow `name` (closing its tunnel) and returns the rest. */
-	deleteSelfHosted: (name: string) => typedError<SelfHostedRecord_Serialize[], IpcError>(__TAURI_INVOKE("delete_self_hosted", { name })),
+	deleteSelfHosted: (name: string) => typedError<SelfHostedRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_self_hosted", { name })),
 	/**  Opens the self-hosted Airflow `name` through its saved route. */
-	openSelfHosted: (name: string) => typedError<OpenOutcome_Serialize, IpcError>(__TAURI_INVOKE("open_self_hosted", { name })),
+	openSelfHosted: (name: string, trustOnce: string | null) => typedError<OpenOutcome_Serialize, IpcError_Serialize>(__TAURI_INVOKE("open_self_hosted", { name, trustOnce })),
 	/**
 	 *  Starts the tunnel of the self-hosted Airflow `name` through its saved bastion; returns its
 	 *  SOCKS port on 127.0.0.1.
 	 */
-	connectSelfHosted: (name: string) => typedError<number, IpcError>(__TAURI_INVOKE("connect_self_hosted", { name })),
+	connectSelfHosted: (name: string, trustOnce: string | null) => typedError<number, IpcError_Serialize>(__TAURI_INVOKE("connect_self_hosted", { name, trustOnce })),
 	/**  Closes the tunnel of the self-hosted Airflow `name`. */
-	disconnectSelfHosted: (name: string) => typedError<null, IpcError>(__TAURI_INVOKE("disconnect_self_hosted", { name })),
+	disconnectSelfHosted: (name: string) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("disconnect_self_hosted", { name })),
 	/**  Open's settings and the browsers found on this machine. */
-	openSettings: () => typedError<SettingsView_Serialize, IpcError>(__TAURI_INVOKE("open_settings")),
+	openSettings: () => typedError<SettingsView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("open_settings")),
 	/**  Saves Open's settings (atomically) and returns them as the screen shows them. */
-	saveOpenSettings: (settings: OpenSettings_Deserialize) => typedError<SettingsView_Serialize, IpcError>(__TAURI_INVOKE("save_open_settings", { settings })),
+	saveOpenSettings: (settings: OpenSettings_Deserialize) => typedError<SettingsView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("save_open_settings", { settings })),
 	/**
 	 *  The window's answer to `WindowCloseAsked`: keep Airgate in the tray (hide the window) or
 	 *  quit; `remember` saves the choice so the window does not ask again.
 	 */
-	answerClose: (keepInTray: boolean, remember: boolean) => typedError<null, IpcError>(__TAURI_INVOKE("answer_close", { keepInTray, remember })),
+	answerClose: (keepInTray: boolean, remember: boolean) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("answer_close", { keepInTray, remember })),
 	/**  Sets what closing the main window does (Settings). */
-	setCloseBehavior: (close: CloseBehavior) => typedError<CloseBehavior, IpcError>(__TAURI_INVOKE("set_close_behavior", { close })),
+	setCloseBehavior: (close: CloseBehavior) => typedError<CloseBehavior, IpcError_Serialize>(__TAURI_INVOKE("set_close_behavior", { close })),
 	/**
 	 *  Opens a SOCKS tunnel to `environment` through the saved bastion `bastion`; returns its port
 	 *  on 127.0.0.1 once connected. Progress arrives as `TunnelChanged` events.
 	 */
-	connectEnvironment: (environment: EnvironmentRef, bastion: string) => typedError<number, IpcError>(__TAURI_INVOKE("connect_environment", { environment, bastion })),
+	connectEnvironment: (environment: EnvironmentRef, bastion: string, trustOnce: string | null) => typedError<number, IpcError_Serialize>(__TAURI_INVOKE("connect_environment", { environment, bastion, trustOnce })),
 	/**  Closes the tunnel of `environment`. */
-	disconnectEnvironment: (environment: EnvironmentRef) => typedError<null, IpcError>(__TAURI_INVOKE("disconnect_environment", { environment })),
+	disconnectEnvironment: (environment: EnvironmentRef) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("disconnect_environment", { environment })),
 	/**  The current state of every tunnel. */
-	tunnelStates: () => typedError<TunnelEvent[], IpcError>(__TAURI_INVOKE("tunnel_states")),
+	tunnelStates: () => typedError<TunnelEvent[], IpcError_Serialize>(__TAURI_INVOKE("tunnel_states")),
+	/**
+	 *  Trusts the host key `public_key` of `host:port` from now on: adds it to Airgate's own
+	 *  known_hosts (never to `~/.ssh/known_hosts`).
+	 */
+	trustHostKey: (host: string, port: number, publicKey: string) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("trust_host_key", { host, port, publicKey })),
 	/**  The remembered local port of each tunnel (by tunnel id). */
-	tunnelPorts: () => typedError<{ [key in string]: number }, IpcError>(__TAURI_INVOKE("tunnel_ports")),
+	tunnelPorts: () => typedError<{ [key in string]: number }, IpcError_Serialize>(__TAURI_INVOKE("tunnel_ports")),
 	/**
 	 *  Sets the local port of the tunnel `id` (`None` forgets it: the next Connect picks a free
 	 *  one); used from its next Connect on. Returns every remembered port.
 	 */
-	setTunnelPort: (id: string, port: number | null) => typedError<{ [key in string]: number }, IpcError>(__TAURI_INVOKE("set_tunnel_port", { id, port })),
+	setTunnelPort: (id: string, port: number | null) => typedError<{ [key in string]: number }, IpcError_Serialize>(__TAURI_INVOKE("set_tunnel_port", { id, port })),
 	/**  What the tray icon shows right now (state, tooltip, label), as last applied by the tray. */
 	trayStatus: () => __TAURI_INVOKE<TrayView>("tray_status"),
 	/**
 	 *  The favourite environments (ids: `profile/region/name`, or `self-hosted/name`), in the order
 	 *  they were starred.
 	 */
-	favourites: () => typedError<string[], IpcError>(__TAURI_INVOKE("favourites")),
+	favourites: () => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("favourites")),
 	/**
 	 *  Stars (or unstars) the environment `id`: a favourite stays in the tray's menu for Open.
 	 *  Returns the favourites.
 	 */
-	setFavourite: (id: string, favourite: boolean) => typedError<string[], IpcError>(__TAURI_INVOKE("set_favourite", { id, favourite })),
+	setFavourite: (id: string, favourite: boolean) => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("set_favourite", { id, favourite })),
 };
 
 /** Events */
@@ -216,9 +221,28 @@ export type FailureKind =
 "NoProfiles" | "Other";
 
 /**  An error as the UI receives it. */
-export type IpcError = {
+export type IpcError = IpcError_Serialize | IpcError_Deserialize;
+
+/**  An error as the UI receives it. */
+export type IpcError_Deserialize = {
 	code: ErrorCode,
 	message: string,
+	/**
+	 *  The bastion presented a host key no known_hosts file knows: the window asks whether to
+	 *  trust it (once, or always), then tries again.
+	 */
+	unknownHostKey?: UnknownHostKey | null,
+};
+
+/**  An error as the UI receives it. */
+export type IpcError_Serialize = {
+	code: ErrorCode,
+	message: string,
+	/**
+	 *  The bastion presented a host key no known_hosts file knows: the window asks whether to
+	 *  trust it (once, or always), then tries again.
+	 */
+	unknownHostKey?: UnknownHostKey,
 };
 
 /**  What an Open did, for the window (the login URL and its token never reach it). */
@@ -489,6 +513,17 @@ attempt: number;
 nextTrySecs: number; 
 /**  Why the session was lost, or why the last attempt failed. */
 lastError: string } | { state: "failed"; reason: string } | { state: "disconnected" };
+
+/**  A host key to ask about (all of it public). */
+export type UnknownHostKey = {
+	host: string,
+	port: number,
+	keyType: string,
+	/**  `SHA256:...`, as `ssh` shows it. */
+	fingerprint: string,
+	/**  OpenSSH `type base64`, written to Airgate's known_hosts when trusted always. */
+	publicKey: string,
+};
 
 /**
  *  The main window's close button was pressed and the user has not chosen what it does yet

@@ -16,6 +16,7 @@ import {
   type TrayView,
   type TunnelState,
   tunnelId,
+  type UnknownHostKey,
 } from "../ipc";
 
 /** The environment a tunnel id names (the profile may itself contain "/"). */
@@ -27,6 +28,13 @@ export function refOfTunnel(id: string): EnvironmentRef {
 }
 
 export type Section = "environments" | "tunnels" | "settings";
+
+/** A host key to ask about, and what to do again once the user answered. */
+export type HostKeyAsk = {
+  key: UnknownHostKey;
+  /** Runs the action again, trusting `fingerprint` for this tunnel only (or none: known now). */
+  retry: (trustOnce: string | null) => Promise<void>;
+};
 
 /** The steps of Open, in the order they run. */
 export const OPEN_STEPS: OpenStep[] = ["route", "token", "browser"];
@@ -62,6 +70,9 @@ class Store {
   /** Tunnel states by tunnel id, from the shell's events and answers. */
   tunnels = $state<Record<string, TunnelState>>({});
   tray = $state<TrayView | null>(null);
+
+  /** A bastion presented an unknown host key: the window asks whether to trust it. */
+  hostKeyAsk = $state<HostKeyAsk | null>(null);
 
   /** The close button was pressed and the user has not said yet what it should do. */
   closeAsked = $state(false);
@@ -166,12 +177,15 @@ class Store {
     return this.tunnels[selfHostedId(name)] ?? { state: "disconnected" };
   }
 
-  async connectSelfHosted(name: string): Promise<void> {
+  async connectSelfHosted(name: string, trustOnce: string | null = null): Promise<void> {
     const id = selfHostedId(name);
     this.setTunnel(id, { state: "connecting" });
-    const res = await commands.connectSelfHosted(name);
+    const res = await commands.connectSelfHosted(name, trustOnce);
     if (res.status === "ok") this.setTunnel(id, { state: "connected", port: res.data });
-    else this.setTunnel(id, { state: "failed", reason: res.error.message });
+    else {
+      this.setTunnel(id, { state: "failed", reason: res.error.message });
+      this.askHostKey(res.error, (trust) => this.connectSelfHosted(name, trust));
+    }
   }
 
   async disconnectSelfHosted(name: string): Promise<void> {
@@ -181,20 +195,49 @@ class Store {
     else this.setTunnel(id, { state: "failed", reason: res.error.message });
   }
 
-  async openSelfHosted(name: string): Promise<void> {
-    await this.runOpen(selfHostedId(name), () => commands.openSelfHosted(name));
+  async openSelfHosted(name: string, trustOnce: string | null = null): Promise<void> {
+    await this.runOpen(
+      selfHostedId(name),
+      () => commands.openSelfHosted(name, trustOnce),
+      (trust) => this.openSelfHosted(name, trust),
+    );
   }
 
   tunnelOf(env: Environment): TunnelState {
     return this.tunnels[tunnelId(env)] ?? { state: "disconnected" };
   }
 
-  async connect(env: Environment, bastion: string): Promise<void> {
+  async connect(env: Environment, bastion: string, trustOnce: string | null = null): Promise<void> {
     const id = tunnelId(env);
     this.setTunnel(id, { state: "connecting" });
-    const res = await commands.connectEnvironment(envRef(env), bastion);
+    const res = await commands.connectEnvironment(envRef(env), bastion, trustOnce);
     if (res.status === "ok") this.setTunnel(id, { state: "connected", port: res.data });
-    else this.setTunnel(id, { state: "failed", reason: res.error.message });
+    else {
+      this.setTunnel(id, { state: "failed", reason: res.error.message });
+      this.askHostKey(res.error, (trust) => this.connect(env, bastion, trust));
+    }
+  }
+
+  /** Asks about the unknown host key `error` carries, if it carries one. */
+  private askHostKey(error: IpcError, retry: HostKeyAsk["retry"]): void {
+    if (error.unknownHostKey) this.hostKeyAsk = { key: error.unknownHostKey, retry };
+  }
+
+  /** Trusts the asked host key (always: written to Airgate's known_hosts) and tries again. */
+  async answerHostKey(always: boolean): Promise<IpcError | null> {
+    const ask = this.hostKeyAsk;
+    if (!ask) return null;
+    if (always) {
+      const res = await commands.trustHostKey(ask.key.host, ask.key.port, ask.key.publicKey);
+      if (res.status === "error") return res.error;
+    }
+    this.hostKeyAsk = null;
+    await ask.retry(always ? null : ask.key.fingerprint);
+    return null;
+  }
+
+  dismissHostKey(): void {
+    this.hostKeyAsk = null;
   }
 
   openOf(env: EnvironmentRef): OpenRun | null {
@@ -206,13 +249,22 @@ class Store {
   }
 
   /** Opens the environment's Airflow UI; `bastion` starts its tunnel when it is not up. */
-  async open(env: Environment, bastion: string | null): Promise<void> {
-    await this.runOpen(tunnelId(env), () => commands.openEnvironment(envRef(env), bastion));
+  async open(
+    env: Environment,
+    bastion: string | null,
+    trustOnce: string | null = null,
+  ): Promise<void> {
+    await this.runOpen(
+      tunnelId(env),
+      () => commands.openEnvironment(envRef(env), bastion, trustOnce),
+      (trust) => this.open(env, bastion, trust),
+    );
   }
 
   private async runOpen(
     id: string,
     call: () => Promise<{ status: "ok"; data: OpenOutcome } | { status: "error"; error: IpcError }>,
+    retry: HostKeyAsk["retry"],
   ): Promise<void> {
     if (this.opens[id]?.busy) return;
     this.opens = { ...this.opens, [id]: { steps: {}, busy: true, outcome: null, error: null } };
@@ -227,6 +279,7 @@ class Store {
         error: res.status === "error" ? res.error : null,
       },
     };
+    if (res.status === "error") this.askHostKey(res.error, retry);
   }
 
   /** Answers the close question: keep running in the tray (hide the window) or quit. */

@@ -75,6 +75,36 @@ impl Home {
         }
         command
     }
+
+    /// [`Self::airgate`] at a terminal: run by `script` in a pseudo-terminal, whose input is
+    /// this command's stdin and whose output (the child's stdout and stderr) is its stdout.
+    pub fn airgate_in_terminal(&self, args: &[&str]) -> Command {
+        let line: Vec<String> = std::iter::once(env!("CARGO_BIN_EXE_airgate"))
+            .chain(args.iter().copied())
+            .map(|word| format!("'{}'", word.replace('\'', "'\\''")))
+            .collect();
+        let mut command = self.airgate(&[]);
+        let std = command.as_std_mut();
+        let mut script = Command::new("script");
+        script.args(["-q", "-e", "-f", "-c", &line.join(" "), "/dev/null"]);
+        script
+            .env_clear()
+            .envs(
+                std.get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .env("TERM", "dumb")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        script
+    }
+
+    /// Airgate's data directory under this home (where the CLI keeps its own known_hosts).
+    pub fn data_dir(&self) -> PathBuf {
+        self.path().join(".local/share/app.airgate.desktop")
+    }
 }
 
 /// What a finished run printed.
