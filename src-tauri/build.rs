@@ -20,6 +20,7 @@ const COMMANDS: &[&str] = &[
     "connect_environment",
     "disconnect_environment",
     "tunnel_states",
+    "tunnel_stats",
     "trust_host_key",
     "tunnel_ports",
     "set_tunnel_port",

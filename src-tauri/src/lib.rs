@@ -62,6 +62,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::tunnels::connect_environment,
             commands::tunnels::disconnect_environment,
             commands::tunnels::tunnel_states,
+            commands::tunnels::tunnel_stats,
             commands::tunnels::trust_host_key,
             commands::tunnels::tunnel_ports,
             commands::tunnels::set_tunnel_port,
@@ -96,12 +97,8 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
             ipc.mount_events(app);
             let (data_dir, custom) =
                 state::data_dir(options.data_dir.clone(), app.path().app_data_dir()?)?;
-            let tunnels = {
-                // The tunnels' task is spawned on Tauri's async runtime.
-                let runtime = tauri::async_runtime::handle();
-                let _entered = runtime.inner().enter();
-                Tunnels::new()
-            };
+            // The tunnels' task runs on Tauri's async runtime.
+            let tunnels = Tunnels::new_in(tauri::async_runtime::handle().inner());
             let progress = events::progress_sink(app.handle().clone());
             let window = window::WindowControl::new(app.handle().clone());
             let airflow_windows =

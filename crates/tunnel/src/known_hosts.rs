@@ -42,42 +42,71 @@ struct Entry {
     key: PublicKey,
 }
 
+/// The text of known_hosts files, read once (off the async executor) before a connection.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Loaded(Vec<(PathBuf, String)>);
+
+/// Reads `files`, in order; a missing file is empty (as for `ssh`), and bytes that are not
+/// UTF-8 (a stray byte in a comment) are replaced, so the other lines still count.
+pub(crate) fn load(files: &[PathBuf]) -> Result<Loaded> {
+    let mut loaded = Vec::new();
+    for path in files {
+        match std::fs::read(path) {
+            Ok(bytes) => loaded.push((path.clone(), String::from_utf8_lossy(&bytes).into_owned())),
+            Err(e) if e.kind() == ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(Error::KnownHostsUnreadable {
+                    path: path.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    Ok(Loaded(loaded))
+}
+
 /// Checks `key`, presented by `host:port`, against `files` in order.
+#[cfg(test)]
 pub(crate) fn check(host: &str, port: u16, key: &PublicKey, files: &[PathBuf]) -> Result<Verdict> {
-    let entries = entries_for(host, port, files)?;
+    Ok(check_loaded(host, port, key, &load(files)?))
+}
+
+/// Checks `key`, presented by `host:port`, against the `loaded` files in order.
+pub(crate) fn check_loaded(host: &str, port: u16, key: &PublicKey, loaded: &Loaded) -> Verdict {
+    let entries = entries_of(host, port, loaded);
     if let Some(e) = entries
         .iter()
         .find(|e| e.revoked && e.key.key_data() == key.key_data())
     {
-        return Ok(Verdict::Revoked {
+        return Verdict::Revoked {
             path: e.path.clone(),
             line: e.line,
-        });
+        };
     }
     let recorded: Vec<&Entry> = entries.iter().filter(|e| !e.revoked).collect();
     if recorded.iter().any(|e| e.key.key_data() == key.key_data()) {
-        return Ok(Verdict::Trusted);
+        return Verdict::Trusted;
     }
     // Name a line with a key of the same type first, as `ssh` does; any other key still counts.
     let same_type = |e: &&&Entry| same_family(&e.key.algorithm(), &key.algorithm());
-    Ok(match recorded.iter().find(same_type).or(recorded.first()) {
+    match recorded.iter().find(same_type).or(recorded.first()) {
         Some(e) => Verdict::Changed {
             path: e.path.clone(),
             line: e.line,
             known: e.key.fingerprint(russh::keys::HashAlg::Sha256).to_string(),
         },
         None => Verdict::Unknown,
-    })
+    }
 }
 
 /// Key algorithms known_hosts records for `host:port`, so the key exchange can ask the bastion
 /// for a key type we can verify (as `ssh` orders its HostKeyAlgorithms).
-pub(crate) fn known_algorithms(host: &str, port: u16, files: &[PathBuf]) -> Result<Vec<Algorithm>> {
-    Ok(entries_for(host, port, files)?
+pub(crate) fn known_algorithms(host: &str, port: u16, loaded: &Loaded) -> Vec<Algorithm> {
+    entries_of(host, port, loaded)
         .into_iter()
         .filter(|e| !e.revoked)
         .map(|e| e.key.algorithm())
-        .collect())
+        .collect()
 }
 
 /// Adds `host:port`'s `key` (OpenSSH `type base64`) to the known_hosts file `path` (created
@@ -95,18 +124,19 @@ pub fn trust_host_key(path: &Path, host: &str, port: u16, key: &str) -> Result<(
         path: path.to_owned(),
         reason,
     };
-    let mut text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == ErrorKind::NotFound => String::new(),
+    // The other lines are kept byte for byte, whatever they hold.
+    let mut text = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(write_error(e.to_string())),
     };
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
+    if !text.is_empty() && !text.ends_with(b"\n") {
+        text.push(b'\n');
     }
     let line = parsed
         .to_openssh()
         .map_err(|e| write_error(e.to_string()))?;
-    text.push_str(&format!("{} {line}\n", lookup_name(host, port)));
+    text.extend_from_slice(format!("{} {line}\n", lookup_name(host, port)).as_bytes());
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| write_error(e.to_string()))?;
     }
@@ -137,23 +167,13 @@ fn lookup_name(host: &str, port: u16) -> String {
     }
 }
 
-fn entries_for(host: &str, port: u16, files: &[PathBuf]) -> Result<Vec<Entry>> {
+fn entries_of(host: &str, port: u16, loaded: &Loaded) -> Vec<Entry> {
     let name = lookup_name(host, port);
-    let mut entries = Vec::new();
-    for path in files {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == ErrorKind::NotFound => continue,
-            Err(source) => {
-                return Err(Error::KnownHostsUnreadable {
-                    path: path.clone(),
-                    source,
-                });
-            }
-        };
-        entries.extend(parse_matching(&text, &name, path));
-    }
-    Ok(entries)
+    loaded
+        .0
+        .iter()
+        .flat_map(|(path, text)| parse_matching(text, &name, path))
+        .collect()
 }
 
 fn parse_matching(text: &str, name: &str, path: &Path) -> Vec<Entry> {

@@ -22,12 +22,14 @@ pub use known_hosts::trust_host_key;
 pub mod reconnect;
 mod session;
 mod socks;
+mod stats;
 mod tunnels;
 
 pub use error::{Error, Result};
 pub use holder::holder_of;
 pub use session::{AUTH_TIMEOUT, BastionSession, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT};
-pub use socks::{MAX_CONNECTIONS, OPEN_TIMEOUT, serve_socks, serve_socks_via};
+pub use socks::{MAX_CONNECTIONS, OPEN_TIMEOUT, serve_socks};
+pub use stats::TunnelStats;
 pub use tunnels::Tunnels;
 
 /// How to reach and log in to a bastion.

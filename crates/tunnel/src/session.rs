@@ -25,11 +25,21 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long authentication may take.
 pub const AUTH_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// AES-GCM first (fastest where the CPU has AES instructions), then chacha20-poly1305.
+/// With AES instructions: AES-GCM first, then chacha20-poly1305. (Strict key exchange against
+/// Terrapin is russh's default; no CBC, no arcfour, no 3DES.)
 const CIPHERS: &[cipher::Name] = &[
     cipher::AES_128_GCM,
     cipher::AES_256_GCM,
     cipher::CHACHA20_POLY1305,
+    cipher::AES_256_CTR,
+    cipher::AES_192_CTR,
+    cipher::AES_128_CTR,
+];
+/// Without them: chacha20-poly1305 first.
+const CIPHERS_SOFTWARE: &[cipher::Name] = &[
+    cipher::CHACHA20_POLY1305,
+    cipher::AES_128_GCM,
+    cipher::AES_256_GCM,
     cipher::AES_256_CTR,
     cipher::AES_192_CTR,
     cipher::AES_128_CTR,
@@ -63,18 +73,21 @@ impl BastionSession {
     #[instrument(skip_all, fields(bastion = %format_args!("{}@{}:{}", bastion.user, bastion.host, bastion.port)))]
     pub async fn connect(bastion: &BastionSpec, known_hosts: &[PathBuf]) -> Result<BastionSession> {
         let (host, port) = (bastion.host.clone(), bastion.port);
-        let key = load_key(&bastion.key_path)?;
-        let config = client_config(&host, port, known_hosts, bastion.keepalive)?;
+        // Files are read off the async executor: a slow disk or a network home never stalls
+        // other tunnels.
+        let (key_path, files) = (bastion.key_path.clone(), known_hosts.to_vec());
+        let (key, known) = tokio::task::spawn_blocking(move || {
+            Ok::<_, Error>((load_key(&key_path)?, known_hosts::load(&files)?))
+        })
+        .await
+        .map_err(|e| Error::Ssh {
+            host: host.clone(),
+            port,
+            reason: format!("reading the key and known_hosts stopped: {e}"),
+        })??;
+        let config = client_config(&host, port, &known, bastion.keepalive);
 
-        let stream =
-            tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host.as_str(), port)))
-                .await
-                .map_err(|_| timeout_error(&host, port, "connecting", CONNECT_TIMEOUT))?
-                .map_err(|e| Error::BastionUnreachable {
-                    host: host.clone(),
-                    port,
-                    reason: e.to_string(),
-                })?;
+        let stream = connect_tcp(&host, port).await?;
         if let Err(e) = stream.set_nodelay(true) {
             debug!(cause = %e, "could not set TCP_NODELAY");
         }
@@ -85,7 +98,7 @@ impl BastionSession {
         let handler = ClientHandler {
             host: host.clone(),
             port,
-            known_hosts: known_hosts.to_vec(),
+            known_hosts: known,
             rejection: rejection.clone(),
             end_reason: end_reason.clone(),
             keepalive: bastion.keepalive,
@@ -264,28 +277,101 @@ fn load_key(path: &Path) -> Result<PrivateKey> {
     })
 }
 
+/// Resolves `host` and tries each address in turn, each within [`CONNECT_TIMEOUT`]; the error
+/// names every address tried and what happened.
+async fn connect_tcp(host: &str, port: u16) -> Result<TcpStream> {
+    let unreachable = |reason: String| Error::BastionUnreachable {
+        host: host.to_owned(),
+        port,
+        reason,
+    };
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host, port)))
+            .await
+            .map_err(|_| timeout_error(host, port, "looking up its address", CONNECT_TIMEOUT))?
+            .map_err(|e| unreachable(format!("cannot resolve {host}: {e}")))?
+            .collect();
+    // What went wrong with each address: `None` when it did not answer in time.
+    let mut failures: Vec<(SocketAddr, Option<std::io::Error>)> = Vec::new();
+    for addr in &addrs {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => return Ok(stream),
+            Ok(Err(e)) => failures.push((*addr, Some(e))),
+            Err(_) => failures.push((*addr, None)),
+        }
+    }
+    let said = |e: &Option<std::io::Error>| match e {
+        Some(e) => e.to_string(),
+        None => format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()),
+    };
+    match failures.as_slice() {
+        [] => Err(unreachable(format!("{host} has no address"))),
+        [(_, None)] => Err(timeout_error(host, port, "connecting", CONNECT_TIMEOUT)),
+        [(_, error)] => Err(unreachable(said(error))),
+        many => {
+            let tried: Vec<String> = many
+                .iter()
+                .map(|(a, e)| format!("{a}: {}", said(e)))
+                .collect();
+            Err(unreachable(format!("tried {}", tried.join("; "))))
+        }
+    }
+}
+
+/// The cipher order: AES-GCM first where the CPU has AES instructions (fastest there),
+/// ChaCha20-Poly1305 first where it has not (faster in software, and constant-time).
+fn ciphers() -> &'static [cipher::Name] {
+    if cpu_has_aes() {
+        CIPHERS
+    } else {
+        CIPHERS_SOFTWARE
+    }
+}
+
+fn cpu_has_aes() -> bool {
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    {
+        std::arch::is_x86_feature_detected!("aes")
+            && std::arch::is_x86_feature_detected!("pclmulqdq")
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        std::arch::is_aarch64_feature_detected!("aes")
+    }
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        false
+    }
+}
+
 fn client_config(
     host: &str,
     port: u16,
-    known_hosts: &[PathBuf],
+    known_hosts: &known_hosts::Loaded,
     keepalive: crate::Keepalive,
-) -> Result<Arc<client::Config>> {
-    // Ask first for the host key types known_hosts can verify, as `ssh` does.
-    let known = known_hosts::known_algorithms(host, port, known_hosts)?;
-    let mut keys: Vec<Algorithm> = Preferred::DEFAULT.key.to_vec();
+) -> Arc<client::Config> {
+    // Ask first for the host key types known_hosts can verify, as `ssh` does. RSA with SHA-1
+    // signatures (`ssh-rsa`) is left out, as OpenSSH does since 8.8.
+    let known = known_hosts::known_algorithms(host, port, known_hosts);
+    let mut keys: Vec<Algorithm> = Preferred::DEFAULT
+        .key
+        .iter()
+        .filter(|a| !matches!(a, Algorithm::Rsa { hash: None }))
+        .cloned()
+        .collect();
     keys.sort_by_key(|a| !known.iter().any(|k| known_hosts::same_family(k, a)));
-    Ok(Arc::new(client::Config {
+    Arc::new(client::Config {
         nodelay: true,
         keepalive_interval: Some(keepalive.interval),
         keepalive_max: keepalive.max as usize,
         inactivity_timeout: None,
         preferred: Preferred {
-            cipher: Cow::Borrowed(CIPHERS),
+            cipher: Cow::Borrowed(ciphers()),
             key: Cow::Owned(keys),
             ..Preferred::DEFAULT
         },
         ..client::Config::default()
-    }))
+    })
 }
 
 /// Checks the host key and records why a session ended. Dropped when the session task ends,
@@ -293,7 +379,7 @@ fn client_config(
 struct ClientHandler {
     host: String,
     port: u16,
-    known_hosts: Vec<PathBuf>,
+    known_hosts: known_hosts::Loaded,
     rejection: Arc<Mutex<Option<Error>>>,
     end_reason: Arc<Mutex<Option<String>>>,
     keepalive: crate::Keepalive,
@@ -312,7 +398,7 @@ impl ClientHandler {
             }
         };
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
-        match known_hosts::check(&host, port, key, &self.known_hosts)? {
+        match known_hosts::check_loaded(&host, port, key, &self.known_hosts) {
             Verdict::Trusted => {
                 debug!(%fingerprint, "host key known");
                 Ok(())

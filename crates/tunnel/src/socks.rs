@@ -1,13 +1,15 @@
-//! A SOCKS5 server (RFC 1928) that relays each CONNECT over a `direct-tcpip` channel of a
-//! bastion session. No authentication (the listener is on loopback), CONNECT only; domain names
-//! are passed to the bastion unresolved (remote DNS), so private names resolve where they live.
+//! A SOCKS server that relays each CONNECT over a `direct-tcpip` channel of a bastion session,
+//! speaking what OpenSSH's `ssh -D` speaks: SOCKS5 (RFC 1928, no authentication: the listener is
+//! on loopback), SOCKS4 and SOCKS4a. CONNECT only; domain names are passed to the bastion
+//! unresolved (remote DNS), so private names resolve where they live. Every failure gets the
+//! protocol's reply code; a client that stalls is dropped after [`HANDSHAKE_TIMEOUT`].
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use russh::ChannelOpenFailure;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 use tokio_util::sync::CancellationToken;
@@ -15,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, instrument, warn};
 
 use crate::session::BastionSession;
+use crate::stats::{Counted, Stats};
 
 /// Most SOCKS connections served at once per tunnel; more wait to be accepted.
 pub const MAX_CONNECTIONS: usize = 256;
@@ -26,6 +29,12 @@ pub const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
 const RELAY_BUFFER: usize = 32 * 1024;
 
 const VERSION: u8 = 0x05;
+const VERSION_4: u8 = 0x04;
+/// SOCKS4 reply codes (its replies start with a 0 byte).
+const GRANTED_4: u8 = 0x5A;
+const REJECTED_4: u8 = 0x5B;
+/// Longest SOCKS4 user id or SOCKS4a host name read (both end with a 0 byte).
+const MAX_NAME_4: usize = 255;
 const NO_AUTH: u8 = 0x00;
 const NO_ACCEPTABLE_METHOD: u8 = 0xFF;
 const CMD_CONNECT: u8 = 0x01;
@@ -53,16 +62,17 @@ pub async fn serve_socks(
     shutdown: CancellationToken,
 ) {
     let (_keep, sessions) = watch::channel(Some(session));
-    serve_socks_via(listener, sessions, shutdown).await;
+    serve_socks_via(listener, sessions, Arc::default(), shutdown).await;
 }
 
 /// Serves SOCKS5 on `listener` through whichever session `sessions` holds: while it holds none
 /// (the tunnel is reconnecting), a client's request waits up to [`OPEN_TIMEOUT`] for one, then
 /// gets "network unreachable".
 #[instrument(skip_all, fields(listen = ?listener.local_addr().ok()))]
-pub async fn serve_socks_via(
+pub(crate) async fn serve_socks_via(
     listener: TcpListener,
     sessions: watch::Receiver<Option<BastionSession>>,
+    stats: Arc<Stats>,
     shutdown: CancellationToken,
 ) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -93,11 +103,12 @@ pub async fn serve_socks_via(
         };
         let sessions = sessions.clone();
         let shutdown = shutdown.clone();
+        let stats = stats.clone();
         connections.spawn(async move {
             let _permit = permit;
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = handle_client(stream, client, sessions) => {}
+                () = handle_client(stream, client, sessions, stats) => {}
             }
         });
     }
@@ -111,6 +122,7 @@ async fn handle_client(
     mut stream: TcpStream,
     client: SocketAddr,
     mut sessions: watch::Receiver<Option<BastionSession>>,
+    stats: Arc<Stats>,
 ) {
     let _ = stream.set_nodelay(true);
     let target = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream)).await {
@@ -132,28 +144,107 @@ async fn handle_client(
     };
     let Some(session) = session else {
         debug!(%client, "no session to the bastion: it is reconnecting");
-        let _ = send_reply(&mut stream, reply::NETWORK_UNREACHABLE).await;
+        let _ = send_reply(&mut stream, target.proto, reply::NETWORK_UNREACHABLE).await;
         return;
     };
-    relay(stream, client, &session, target).await;
+    relay(stream, client, &session, target, &stats).await;
 }
 
-#[derive(Debug)]
+/// Which protocol the client speaks, so that replies use its format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    Socks4,
+    Socks5,
+}
+
+#[derive(Debug, PartialEq, Eq)]
 struct Target {
     /// An IP literal or a name left for the bastion to resolve.
     host: String,
     port: u16,
+    proto: Proto,
 }
 
 /// Reads the greeting and the request; answers errors itself. `None` when the client must
-/// go (an error reply was sent).
-async fn handshake(stream: &mut TcpStream) -> std::io::Result<Option<Target>> {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head).await?;
-    if head[0] != VERSION {
+/// go (an error reply was sent, or it speaks no SOCKS).
+async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> std::io::Result<Option<Target>> {
+    let mut version = [0u8; 1];
+    stream.read_exact(&mut version).await?;
+    match version[0] {
+        VERSION => handshake_5(stream).await,
+        VERSION_4 => handshake_4(stream).await,
+        _ => Ok(None),
+    }
+}
+
+/// SOCKS4 and 4a: `CD DSTPORT DSTIP USERID\0`, then for 4a (DSTIP 0.0.0.x, x > 0) `HOST\0`.
+async fn handshake_4<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> std::io::Result<Option<Target>> {
+    let mut request = [0u8; 7];
+    stream.read_exact(&mut request).await?;
+    let command = request[0];
+    let port = u16::from_be_bytes([request[1], request[2]]);
+    let ip = Ipv4Addr::new(request[3], request[4], request[5], request[6]);
+    if read_zero_terminated(stream).await?.is_none() {
+        send_reply(stream, Proto::Socks4, reply::GENERAL_FAILURE).await?;
         return Ok(None);
     }
-    let mut methods = vec![0u8; usize::from(head[1])];
+    let [a, b, c, d] = ip.octets();
+    let host = if a == 0 && b == 0 && c == 0 && d != 0 {
+        match read_zero_terminated(stream).await? {
+            Some(name) if !name.is_empty() => match String::from_utf8(name) {
+                Ok(name) => name,
+                Err(_) => {
+                    send_reply(stream, Proto::Socks4, reply::GENERAL_FAILURE).await?;
+                    return Ok(None);
+                }
+            },
+            _ => {
+                send_reply(stream, Proto::Socks4, reply::GENERAL_FAILURE).await?;
+                return Ok(None);
+            }
+        }
+    } else {
+        ip.to_string()
+    };
+    if command != CMD_CONNECT {
+        send_reply(stream, Proto::Socks4, reply::COMMAND_NOT_SUPPORTED).await?;
+        return Ok(None);
+    }
+    Ok(Some(Target {
+        host,
+        port,
+        proto: Proto::Socks4,
+    }))
+}
+
+/// Bytes up to a 0 byte (not included); `None` past [`MAX_NAME_4`] bytes.
+async fn read_zero_terminated<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let mut out = Vec::new();
+    loop {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await?;
+        if byte[0] == 0 {
+            return Ok(Some(out));
+        }
+        if out.len() == MAX_NAME_4 {
+            return Ok(None);
+        }
+        out.push(byte[0]);
+    }
+}
+
+async fn handshake_5<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> std::io::Result<Option<Target>> {
+    let mut count = [0u8; 1];
+    stream.read_exact(&mut count).await?;
+    let mut methods = vec![0u8; usize::from(count[0])];
     stream.read_exact(&mut methods).await?;
     if !methods.contains(&NO_AUTH) {
         stream.write_all(&[VERSION, NO_ACCEPTABLE_METHOD]).await?;
@@ -186,33 +277,51 @@ async fn handshake(stream: &mut TcpStream) -> std::io::Result<Option<Target>> {
             match String::from_utf8(name) {
                 Ok(name) if !name.is_empty() => name,
                 _ => {
-                    send_reply(stream, reply::GENERAL_FAILURE).await?;
+                    send_reply(stream, Proto::Socks5, reply::GENERAL_FAILURE).await?;
                     return Ok(None);
                 }
             }
         }
         _ => {
-            send_reply(stream, reply::ADDRESS_TYPE_NOT_SUPPORTED).await?;
+            send_reply(stream, Proto::Socks5, reply::ADDRESS_TYPE_NOT_SUPPORTED).await?;
             return Ok(None);
         }
     };
     let mut port = [0u8; 2];
     stream.read_exact(&mut port).await?;
     if command != CMD_CONNECT {
-        send_reply(stream, reply::COMMAND_NOT_SUPPORTED).await?;
+        send_reply(stream, Proto::Socks5, reply::COMMAND_NOT_SUPPORTED).await?;
         return Ok(None);
     }
     Ok(Some(Target {
         host,
         port: u16::from_be_bytes(port),
+        proto: Proto::Socks5,
     }))
 }
 
-async fn send_reply(stream: &mut TcpStream, code: u8) -> std::io::Result<()> {
+/// Sends the reply `code` (a SOCKS5 code; SOCKS4 knows only granted and rejected).
+async fn send_reply<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    proto: Proto,
+    code: u8,
+) -> std::io::Result<()> {
     // The bound address is not meaningful through a tunnel: 0.0.0.0:0.
-    stream
-        .write_all(&[VERSION, code, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0])
-        .await
+    match proto {
+        Proto::Socks5 => {
+            stream
+                .write_all(&[VERSION, code, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0])
+                .await
+        }
+        Proto::Socks4 => {
+            let status = if code == reply::SUCCEEDED {
+                GRANTED_4
+            } else {
+                REJECTED_4
+            };
+            stream.write_all(&[0x00, status, 0, 0, 0, 0, 0, 0]).await
+        }
+    }
 }
 
 #[instrument(skip_all, fields(%client, target = %format_args!("{}:{}", target.host, target.port)))]
@@ -221,6 +330,7 @@ async fn relay(
     client: SocketAddr,
     session: &BastionSession,
     target: Target,
+    stats: &Arc<Stats>,
 ) {
     let opened = tokio::time::timeout(
         OPEN_TIMEOUT,
@@ -232,21 +342,26 @@ async fn relay(
         Ok(Err(e)) => {
             let code = failure_reply(&e);
             debug!(cause = %e, code, "forward refused");
-            let _ = send_reply(&mut stream, code).await;
+            let _ = send_reply(&mut stream, target.proto, code).await;
             return;
         }
         Err(_) => {
             debug!("bastion did not open the forward in time");
-            let _ = send_reply(&mut stream, reply::HOST_UNREACHABLE).await;
+            let _ = send_reply(&mut stream, target.proto, reply::HOST_UNREACHABLE).await;
             return;
         }
     };
-    if send_reply(&mut stream, reply::SUCCEEDED).await.is_err() {
+    if send_reply(&mut stream, target.proto, reply::SUCCEEDED)
+        .await
+        .is_err()
+    {
         return;
     }
+    let _open = stats.relay();
     let mut remote = channel.into_stream();
+    let mut local = Counted::new(stream, stats.clone());
     match tokio::io::copy_bidirectional_with_sizes(
-        &mut stream,
+        &mut local,
         &mut remote,
         RELAY_BUFFER,
         RELAY_BUFFER,
@@ -269,5 +384,129 @@ fn failure_reply(error: &russh::Error) -> u8 {
             reply::NOT_ALLOWED
         }
         _ => reply::GENERAL_FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the handshake on `input`; returns its outcome and what it answered.
+    fn shake(input: &[u8]) -> (std::io::Result<Option<Target>>, Vec<u8>) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let (mut ours, mut theirs) = tokio::io::duplex(64 * 1024);
+            theirs.write_all(input).await.expect("write input");
+            theirs.shutdown().await.expect("end input");
+            let outcome = tokio::time::timeout(Duration::from_secs(5), handshake(&mut ours))
+                .await
+                .expect("the handshake never hangs on a closed input");
+            drop(ours);
+            let mut answered = Vec::new();
+            theirs
+                .read_to_end(&mut answered)
+                .await
+                .expect("read answer");
+            (outcome, answered)
+        })
+    }
+
+    fn target(host: &str, port: u16, proto: Proto) -> Option<Target> {
+        Some(Target {
+            host: host.to_owned(),
+            port,
+            proto,
+        })
+    }
+
+    #[test]
+    fn socks5_connect_by_name_ip4_and_ip6() {
+        let by_name = [&[5, 1, 0, 5, 1, 0, 3, 9][..], b"localhost", &[0x1F, 0x90]].concat();
+        let (outcome, answered) = shake(&by_name);
+        assert_eq!(
+            outcome.expect("read"),
+            target("localhost", 8080, Proto::Socks5)
+        );
+        assert_eq!(answered, [5, 0], "no authentication chosen");
+        let (outcome, _) = shake(&[5, 1, 0, 5, 1, 0, 1, 10, 0, 0, 7, 0, 80]);
+        assert_eq!(
+            outcome.expect("read"),
+            target("10.0.0.7", 80, Proto::Socks5)
+        );
+        let mut ip6 = vec![5, 1, 0, 5, 1, 0, 4];
+        ip6.extend(std::net::Ipv6Addr::LOCALHOST.octets());
+        ip6.extend([0, 22]);
+        assert_eq!(
+            shake(&ip6).0.expect("read"),
+            target("::1", 22, Proto::Socks5)
+        );
+    }
+
+    #[test]
+    fn socks4_and_4a_connect() {
+        let socks4 = [&[4, 1, 0, 80, 10, 0, 0, 7][..], b"me\0"].concat();
+        assert_eq!(
+            shake(&socks4).0.expect("read"),
+            target("10.0.0.7", 80, Proto::Socks4)
+        );
+        let socks4a = [&[4, 1, 1, 187, 0, 0, 0, 1][..], b"\0orders-vpce.example\0"].concat();
+        assert_eq!(
+            shake(&socks4a).0.expect("read"),
+            target("orders-vpce.example", 443, Proto::Socks4),
+            "4a: the name goes to the bastion unresolved"
+        );
+    }
+
+    #[test]
+    fn refusals_get_their_protocols_reply() {
+        // SOCKS5 BIND: "command not supported" (7).
+        let (outcome, answered) = shake(&[5, 1, 0, 5, 2, 0, 1, 10, 0, 0, 7, 0, 80]);
+        assert!(outcome.expect("read").is_none());
+        assert_eq!(answered, [5, 0, 5, 7, 0, 1, 0, 0, 0, 0, 0, 0]);
+        // Only username/password offered: "no acceptable method".
+        let (_, answered) = shake(&[5, 1, 2]);
+        assert_eq!(answered, [5, 0xFF]);
+        // SOCKS4 BIND: rejected (0x5B).
+        let (_, answered) = shake(&[4, 2, 0, 80, 10, 0, 0, 7, 0]);
+        assert_eq!(answered, [0, 0x5B, 0, 0, 0, 0, 0, 0]);
+        // A SOCKS4a name longer than any host name: rejected, never read forever.
+        let long = [&[4, 1, 0, 80, 0, 0, 0, 1, 0][..], &[b'a'; 300]].concat();
+        let (outcome, answered) = shake(&long);
+        assert!(outcome.expect("read").is_none());
+        assert_eq!(answered, [0, 0x5B, 0, 0, 0, 0, 0, 0]);
+        // Not SOCKS at all (an HTTP request): dropped without a reply.
+        let (outcome, answered) = shake(b"GET / HTTP/1.1\r\n\r\n");
+        assert!(outcome.expect("read").is_none());
+        assert!(answered.is_empty());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 512, ..Default::default() })]
+
+        /// Whatever a client sends, the handshake answers, refuses or fails: it never panics,
+        /// never hangs on a closed input, and a target it accepts has a non-empty host.
+        #[test]
+        fn any_bytes_are_handled(input in proptest::collection::vec(proptest::num::u8::ANY, 0..600)) {
+            let (outcome, _) = shake(&input);
+            if let Ok(Some(target)) = outcome {
+                proptest::prop_assert!(!target.host.is_empty());
+            }
+        }
+
+        /// SOCKS-shaped inputs reach deeper: a valid start, then anything.
+        #[test]
+        fn socks_shaped_bytes_are_handled(
+            version in proptest::sample::select(vec![4u8, 5]),
+            rest in proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+        ) {
+            let input = [&[version, 1, 0, 5, 1, 0][..], &rest].concat();
+            let (outcome, _) = shake(&input);
+            if let Ok(Some(target)) = outcome {
+                proptest::prop_assert!(!target.host.is_empty());
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! publishes them; callers get replies on oneshot channels.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -16,6 +17,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 use crate::reconnect::{self, Backoff, Waited};
 use crate::session::BastionSession;
 use crate::socks::serve_socks_via;
+use crate::stats::{Stats, TunnelStats};
 use crate::{Error, Result, TunnelEvent, TunnelSpec, TunnelState};
 
 /// How long [`Tunnels::shutdown`] waits for tunnels to close before giving up on them.
@@ -35,12 +37,17 @@ impl Default for Tunnels {
 }
 
 impl Tunnels {
-    /// Starts the task owning the tunnels. It runs until [`shutdown`](Self::shutdown) or until
-    /// every handle is dropped.
+    /// Starts the task owning the tunnels on the current runtime. It runs until
+    /// [`shutdown`](Self::shutdown) or until every handle is dropped.
     ///
     /// # Panics
-    /// Outside a Tokio runtime.
+    /// Outside a Tokio runtime: use [`Tunnels::new_in`] there.
     pub fn new() -> Self {
+        Self::new_in(&tokio::runtime::Handle::current())
+    }
+
+    /// Starts the task owning the tunnels on `runtime` (callable from any thread).
+    pub fn new_in(runtime: &tokio::runtime::Handle) -> Self {
         let (commands, receiver) = mpsc::channel(64);
         let (events, _) = broadcast::channel(256);
         let (reports, report_receiver) = mpsc::unbounded_channel();
@@ -52,7 +59,7 @@ impl Tunnels {
             events: events.clone(),
             reports,
         };
-        tokio::spawn(actor.run(receiver, report_receiver));
+        runtime.spawn(actor.run(receiver, report_receiver));
         Tunnels { commands, events }
     }
 
@@ -98,6 +105,15 @@ impl Tunnels {
         answer.await.unwrap_or_default()
     }
 
+    /// What each tunnel carried: connected since, bytes each way, connections open and in all.
+    pub async fn stats(&self) -> Vec<TunnelStats> {
+        let (reply, answer) = oneshot::channel();
+        if self.send(Command::Stats { reply }).await.is_err() {
+            return Vec::new();
+        }
+        answer.await.unwrap_or_default()
+    }
+
     /// The current state of the tunnel `id`, when it is known.
     pub async fn state(&self, id: &str) -> Option<TunnelState> {
         self.states()
@@ -136,6 +152,9 @@ enum Command {
     States {
         reply: oneshot::Sender<Vec<TunnelEvent>>,
     },
+    Stats {
+        reply: oneshot::Sender<Vec<TunnelStats>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -162,6 +181,8 @@ struct Entry {
     cancel: Option<CancellationToken>,
     /// Disconnect callers waiting for the task to end.
     waiters: Vec<oneshot::Sender<Result<()>>>,
+    /// What the tunnel's relays carried.
+    stats: Arc<Stats>,
 }
 
 struct Actor {
@@ -214,6 +235,15 @@ impl Actor {
                     .collect();
                 let _ = reply.send(states);
             }
+            Command::Stats { reply } => {
+                let stats = self
+                    .entries
+                    .iter()
+                    .filter(|(_, e)| e.cancel.is_some())
+                    .map(|(id, e)| e.stats.snapshot(id))
+                    .collect();
+                let _ = reply.send(stats);
+            }
             Command::Shutdown { .. } => unreachable!("handled by the run loop"),
         }
     }
@@ -230,6 +260,7 @@ impl Actor {
         self.next_generation += 1;
         let generation = self.next_generation;
         let cancel = self.root.child_token();
+        let stats = Arc::new(Stats::default());
         self.entries.insert(
             id.clone(),
             Entry {
@@ -237,6 +268,7 @@ impl Actor {
                 state: TunnelState::Connecting,
                 cancel: Some(cancel.clone()),
                 waiters: Vec::new(),
+                stats: stats.clone(),
             },
         );
         self.publish(&id, TunnelState::Connecting);
@@ -244,8 +276,18 @@ impl Actor {
         let reports = self.reports.clone();
         let span = info_span!("tunnel", env = %id, bastion = %spec.bastion.host);
         let task = tokio::spawn(
-            run_tunnel(id.clone(), generation, spec, cancel, reports.clone(), reply)
-                .instrument(span),
+            run_tunnel(
+                Run {
+                    id: id.clone(),
+                    generation,
+                    spec,
+                    cancel,
+                    reports: reports.clone(),
+                    stats,
+                },
+                reply,
+            )
+            .instrument(span),
         );
         self.tracker.spawn(async move {
             if let Err(e) = task.await {
@@ -362,15 +404,26 @@ impl Actor {
     }
 }
 
-/// One tunnel's life: bind, connect, serve until cancelled or the session drops.
-async fn run_tunnel(
+/// What one tunnel's task needs.
+struct Run {
     id: String,
     generation: u64,
     spec: TunnelSpec,
     cancel: CancellationToken,
     reports: mpsc::UnboundedSender<Report>,
-    reply: oneshot::Sender<Result<u16>>,
-) {
+    stats: Arc<Stats>,
+}
+
+/// One tunnel's life: bind, connect, serve until cancelled, reconnecting lost sessions.
+async fn run_tunnel(run: Run, reply: oneshot::Sender<Result<u16>>) {
+    let Run {
+        id,
+        generation,
+        spec,
+        cancel,
+        reports,
+        stats,
+    } = run;
     let report = |state: TunnelState| {
         let _ = reports.send(Report::State {
             id: id.clone(),
@@ -414,6 +467,7 @@ async fn run_tunnel(
         Err(e) => return fail(e, reply),
     };
     info!(port, "tunnel open");
+    stats.set_connected(true);
     report(TunnelState::Connected { port });
     let _ = reply.send(Ok(port));
 
@@ -422,6 +476,7 @@ async fn run_tunnel(
     let serving = tokio::spawn(serve_socks_via(
         listener,
         serving_sessions,
+        stats.clone(),
         serving_stop.clone(),
     ));
     loop {
@@ -435,6 +490,7 @@ async fn run_tunnel(
             break;
         };
         sessions.send_replace(None);
+        stats.set_connected(false);
         let reason = format!(
             "Lost the SSH session to bastion {}: {reason}.",
             session.bastion()
@@ -444,6 +500,7 @@ async fn run_tunnel(
             Some(again) => {
                 session = again;
                 sessions.send_replace(Some(session.clone()));
+                stats.set_connected(true);
                 info!(port, "tunnel open again");
                 report(TunnelState::Connected { port });
             }

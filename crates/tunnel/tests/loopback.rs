@@ -641,3 +641,107 @@ async fn serve_socks_answers_unsupported_commands_and_stops_on_cancel() {
     session.close().await;
     assert!(session.is_closed());
 }
+
+/// Serves `size` deterministic bytes to each connection on loopback; returns its port and the
+/// SHA-256 of what it sends.
+async fn bulk_source(size: usize) -> (u16, Vec<u8>) {
+    use sha2::Digest;
+    let mut data = vec![0u8; size];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for chunk in data.chunks_mut(8) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let bytes = x.to_le_bytes();
+        chunk.copy_from_slice(&bytes[..chunk.len()]);
+    }
+    let digest = sha2::Sha256::digest(&data).to_vec();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let data = std::sync::Arc::new(data);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let data = data.clone();
+            tokio::spawn(async move {
+                let _ = stream.write_all(&data).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (port, digest)
+}
+
+async fn digest_of(mut stream: tokio::net::TcpStream) -> (usize, Vec<u8>) {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut total = 0;
+    loop {
+        let n = stream.read(&mut buffer).await.expect("read");
+        if n == 0 {
+            return (total, hasher.finalize().to_vec());
+        }
+        total += n;
+        hasher.update(&buffer[..n]);
+    }
+}
+
+/// A SOCKS4a CONNECT to `host:port` on `socks`, as `curl --socks4a` sends it.
+async fn socks4a_connect(socks: SocketAddr, host: &str, port: u16) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(socks)
+        .await
+        .expect("connect");
+    let mut request = vec![4, 1];
+    request.extend(port.to_be_bytes());
+    request.extend([0, 0, 0, 1]);
+    request.extend(b"airgate\0");
+    request.extend(host.as_bytes());
+    request.push(0);
+    stream.write_all(&request).await.expect("request");
+    let mut reply = [0u8; 8];
+    stream.read_exact(&mut reply).await.expect("reply");
+    assert_eq!(reply[..2], [0, 0x5A], "SOCKS4a request granted");
+    stream
+}
+
+#[tokio::test]
+async fn a_hundred_megabytes_arrive_byte_exact_through_socks5_and_socks4a() {
+    const SIZE: usize = 100 * 1024 * 1024;
+    let bastion = Bastion::start().expect("start sshd");
+    let (source, expected) = bulk_source(SIZE).await;
+    let tunnels = Tunnels::new();
+    let port = tunnels
+        .connect("bulk", spec(&bastion))
+        .await
+        .expect("connect");
+    let socks = loopback(port);
+
+    // SOCKS5, by a name only the bastion resolves for us ("localhost" on the bastion).
+    let five = socks_client::connect(socks, "localhost", source)
+        .await
+        .expect("SOCKS5 CONNECT");
+    let (size, digest) = digest_of(five).await;
+    assert_eq!(
+        (size, &digest),
+        (SIZE, &expected),
+        "SOCKS5: every byte, in order"
+    );
+
+    let four = socks4a_connect(socks, "localhost", source).await;
+    let (size, digest) = digest_of(four).await;
+    assert_eq!(
+        (size, &digest),
+        (SIZE, &expected),
+        "SOCKS4a: every byte, in order"
+    );
+
+    let stats = tunnels.stats().await;
+    assert_eq!(stats.len(), 1, "{stats:?}");
+    let carried = &stats[0];
+    assert!(carried.bytes_in >= (2 * SIZE) as f64, "{carried:?}");
+    assert_eq!(carried.total_connections, 2, "{carried:?}");
+    assert!(carried.connected_since_ms > 0.0, "{carried:?}");
+    tunnels.shutdown().await;
+}

@@ -148,3 +148,18 @@ pub async fn trust_host_key(
     tracing::info!(%host, port, "host key trusted");
     Ok(())
 }
+
+/// What each running tunnel carried: connected since, bytes each way, connections open and in
+/// all (the Tunnels view asks once a second while it shows).
+#[tauri::command]
+#[specta::specta]
+pub async fn tunnel_stats(
+    state: State<'_, AppState>,
+) -> CmdResult<Vec<airgate_tunnel::TunnelStats>> {
+    let tunnels = state.tunnels.clone();
+    Ok(run_core(
+        "Reading tunnel statistics",
+        async move { tunnels.stats().await },
+    )
+    .await?)
+}

@@ -169,6 +169,34 @@ async fn private_environment_connects_through_the_bastion_and_disconnects() {
 
     airgate_e2e::screenshot(&client, "connected").await;
 
+    // The Tunnels view counts what the tunnel carried: the one request, its bytes, uptime.
+    airgate_e2e::click_when_ready(&client, r#"[data-testid="nav-tunnels"]"#).await;
+    let id = format!("{}/{}/{}", env.profile, env.region, env.name);
+    let stats_css = format!(
+        r#"[data-testid="tunnel-item"][data-tunnel-id="{id}"] [data-testid="tunnel-stats"]"#
+    );
+    let deadline = Instant::now() + WAIT;
+    let carried = loop {
+        let text = match client.find(Locator::Css(&stats_css)).await {
+            Ok(found) => found.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if text.contains("1 in all") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "tunnel stats: {text:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(carried.starts_with("up "), "{carried}");
+    assert!(carried.contains("0 open"), "the request is over: {carried}");
+    assert!(!carried.contains("↓ 0 B"), "bytes came back: {carried}");
+    airgate_e2e::screenshot(&client, "tunnels").await;
+    airgate_e2e::click_when_ready(&client, r#"[data-testid="nav-environments"]"#).await;
+    let row = client
+        .find(Locator::Css(&selector))
+        .await
+        .expect("orders-prod row again");
+
     // Disconnect stops the tunnel and frees the port; the tray goes back to idle.
     click_in(&row, "disconnect").await;
     wait_for_tunnel(&client, &selector, "disconnected").await;

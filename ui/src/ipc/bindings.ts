@@ -58,6 +58,11 @@ export const commands = {
 	/**  The current state of every tunnel. */
 	tunnelStates: () => typedError<TunnelEvent[], IpcError_Serialize>(__TAURI_INVOKE("tunnel_states")),
 	/**
+	 *  What each running tunnel carried: connected since, bytes each way, connections open and in
+	 *  all (the Tunnels view asks once a second while it shows).
+	 */
+	tunnelStats: () => typedError<TunnelStats[], IpcError_Serialize>(__TAURI_INVOKE("tunnel_stats")),
+	/**
 	 *  Trusts the host key `public_key` of `host:port` from now on: adds it to Airgate's own
 	 *  known_hosts (never to `~/.ssh/known_hosts`).
 	 */
@@ -513,6 +518,21 @@ attempt: number;
 nextTrySecs: number; 
 /**  Why the session was lost, or why the last attempt failed. */
 lastError: string } | { state: "failed"; reason: string } | { state: "disconnected" };
+
+/**  A tunnel's counters at one moment (numbers as `f64`: JavaScript's numbers, exact to 2^53). */
+export type TunnelStats = {
+	id: string,
+	/**  When the current session came up (Unix milliseconds); 0 while not connected. */
+	connectedSinceMs: number | null,
+	/**  Bytes from the bastion's side to local clients. */
+	bytesIn: number | null,
+	/**  Bytes from local clients to the bastion's side. */
+	bytesOut: number | null,
+	/**  Client connections relayed right now. */
+	openConnections: number,
+	/**  Client connections relayed since the tunnel started. */
+	totalConnections: number,
+};
 
 /**  A host key to ask about (all of it public). */
 export type UnknownHostKey = {

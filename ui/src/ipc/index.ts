@@ -28,6 +28,7 @@ export type {
   TrayView,
   TunnelEvent,
   TunnelState,
+  TunnelStats,
   UnknownHostKey,
 } from "./bindings";
 export { commands, events } from "./bindings";
