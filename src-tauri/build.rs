@@ -20,6 +20,8 @@ const COMMANDS: &[&str] = &[
     "connect_environment",
     "disconnect_environment",
     "tunnel_states",
+    "start_forward",
+    "disconnect_tunnel",
     "tunnel_stats",
     "trust_host_key",
     "tunnel_ports",

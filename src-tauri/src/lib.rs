@@ -62,6 +62,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::tunnels::connect_environment,
             commands::tunnels::disconnect_environment,
             commands::tunnels::tunnel_states,
+            commands::tunnels::start_forward,
+            commands::tunnels::disconnect_tunnel,
             commands::tunnels::tunnel_stats,
             commands::tunnels::trust_host_key,
             commands::tunnels::tunnel_ports,

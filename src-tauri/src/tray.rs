@@ -159,9 +159,19 @@ impl TrayView {
     }
 }
 
-/// The environment's name in a tunnel id (`profile/region/name`).
+/// The environment's name in a tunnel id (`profile/region/name`, `self-hosted/name`), or what
+/// a forward goes to (`forward:host:port`).
 fn name_of(id: &str) -> &str {
+    if let Some(to) = id.strip_prefix(FORWARD_PREFIX) {
+        return to;
+    }
     id.rsplit('/').next().unwrap_or(id)
+}
+
+const FORWARD_PREFIX: &str = "forward:";
+
+fn is_forward(id: &str) -> bool {
+    id.starts_with(FORWARD_PREFIX)
 }
 
 /// The tunnels as the tray knows them, and the view it last applied. Managed by Tauri.
@@ -229,13 +239,16 @@ fn menu<R: Runtime>(app: &AppHandle<R>, view: &TrayView) -> tauri::Result<Menu<R
     let menu = Menu::new(app)?;
     for id in tunnels {
         let name = name_of(id);
-        menu.append(&MenuItem::with_id(
-            app,
-            format!("{MENU_OPEN_PREFIX}{id}"),
-            format!("Open {name}"),
-            true,
-            None::<&str>,
-        )?)?;
+        // A forward has no web page to open: only Disconnect.
+        if !is_forward(id) {
+            menu.append(&MenuItem::with_id(
+                app,
+                format!("{MENU_OPEN_PREFIX}{id}"),
+                format!("Open {name}"),
+                true,
+                None::<&str>,
+            )?)?;
+        }
         menu.append(&MenuItem::with_id(
             app,
             format!("{MENU_DISCONNECT_PREFIX}{id}"),
@@ -486,6 +499,13 @@ mod tests {
         assert_eq!(v.state, TrayState::Error);
         assert_eq!(v.tooltip, "Airgate: tunnel p/r/b failed");
         assert_eq!(v.label, "Failed");
+    }
+
+    #[test]
+    fn a_forward_is_named_by_where_it_goes() {
+        assert_eq!(name_of("forward:db.internal:5432"), "db.internal:5432");
+        assert!(is_forward("forward:db.internal:5432"));
+        assert_eq!(name_of("p/r/orders-prod"), "orders-prod");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use airgate_discovery::{AccessMode, Discovery, Environment, FailureKind, SourceFailure};
 use airgate_launch::open::{Launch, OpenRequest};
 use airgate_launch::{Browsers, OpenProgress, OpenStep, OpenTarget, StepState};
-use airgate_tunnel::{BastionSpec, TunnelSpec, TunnelState, Tunnels};
+use airgate_tunnel::{BastionSpec, ForwardTo, TunnelSpec, TunnelState, Tunnels};
 use clap::{Parser, Subcommand};
 
 use crate::error::{Error, Result};
@@ -56,6 +56,30 @@ enum Command {
         batch: bool,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
         /// remembered port, else a free one, then remembered].
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Forward a local port to a host behind a bastion (`ssh -L`), e.g. a self-hosted Airflow
+    /// or a database; runs until Ctrl-C. Needs no AWS account.
+    Forward {
+        /// Where to: host:port as the bastion sees it (the bastion resolves the name).
+        #[arg(long)]
+        to: String,
+        /// The bastion: [user@]host[:port] (user defaults to ec2-user, port to 22).
+        #[arg(long)]
+        bastion: String,
+        /// Private key file to log in to the bastion.
+        #[arg(long)]
+        key: PathBuf,
+        /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
+        /// own, then ~/.ssh/known_hosts].
+        #[arg(long = "known-hosts")]
+        known_hosts: Vec<PathBuf>,
+        /// Never ask: an unknown host key is refused (as without a terminal).
+        #[arg(long)]
+        batch: bool,
+        /// Local port on 127.0.0.1 [default: the one this forward had last time, else a free
+        /// one, then remembered].
         #[arg(long)]
         port: Option<u16>,
     },
@@ -118,6 +142,27 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let port = port_of(env, port)?;
             connect(env, tunnel_spec(&bastion, key, known_hosts, port)?, batch).await
         }
+        Command::Forward {
+            to,
+            bastion,
+            key,
+            known_hosts,
+            batch,
+            port,
+        } => {
+            let to = ForwardTo::parse(&to).ok_or(Error::BadTarget(to))?;
+            let id = to.tunnel_id();
+            let port = match port {
+                Some(port) => port,
+                None => {
+                    let data_dir = airgate_launch::settings::data_dir().ok_or(Error::NoHome)?;
+                    airgate_launch::ports::of(&data_dir, &id)?.unwrap_or(0)
+                }
+            };
+            let mut spec = tunnel_spec(&bastion, key, known_hosts, port)?;
+            spec.forward = Some(to);
+            forward(&id, spec, batch).await
+        }
         Command::Open {
             env,
             profile,
@@ -178,6 +223,7 @@ fn tunnel_spec(
         bastion: parse_bastion(bastion, key)?,
         known_hosts: default_known_hosts(known_hosts)?,
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        forward: None,
     })
 }
 
@@ -356,6 +402,37 @@ async fn open(
         "The tunnel stays up on 127.0.0.1:{port} (SOCKS5) while the browser uses it. Press Ctrl-C to disconnect."
     );
     hold(&tunnels, &mut events, &id, &mut interrupt).await
+}
+
+/// Runs the local forward `spec` until Ctrl-C.
+async fn forward(id: &str, spec: TunnelSpec, batch: bool) -> Result<ExitCode> {
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let to = spec.forward.clone();
+    eprintln!(
+        "Connecting to {}@{}:{}…",
+        spec.bastion.user, spec.bastion.host, spec.bastion.port
+    );
+    let port = trusting(batch, Some(&spec), |spec| {
+        let (tunnels, id) = (tunnels.clone(), id.to_owned());
+        async move {
+            let Some(spec) = spec else {
+                return Err(Error::Tunnel(airgate_tunnel::Error::Stopped));
+            };
+            Ok(tunnels.connect(&id, spec).await?)
+        }
+    })
+    .await?;
+    remember_port(id, port);
+    let mut interrupt = Interrupt::listen().map_err(Error::Signal)?;
+    if let Some(to) = to {
+        println!(
+            "Forwarding 127.0.0.1:{port} to {}:{} through the bastion",
+            to.host, to.port
+        );
+    }
+    println!("Press Ctrl-C to stop.");
+    hold(&tunnels, &mut events, id, &mut interrupt).await
 }
 
 async fn discover() -> Discovery {
@@ -537,7 +614,9 @@ async fn connect(env: &Environment, spec: TunnelSpec, batch: bool) -> Result<Exi
     let port = trusting(batch, Some(&spec), |spec| {
         let (tunnels, id) = (tunnels.clone(), id.clone());
         async move {
-            let spec = spec.expect("connect always has a route");
+            let Some(spec) = spec else {
+                return Err(Error::Tunnel(airgate_tunnel::Error::Stopped));
+            };
             Ok(tunnels.connect(&id, spec).await?)
         }
     })

@@ -10,6 +10,8 @@ pub enum Error {
     NoWebserver { name: String, status: String },
     #[error("Bad --bastion {value:?}: expected [user@]host[:port].")]
     BadBastion { value: String },
+    #[error("Bad --to {0:?}: expected host:port (or [ipv6]:port), the port from 1 to 65535.")]
+    BadTarget(String),
     #[error("No home directory: pass --known-hosts.")]
     NoHome,
     #[error(transparent)]

@@ -266,3 +266,76 @@ async fn at_a_terminal_an_unknown_host_key_is_asked_about_and_trusted_always() {
     assert!(own.contains(key), "{own}");
     let _ = child.kill().await;
 }
+
+#[tokio::test]
+async fn forward_serves_a_host_behind_the_bastion_with_no_aws_account() {
+    // A home with no AWS files at all: forward needs none.
+    let home = Home::new(None, &[]);
+    let bastion = Bastion::start().expect("start sshd");
+    let known_hosts = home.file("known_hosts");
+    bastion
+        .write_known_hosts(&known_hosts)
+        .expect("write known_hosts");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+    let to = format!("localhost:{}", web.addr().port());
+    let mut child = home
+        .airgate(&[
+            "forward",
+            "--to",
+            &to,
+            "--bastion",
+            &format!("{}@{}:{}", bastion.user(), bastion.host(), bastion.port()),
+            "--key",
+            &bastion.user_key().display().to_string(),
+            "--known-hosts",
+            &known_hosts.display().to_string(),
+        ])
+        .spawn()
+        .expect("airgate starts");
+    let pid = child.id().expect("a pid");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(ANNOUNCE_TIMEOUT, stdout.next_line())
+        .await
+        .expect("an announcement in time")
+        .expect("read")
+        .expect("a line");
+    assert!(
+        line.starts_with("Forwarding 127.0.0.1:") && line.contains(&to),
+        "{line}"
+    );
+    let port = announced_port(&line).expect("the local port");
+
+    // A plain HTTP client on the local port reaches the web server behind the bastion.
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to the forward");
+    use tokio::io::AsyncWriteExt;
+    stream
+        .write_all(b"GET /dags/etl/grid HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("/dags/etl/grid"), "{response}");
+
+    let kill = tokio::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .await
+        .expect("kill");
+    assert!(kill.success());
+    let status = tokio::time::timeout(EXIT_TIMEOUT, child.wait())
+        .await
+        .expect("ends after Ctrl-C")
+        .expect("exit status");
+    assert_eq!(status.code(), Some(0));
+    let ports = std::fs::read_to_string(home.data_dir().join("ports.json")).expect("remembered");
+    assert!(
+        ports.contains(&format!("\"forward:{to}\": {port}")),
+        "{ports}"
+    );
+}

@@ -100,9 +100,13 @@ pub fn save(data_dir: &Path, settings: &OpenSettings) -> Result<()> {
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a reader
-/// sees the old file or the new one, never half of one.
+/// sees the old file or the new one, never half of one. The directory is made if missing (the
+/// CLI may be the first to write in the data directory).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    if !dir.as_os_str().is_empty() {
+        std::fs::create_dir_all(&dir)?;
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -65,14 +65,67 @@ impl Default for Keepalive {
     }
 }
 
-/// A SOCKS tunnel to open.
+/// A tunnel to open: a SOCKS proxy (`ssh -D`), or a local forward to one host (`ssh -L`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TunnelSpec {
     pub bastion: BastionSpec,
     /// known_hosts files to check the bastion's host key against, in order.
     pub known_hosts: Vec<PathBuf>,
-    /// Where the SOCKS listener binds. Must be a loopback address; port 0 picks a free port.
+    /// Where the listener binds. Must be a loopback address; port 0 picks a free port.
     pub listen: SocketAddr,
+    /// `None`: SOCKS; else every connection goes to this host and port behind the bastion.
+    pub forward: Option<ForwardTo>,
+}
+
+/// Where a local forward goes: a host (resolved by the bastion) and port behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForwardTo {
+    pub host: String,
+    pub port: u16,
+}
+
+impl ForwardTo {
+    /// `host:port` or `[ipv6]:port`, the port from 1 to 65535.
+    pub fn parse(value: &str) -> Option<Self> {
+        let (host, port) = match value.strip_prefix('[') {
+            Some(rest) => {
+                let (host, after) = rest.split_once(']')?;
+                (host, after.strip_prefix(':')?)
+            }
+            None => {
+                let (host, port) = value.rsplit_once(':')?;
+                if host.contains(':') {
+                    return None;
+                }
+                (host, port)
+            }
+        };
+        let port: u16 = port.parse().ok()?;
+        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c.is_control()) || port == 0
+        {
+            return None;
+        }
+        Some(Self {
+            host: host.to_owned(),
+            port,
+        })
+    }
+
+    /// The id of the tunnel that forwards here: `forward:host:port` (the same in the app and
+    /// the CLI, so both find its remembered local port).
+    pub fn tunnel_id(&self) -> String {
+        format!("forward:{self}")
+    }
+}
+
+impl std::fmt::Display for ForwardTo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
 }
 
 /// What a user sees of a tunnel.
@@ -119,4 +172,29 @@ impl TunnelState {
 pub struct TunnelEvent {
     pub id: String,
     pub state: TunnelState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forward_targets_parse_and_name_their_tunnel() {
+        let to = ForwardTo::parse("airflow.internal:8080").expect("host:port");
+        assert_eq!((to.host.as_str(), to.port), ("airflow.internal", 8080));
+        assert_eq!(to.tunnel_id(), "forward:airflow.internal:8080");
+        let to = ForwardTo::parse("[fd00::5]:5432").expect("[ipv6]:port");
+        assert_eq!((to.host.as_str(), to.port), ("fd00::5", 5432));
+        assert_eq!(to.to_string(), "[fd00::5]:5432");
+        for bad in [
+            "airflow.internal",
+            ":8080",
+            "db:0",
+            "db:http",
+            "fd00::5:5432",
+            "a b:1",
+        ] {
+            assert_eq!(ForwardTo::parse(bad), None, "{bad}");
+        }
+    }
 }

@@ -62,17 +62,19 @@ pub async fn serve_socks(
     shutdown: CancellationToken,
 ) {
     let (_keep, sessions) = watch::channel(Some(session));
-    serve_socks_via(listener, sessions, Arc::default(), shutdown).await;
+    serve_via(listener, sessions, Arc::default(), None, shutdown).await;
 }
 
-/// Serves SOCKS5 on `listener` through whichever session `sessions` holds: while it holds none
-/// (the tunnel is reconnecting), a client's request waits up to [`OPEN_TIMEOUT`] for one, then
-/// gets "network unreachable".
+/// Serves `listener` through whichever session `sessions` holds: SOCKS when `forward` is
+/// `None`, else every connection goes to `forward` (`ssh -L`). While `sessions` holds none (the
+/// tunnel is reconnecting), a client waits up to [`OPEN_TIMEOUT`] for one, then gets "network
+/// unreachable" (SOCKS) or is closed (a forward).
 #[instrument(skip_all, fields(listen = ?listener.local_addr().ok()))]
-pub(crate) async fn serve_socks_via(
+pub(crate) async fn serve_via(
     listener: TcpListener,
     sessions: watch::Receiver<Option<BastionSession>>,
     stats: Arc<Stats>,
+    forward: Option<crate::ForwardTo>,
     shutdown: CancellationToken,
 ) {
     let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
@@ -104,11 +106,12 @@ pub(crate) async fn serve_socks_via(
         let sessions = sessions.clone();
         let shutdown = shutdown.clone();
         let stats = stats.clone();
+        let forward = forward.clone();
         connections.spawn(async move {
             let _permit = permit;
             tokio::select! {
                 () = shutdown.cancelled() => {}
-                () = handle_client(stream, client, sessions, stats) => {}
+                () = handle_client(stream, client, sessions, stats, forward) => {}
             }
         });
     }
@@ -117,15 +120,27 @@ pub(crate) async fn serve_socks_via(
     connections.wait().await;
 }
 
-/// One SOCKS client: handshake, open the forward, relay until either side closes.
+/// One client: its target (the SOCKS handshake, or the forward's), open the channel, relay
+/// until either side closes.
 async fn handle_client(
     mut stream: TcpStream,
     client: SocketAddr,
     mut sessions: watch::Receiver<Option<BastionSession>>,
     stats: Arc<Stats>,
+    forward: Option<crate::ForwardTo>,
 ) {
     let _ = stream.set_nodelay(true);
-    let target = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake(&mut stream)).await {
+    let handshake = async {
+        match forward {
+            Some(to) => Ok(Some(Target {
+                host: to.host,
+                port: to.port,
+                proto: Proto::Plain,
+            })),
+            None => handshake(&mut stream).await,
+        }
+    };
+    let target = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake).await {
         Ok(Ok(Some(target))) => target,
         Ok(Ok(None)) => return,
         Ok(Err(e)) => {
@@ -155,6 +170,8 @@ async fn handle_client(
 enum Proto {
     Socks4,
     Socks5,
+    /// A local forward: no protocol, no replies; a failure closes the connection.
+    Plain,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -308,6 +325,7 @@ async fn send_reply<S: AsyncWrite + Unpin>(
 ) -> std::io::Result<()> {
     // The bound address is not meaningful through a tunnel: 0.0.0.0:0.
     match proto {
+        Proto::Plain => Ok(()),
         Proto::Socks5 => {
             stream
                 .write_all(&[VERSION, code, 0x00, ATYP_IPV4, 0, 0, 0, 0, 0, 0])

@@ -16,7 +16,7 @@ use tracing::{Instrument, debug, info, info_span, warn};
 
 use crate::reconnect::{self, Backoff, Waited};
 use crate::session::BastionSession;
-use crate::socks::serve_socks_via;
+use crate::socks::serve_via;
 use crate::stats::{Stats, TunnelStats};
 use crate::{Error, Result, TunnelEvent, TunnelSpec, TunnelState};
 
@@ -275,6 +275,9 @@ impl Actor {
 
         let reports = self.reports.clone();
         let span = info_span!("tunnel", env = %id, bastion = %spec.bastion.host);
+        if let Some(to) = &spec.forward {
+            info!(tunnel = %id, to = %format_args!("{}:{}", to.host, to.port), "a local forward");
+        }
         let task = tokio::spawn(
             run_tunnel(
                 Run {
@@ -473,10 +476,11 @@ async fn run_tunnel(run: Run, reply: oneshot::Sender<Result<u16>>) {
 
     let (sessions, serving_sessions) = watch::channel(Some(session.clone()));
     let serving_stop = cancel.child_token();
-    let serving = tokio::spawn(serve_socks_via(
+    let serving = tokio::spawn(serve_via(
         listener,
         serving_sessions,
         stats.clone(),
+        spec.forward.clone(),
         serving_stop.clone(),
     ));
     loop {

@@ -34,6 +34,7 @@ fn spec(bastion: &Bastion) -> TunnelSpec {
         },
         known_hosts: vec![known_hosts],
         listen: loopback(0),
+        forward: None,
     }
 }
 
@@ -743,5 +744,29 @@ async fn a_hundred_megabytes_arrive_byte_exact_through_socks5_and_socks4a() {
     assert!(carried.bytes_in >= (2 * SIZE) as f64, "{carried:?}");
     assert_eq!(carried.total_connections, 2, "{carried:?}");
     assert!(carried.connected_since_ms > 0.0, "{carried:?}");
+    tunnels.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_local_forward_carries_a_hundred_megabytes_byte_exact() {
+    const SIZE: usize = 100 * 1024 * 1024;
+    let bastion = Bastion::start().expect("start sshd");
+    let (source, expected) = bulk_source(SIZE).await;
+    let mut spec = spec(&bastion);
+    spec.forward = Some(airgate_tunnel::ForwardTo {
+        host: "localhost".to_owned(),
+        port: source,
+    });
+    let tunnels = Tunnels::new();
+    let port = tunnels.connect("to-db", spec).await.expect("forward");
+    let stream = tokio::net::TcpStream::connect(loopback(port))
+        .await
+        .expect("connect to the forward");
+    let (size, digest) = digest_of(stream).await;
+    assert_eq!(
+        (size, &digest),
+        (SIZE, &expected),
+        "-L: every byte, in order"
+    );
     tunnels.shutdown().await;
 }

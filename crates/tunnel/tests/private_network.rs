@@ -43,6 +43,7 @@ async fn a_private_web_server_is_reached_by_name_through_the_bastion() {
         },
         known_hosts: vec![known_hosts],
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        forward: None,
     };
     let tunnels = Tunnels::new();
     let port = tunnels
@@ -102,6 +103,7 @@ async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
         },
         known_hosts: vec![known_hosts],
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        forward: None,
     };
     let tunnels = Tunnels::new();
     let mut events = tunnels.subscribe();

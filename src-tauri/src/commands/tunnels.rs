@@ -80,6 +80,7 @@ pub async fn tunnel_spec(
         },
         known_hosts: state.known_hosts(),
         listen,
+        forward: None,
     })
 }
 
@@ -162,4 +163,47 @@ pub async fn tunnel_stats(
         async move { tunnels.stats().await },
     )
     .await?)
+}
+
+/// Starts a local forward (`ssh -L`): a loopback port whose connections go to `to`
+/// (`host:port` as the bastion sees it) through the saved bastion `bastion`. Returns the local
+/// port; the tunnel's id is `forward:host:port`.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_forward(
+    state: State<'_, AppState>,
+    bastion: String,
+    to: String,
+    trust_once: Option<String>,
+) -> CmdResult<u16> {
+    let target = airgate_tunnel::ForwardTo::parse(to.trim()).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "\"{to}\" is not host:port. Give the host as the bastion sees it and its port, \
+             e.g. airflow.internal:8080 or [fd00::5]:5432."
+        ))
+    })?;
+    let id = target.tunnel_id();
+    let mut spec = tunnel_spec(&state, bastion, &id, trust_once).await?;
+    spec.forward = Some(target);
+    let tunnels = state.tunnels.clone();
+    let port = run_core("Starting the forward", async move {
+        tunnels.connect(&id, spec).await
+    })
+    .await?
+    .map_err(Error::from)?;
+    Ok(port)
+}
+
+/// Closes the tunnel `id`, whatever it serves (an environment's, a self-hosted Airflow's, a
+/// forward).
+#[tauri::command]
+#[specta::specta]
+pub async fn disconnect_tunnel(state: State<'_, AppState>, id: String) -> CmdResult<()> {
+    let tunnels = state.tunnels.clone();
+    run_core("Closing the tunnel", async move {
+        tunnels.disconnect(&id).await
+    })
+    .await?
+    .map_err(Error::from)?;
+    Ok(())
 }

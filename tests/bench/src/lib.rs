@@ -265,6 +265,7 @@ pub async fn run(config: &BenchConfig) -> Result<Report> {
         },
         known_hosts: vec![known_hosts.clone()],
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        forward: None,
     };
     let connected = timeout(TUNNEL_TIMEOUT, tunnels.connect("bench", spec)).await;
     let airgate_cipher = capture.and_then(|c| {

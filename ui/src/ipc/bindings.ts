@@ -58,6 +58,17 @@ export const commands = {
 	/**  The current state of every tunnel. */
 	tunnelStates: () => typedError<TunnelEvent[], IpcError_Serialize>(__TAURI_INVOKE("tunnel_states")),
 	/**
+	 *  Starts a local forward (`ssh -L`): a loopback port whose connections go to `to`
+	 *  (`host:port` as the bastion sees it) through the saved bastion `bastion`. Returns the local
+	 *  port; the tunnel's id is `forward:host:port`.
+	 */
+	startForward: (bastion: string, to: string, trustOnce: string | null) => typedError<number, IpcError_Serialize>(__TAURI_INVOKE("start_forward", { bastion, to, trustOnce })),
+	/**
+	 *  Closes the tunnel `id`, whatever it serves (an environment's, a self-hosted Airflow's, a
+	 *  forward).
+	 */
+	disconnectTunnel: (id: string) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("disconnect_tunnel", { id })),
+	/**
 	 *  What each running tunnel carried: connected since, bytes each way, connections open and in
 	 *  all (the Tunnels view asks once a second while it shows).
 	 */

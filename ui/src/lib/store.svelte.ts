@@ -19,14 +19,6 @@ import {
   type UnknownHostKey,
 } from "../ipc";
 
-/** The environment a tunnel id names (the profile may itself contain "/"). */
-export function refOfTunnel(id: string): EnvironmentRef {
-  const parts = id.split("/");
-  const name = parts.pop() ?? "";
-  const region = parts.pop() ?? "";
-  return { profile: parts.join("/"), region, name };
-}
-
 export type Section = "environments" | "tunnels" | "settings";
 
 /** A host key to ask about, and what to do again once the user answered. */
@@ -295,14 +287,26 @@ class Store {
     this.opens = rest;
   }
 
-  /** Disconnects the tunnel `id`: an MWAA environment's or a self-hosted Airflow's. */
+  /** Disconnects the tunnel `id`, whatever it serves. */
   async disconnectId(id: string): Promise<void> {
-    const parts = id.split("/");
-    if (parts.length === 2 && parts[0] === "self-hosted") {
-      await this.disconnectSelfHosted(parts[1] ?? "");
-    } else {
-      await this.disconnect(refOfTunnel(id));
-    }
+    const res = await commands.disconnectTunnel(id);
+    if (res.status === "ok") this.setTunnel(id, { state: "disconnected" });
+    else this.setTunnel(id, { state: "failed", reason: res.error.message });
+  }
+
+  /** Starts a local forward to `to` (host:port) through `bastion`; returns the form's error. */
+  async startForward(
+    bastion: string,
+    to: string,
+    trustOnce: string | null = null,
+  ): Promise<IpcError | null> {
+    const res = await commands.startForward(bastion, to, trustOnce);
+    if (res.status === "ok") return null;
+    this.askHostKey(res.error, async (trust) => {
+      const again = await this.startForward(bastion, to, trust);
+      if (again) this.loadError = again;
+    });
+    return res.error;
   }
 
   async disconnect(env: EnvironmentRef): Promise<void> {
