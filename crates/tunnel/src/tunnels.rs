@@ -73,7 +73,7 @@ impl Tunnels {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Connect {
             id: id.to_owned(),
-            spec,
+            spec: Box::new(spec),
             reply,
         })
         .await?;
@@ -142,7 +142,7 @@ impl Tunnels {
 enum Command {
     Connect {
         id: String,
-        spec: TunnelSpec,
+        spec: Box<TunnelSpec>,
         reply: oneshot::Sender<Result<u16>>,
     },
     Disconnect {
@@ -222,7 +222,7 @@ impl Actor {
 
     fn on_command(&mut self, command: Command) {
         match command {
-            Command::Connect { id, spec, reply } => self.connect(id, spec, reply),
+            Command::Connect { id, spec, reply } => self.connect(id, *spec, reply),
             Command::Disconnect { id, reply } => self.disconnect(&id, reply),
             Command::States { reply } => {
                 let states = self
