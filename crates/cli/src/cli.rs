@@ -47,6 +47,10 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: PathBuf,
+        /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a
+        /// chain, first hop first. Each logs in with --key.
+        #[arg(long = "jump")]
+        jump: Vec<String>,
         /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
         /// own, then ~/.ssh/known_hosts].
         #[arg(long = "known-hosts")]
@@ -71,6 +75,10 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: PathBuf,
+        /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a
+        /// chain, first hop first. Each logs in with --key.
+        #[arg(long = "jump")]
+        jump: Vec<String>,
         /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
         /// own, then ~/.ssh/known_hosts].
         #[arg(long = "known-hosts")]
@@ -100,6 +108,10 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: Option<PathBuf>,
+        /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a
+        /// chain, first hop first. Each logs in with --key.
+        #[arg(long = "jump")]
+        jump: Vec<String>,
         /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
         /// own, then ~/.ssh/known_hosts].
         #[arg(long = "known-hosts")]
@@ -133,6 +145,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             region,
             bastion,
             key,
+            jump,
             known_hosts,
             batch,
             port,
@@ -140,12 +153,14 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let port = port_of(env, port)?;
-            connect(env, tunnel_spec(&bastion, key, known_hosts, port)?, batch).await
+            let spec = tunnel_spec(&bastion, key, &jump, known_hosts, port)?;
+            connect(env, spec, batch).await
         }
         Command::Forward {
             to,
             bastion,
             key,
+            jump,
             known_hosts,
             batch,
             port,
@@ -159,7 +174,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     airgate_launch::ports::of(&data_dir, &id)?.unwrap_or(0)
                 }
             };
-            let mut spec = tunnel_spec(&bastion, key, known_hosts, port)?;
+            let mut spec = tunnel_spec(&bastion, key, &jump, known_hosts, port)?;
             spec.forward = Some(to);
             forward(&id, spec, batch).await
         }
@@ -169,6 +184,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             region,
             bastion,
             key,
+            jump,
             known_hosts,
             batch,
             port,
@@ -181,7 +197,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let tunnel = match (bastion, key) {
                 (Some(bastion), Some(key)) => {
                     let port = port_of(env, port)?;
-                    Some(tunnel_spec(&bastion, key, known_hosts, port)?)
+                    Some(tunnel_spec(&bastion, key, &jump, known_hosts, port)?)
                 }
                 _ => None,
             };
@@ -212,15 +228,22 @@ fn remember_port(id: &str, port: u16) {
     }
 }
 
-/// The tunnel the route options describe: `--bastion`, `--key`, `--known-hosts`, `--port`.
+/// The tunnel the route options describe: `--bastion`, `--key`, `--jump`, `--known-hosts`,
+/// `--port`.
 fn tunnel_spec(
     bastion: &str,
     key: PathBuf,
+    jump: &[String],
     known_hosts: Vec<PathBuf>,
     port: u16,
 ) -> Result<TunnelSpec> {
+    let mut bastion = parse_bastion(bastion, key.clone())?;
+    bastion.jump = jump
+        .iter()
+        .map(|hop| parse_bastion(hop, key.clone()))
+        .collect::<Result<_>>()?;
     Ok(TunnelSpec {
-        bastion: parse_bastion(bastion, key)?,
+        bastion,
         known_hosts: default_known_hosts(known_hosts)?,
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         forward: None,
@@ -593,6 +616,7 @@ fn parse_bastion(value: &str, key_path: PathBuf) -> Result<BastionSpec> {
         key_path,
         keepalive: airgate_tunnel::Keepalive::default(),
         trust_once: None,
+        jump: Vec::new(),
     })
 }
 

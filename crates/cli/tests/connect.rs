@@ -339,3 +339,78 @@ async fn forward_serves_a_host_behind_the_bastion_with_no_aws_account() {
         "{ports}"
     );
 }
+
+#[tokio::test]
+async fn forward_goes_through_a_jump_host_with_jump() {
+    let home = Home::new(None, &[]);
+    let jump = Bastion::start().expect("start the jump host");
+    let target = Bastion::start().expect("start the bastion behind it");
+    // One key for both hops, as --key gives: the bastion behind accepts the jump host's user key.
+    let public =
+        std::fs::read_to_string(format!("{}.pub", jump.user_key().display())).expect("pub");
+    let authorized = target.dir().join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&authorized).expect("authorized_keys");
+    keys.push_str(&public);
+    std::fs::write(&authorized, keys).expect("authorize");
+    let known_hosts = home.file("known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!("{}{}", jump.known_hosts_line(), target.known_hosts_line()),
+    )
+    .expect("known_hosts");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+    let to = format!("localhost:{}", web.addr().port());
+    let mut child = home
+        .airgate(&[
+            "forward",
+            "--to",
+            &to,
+            "--bastion",
+            &format!("{}@{}:{}", target.user(), target.host(), target.port()),
+            "--jump",
+            &format!("{}@{}:{}", jump.user(), jump.host(), jump.port()),
+            "--key",
+            &jump.user_key().display().to_string(),
+            "--known-hosts",
+            &known_hosts.display().to_string(),
+        ])
+        .spawn()
+        .expect("airgate starts");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(ANNOUNCE_TIMEOUT, stdout.next_line())
+        .await
+        .expect("an announcement in time")
+        .expect("read")
+        .unwrap_or_default();
+    let Some(port) = announced_port(&line) else {
+        let _ = child.kill().await;
+        let out = child.wait_with_output().await.expect("output");
+        panic!(
+            "no forward: {line:?} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to the forward");
+    use tokio::io::AsyncWriteExt;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        jump.log().contains("Accepted publickey"),
+        "went through the jump host"
+    );
+    assert!(
+        target.log().contains("Accepted publickey"),
+        "logged in behind it"
+    );
+    let _ = child.kill().await;
+}

@@ -31,6 +31,15 @@ pub enum Error {
         line: usize,
     },
 
+    #[error(
+        "The jump host {jump} could not reach {next}: {reason}. Check that {next} is the address the jump host sees, and that the jump host allows TCP forwarding."
+    )]
+    JumpFailed {
+        jump: String,
+        next: String,
+        reason: String,
+    },
+
     #[error("Could not add the host key to {}: {reason}.", path.display())]
     KnownHostsWrite { path: PathBuf, reason: String },
 

@@ -45,6 +45,8 @@ pub struct BastionSpec {
     /// trusted for this tunnel only (it is not written anywhere). A known host's changed key is
     /// refused all the same.
     pub trust_once: Option<String>,
+    /// Jump hosts to go through first, in order (`ssh -J a,b`); empty: a direct TCP connection.
+    pub jump: Vec<BastionSpec>,
 }
 
 /// How often the bastion is asked whether it is still there, and how many unanswered asks in a

@@ -57,6 +57,8 @@ struct Inner {
     label: String,
     closed: CancellationToken,
     end_reason: Arc<Mutex<Option<String>>>,
+    /// The jump hosts' sessions this one runs through, first hop first.
+    via: Vec<BastionSession>,
 }
 
 impl fmt::Debug for BastionSession {
@@ -69,40 +71,99 @@ impl fmt::Debug for BastionSession {
 }
 
 impl BastionSession {
-    /// Connects and logs in to `bastion`, whose host key must be in one of `known_hosts`.
+    /// Connects and logs in to `bastion`, whose host key must be in one of `known_hosts`: over
+    /// TCP, or through its jump hosts in order (`ssh -J`), each hop an SSH session inside a
+    /// `direct-tcpip` channel of the one before, with its own key and host-key check.
     #[instrument(skip_all, fields(bastion = %format_args!("{}@{}:{}", bastion.user, bastion.host, bastion.port)))]
     pub async fn connect(bastion: &BastionSpec, known_hosts: &[PathBuf]) -> Result<BastionSession> {
         let (host, port) = (bastion.host.clone(), bastion.port);
+        let hops: Vec<&BastionSpec> = bastion.jump.iter().chain([bastion]).collect();
         // Files are read off the async executor: a slow disk or a network home never stalls
         // other tunnels.
-        let (key_path, files) = (bastion.key_path.clone(), known_hosts.to_vec());
-        let (key, known) = tokio::task::spawn_blocking(move || {
-            Ok::<_, Error>((load_key(&key_path)?, known_hosts::load(&files)?))
+        let key_paths: Vec<PathBuf> = hops.iter().map(|hop| hop.key_path.clone()).collect();
+        let files = known_hosts.to_vec();
+        let (keys, known) = tokio::task::spawn_blocking(move || {
+            let keys = key_paths
+                .iter()
+                .map(|path| load_key(path))
+                .collect::<Result<Vec<_>>>()?;
+            Ok::<_, Error>((keys, known_hosts::load(&files)?))
         })
         .await
         .map_err(|e| Error::Ssh {
             host: host.clone(),
             port,
-            reason: format!("reading the key and known_hosts stopped: {e}"),
+            reason: format!("reading the keys and known_hosts stopped: {e}"),
         })??;
-        let config = client_config(&host, port, &known, bastion.keepalive);
 
-        let stream = connect_tcp(&host, port).await?;
-        if let Err(e) = stream.set_nodelay(true) {
-            debug!(cause = %e, "could not set TCP_NODELAY");
+        let mut previous: Option<BastionSession> = None;
+        for (hop, key) in hops.into_iter().zip(keys) {
+            let trust_once = bastion.trust_once.clone();
+            let session = match previous.take() {
+                None => {
+                    let stream = connect_tcp(&hop.host, hop.port).await?;
+                    if let Err(e) = stream.set_nodelay(true) {
+                        debug!(cause = %e, "could not set TCP_NODELAY");
+                    }
+                    Self::login(hop, key, &known, trust_once, stream, Vec::new()).await?
+                }
+                Some(via) => {
+                    let next = format!("{}:{}", hop.host, hop.port);
+                    let origin = SocketAddr::from(([127, 0, 0, 1], 0));
+                    let failed = |reason: String| Error::JumpFailed {
+                        jump: via.bastion().to_owned(),
+                        next: next.clone(),
+                        reason,
+                    };
+                    let channel = tokio::time::timeout(
+                        CONNECT_TIMEOUT,
+                        via.open_direct_tcpip(&hop.host, hop.port, origin),
+                    )
+                    .await
+                    .map_err(|_| {
+                        failed(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))
+                    })?
+                    .map_err(|e| failed(e.to_string()))?;
+                    let mut kept = via.inner.via.clone();
+                    kept.push(via);
+                    Self::login(hop, key, &known, trust_once, channel.into_stream(), kept).await?
+                }
+            };
+            previous = Some(session);
         }
+        previous.ok_or_else(|| Error::Ssh {
+            host,
+            port,
+            reason: "no hop to connect to".to_owned(),
+        })
+    }
 
+    /// The key exchange (host key checked) and public key login of one hop over `stream`;
+    /// `via` are the sessions it goes through (kept alive as long as this one).
+    async fn login<S>(
+        hop: &BastionSpec,
+        key: PrivateKey,
+        known: &known_hosts::Loaded,
+        trust_once: Option<String>,
+        stream: S,
+        via: Vec<BastionSession>,
+    ) -> Result<BastionSession>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (host, port) = (hop.host.clone(), hop.port);
+        let config = client_config(&host, port, known, hop.keepalive);
         let rejection = Arc::new(Mutex::new(None));
         let end_reason = Arc::new(Mutex::new(None));
         let closed = CancellationToken::new();
         let handler = ClientHandler {
             host: host.clone(),
             port,
-            known_hosts: known,
+            known_hosts: known.clone(),
             rejection: rejection.clone(),
             end_reason: end_reason.clone(),
-            keepalive: bastion.keepalive,
-            trust_once: bastion.trust_once.clone(),
+            keepalive: hop.keepalive,
+            trust_once,
             _closed: closed.clone().drop_guard(),
         };
         let handshake = client::connect_stream(config, stream, handler);
@@ -132,7 +193,7 @@ impl BastionSession {
 
         let key_name = format!(
             "{} ({})",
-            bastion.key_path.display(),
+            hop.key_path.display(),
             key.public_key().fingerprint(HashAlg::Sha256)
         );
         let auth = async {
@@ -142,10 +203,7 @@ impl BastionSession {
                 None
             };
             handle
-                .authenticate_publickey(
-                    &bastion.user,
-                    PrivateKeyWithHashAlg::new(Arc::new(key), hash),
-                )
+                .authenticate_publickey(&hop.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
                 .await
         };
         let auth = tokio::time::timeout(AUTH_TIMEOUT, auth)
@@ -173,20 +231,25 @@ impl BastionSession {
             };
             let _ = handle.disconnect(Disconnect::ByApplication, "", "en").await;
             return Err(Error::AuthRejected {
-                user: bastion.user.clone(),
+                user: hop.user.clone(),
                 host,
                 port,
                 key: key_name,
                 detail,
             });
         }
-        info!("connected");
+        let mut label = format!("{}@{}:{}", hop.user, hop.host, hop.port);
+        if let Some(last) = via.last() {
+            label.push_str(&format!(" via {}", last.bastion()));
+        }
+        info!(hop = %label, "connected");
         Ok(BastionSession {
             inner: Arc::new(Inner {
                 handle,
-                label: format!("{}@{}:{}", bastion.user, bastion.host, bastion.port),
+                label,
                 closed,
                 end_reason,
+                via,
             }),
         })
     }

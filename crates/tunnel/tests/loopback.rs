@@ -31,6 +31,7 @@ fn spec(bastion: &Bastion) -> TunnelSpec {
             key_path: bastion.user_key().to_owned(),
             keepalive: airgate_tunnel::Keepalive::default(),
             trust_once: None,
+            jump: Vec::new(),
         },
         known_hosts: vec![known_hosts],
         listen: loopback(0),
@@ -769,4 +770,85 @@ async fn a_local_forward_carries_a_hundred_megabytes_byte_exact() {
         "-L: every byte, in order"
     );
     tunnels.shutdown().await;
+}
+
+fn bastion_spec(bastion: &Bastion) -> BastionSpec {
+    spec(bastion).bastion
+}
+
+#[tokio::test]
+async fn a_jump_host_carries_the_session_to_the_bastion_behind_it() {
+    let mut jump = Bastion::start().expect("start the jump host");
+    let target = Bastion::start().expect("start the bastion behind it");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+    // One known_hosts file knowing both hops, each checked with its own host:port.
+    let known_hosts = target.dir().join("both_known_hosts");
+    std::fs::write(
+        &known_hosts,
+        format!("{}{}", jump.known_hosts_line(), target.known_hosts_line()),
+    )
+    .expect("known_hosts");
+    let mut via = bastion_spec(&target);
+    via.jump = vec![bastion_spec(&jump)];
+    let spec = TunnelSpec {
+        bastion: via,
+        known_hosts: vec![known_hosts],
+        listen: loopback(0),
+        forward: None,
+    };
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let port = tunnels
+        .connect("jumped", spec)
+        .await
+        .expect("connect through the jump host");
+    let page = socks_client::http_get(loopback(port), "localhost", web.addr().port(), "/health")
+        .await
+        .expect("a page through both hops");
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        jump.log().contains("Accepted publickey"),
+        "logged in to the jump host"
+    );
+    assert!(
+        target.log().contains("Accepted publickey"),
+        "and to the bastion behind it"
+    );
+
+    // The session runs through the jump host: when it goes, the tunnel notices, even though
+    // the bastion behind it is still up.
+    let _ = next_state(&mut events, "jumped").await;
+    let _ = next_state(&mut events, "jumped").await;
+    jump.kill();
+    match next_state(&mut events, "jumped").await {
+        TunnelState::Reconnecting { last_error, .. } => {
+            assert!(last_error.contains("via"), "names the route: {last_error}");
+        }
+        other => panic!("expected Reconnecting, got {other:?}"),
+    }
+    tunnels.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_jump_host_that_cannot_reach_the_next_hop_is_named() {
+    let jump = Bastion::start().expect("start the jump host");
+    let nobody = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let closed_port = nobody.local_addr().expect("addr").port();
+    drop(nobody);
+    let mut via = bastion_spec(&jump);
+    via.port = closed_port;
+    via.jump = vec![bastion_spec(&jump)];
+    let known_hosts = jump.dir().join("known_hosts");
+    let error = BastionSession::connect(&via, &[known_hosts])
+        .await
+        .expect_err("nothing listens behind the jump host");
+    match &error {
+        Error::JumpFailed {
+            jump: hop, next, ..
+        } => {
+            assert!(hop.contains(&jump.port().to_string()), "{error}");
+            assert_eq!(next, &format!("127.0.0.1:{closed_port}"), "{error}");
+        }
+        other => panic!("expected JumpFailed, got {other:?}"),
+    }
 }

@@ -77,6 +77,7 @@ pub async fn tunnel_spec(
             key_path: record.key_path,
             keepalive: airgate_tunnel::Keepalive::default(),
             trust_once,
+            jump: Vec::new(),
         },
         known_hosts: state.known_hosts(),
         listen,

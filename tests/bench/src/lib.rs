@@ -262,6 +262,7 @@ pub async fn run(config: &BenchConfig) -> Result<Report> {
             key_path: bastion.user_key().to_owned(),
             keepalive: airgate_tunnel::Keepalive::default(),
             trust_once: None,
+            jump: Vec::new(),
         },
         known_hosts: vec![known_hosts.clone()],
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
