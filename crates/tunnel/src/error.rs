@@ -56,9 +56,16 @@ pub enum Error {
     },
 
     #[error(
-        "{host}:{port} presented a host certificate; certificates are not supported yet. Ask the bastion's owner for its plain host key."
+        "{host}:{port} presented a host certificate, and no @cert-authority line in known_hosts names a CA for it. Add the CA's key as `@cert-authority {host} <key>`, or ask the bastion's owner for its plain host key."
     )]
     HostCertificate { host: String, port: u16 },
+
+    #[error("The host certificate of {host}:{port} is refused: {reason}. Refusing to connect.")]
+    HostCertificateInvalid {
+        host: String,
+        port: u16,
+        reason: String,
+    },
 
     #[error("Could not read known_hosts file {}: {source}. Check that it exists and is readable.", path.display())]
     KnownHostsUnreadable {

@@ -2,8 +2,8 @@
 //!
 //! Supports what `ssh` itself reads: comma-separated host patterns with `*`/`?` wildcards and
 //! `!` negation, `[host]:port` for non-standard ports, hashed names (`|1|salt|hash`, as written
-//! by `HashKnownHosts yes`), `@revoked` keys, comments. `@cert-authority` lines are skipped
-//! (host certificates are refused elsewhere). A missing file is treated as empty, like `ssh`.
+//! by `HashKnownHosts yes`), `@revoked` keys, `@cert-authority` keys (host certificates they
+//! signed are checked in `session.rs`), comments. A missing file is treated as empty, like `ssh`.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
@@ -39,6 +39,8 @@ struct Entry {
     path: PathBuf,
     line: usize,
     revoked: bool,
+    /// An `@cert-authority` line: the key signs host certificates, it is no host key itself.
+    authority: bool,
     key: PublicKey,
 }
 
@@ -73,7 +75,10 @@ pub(crate) fn check(host: &str, port: u16, key: &PublicKey, files: &[PathBuf]) -
 
 /// Checks `key`, presented by `host:port`, against the `loaded` files in order.
 pub(crate) fn check_loaded(host: &str, port: u16, key: &PublicKey, loaded: &Loaded) -> Verdict {
-    let entries = entries_of(host, port, loaded);
+    let entries: Vec<Entry> = entries_of(host, port, loaded)
+        .into_iter()
+        .filter(|e| !e.authority)
+        .collect();
     if let Some(e) = entries
         .iter()
         .find(|e| e.revoked && e.key.key_data() == key.key_data())
@@ -104,9 +109,43 @@ pub(crate) fn check_loaded(host: &str, port: u16, key: &PublicKey, loaded: &Load
 pub(crate) fn known_algorithms(host: &str, port: u16, loaded: &Loaded) -> Vec<Algorithm> {
     entries_of(host, port, loaded)
         .into_iter()
-        .filter(|e| !e.revoked)
+        .filter(|e| !e.revoked && !e.authority)
         .map(|e| e.key.algorithm())
         .collect()
+}
+
+/// The `@cert-authority` keys trusted to sign host certificates for `host:port` (less any
+/// that is `@revoked`).
+pub(crate) fn authorities(host: &str, port: u16, loaded: &Loaded) -> Vec<PublicKey> {
+    let entries = entries_of(host, port, loaded);
+    let revoked = |key: &PublicKey| {
+        entries
+            .iter()
+            .any(|e| e.revoked && e.key.key_data() == key.key_data())
+    };
+    entries
+        .iter()
+        .filter(|e| e.authority && !revoked(&e.key))
+        .map(|e| e.key.clone())
+        .collect()
+}
+
+/// Whether any `@cert-authority` line names `host:port` (even a revoked one: the certificate
+/// is then asked for, and refused with the reason).
+pub(crate) fn names_an_authority(host: &str, port: u16, loaded: &Loaded) -> bool {
+    entries_of(host, port, loaded).iter().any(|e| e.authority)
+}
+
+/// Whether `key` (a host key or a CA) is `@revoked` for `host:port`.
+pub(crate) fn is_revoked(
+    host: &str,
+    port: u16,
+    key: &russh::keys::ssh_key::public::KeyData,
+    loaded: &Loaded,
+) -> bool {
+    entries_of(host, port, loaded)
+        .iter()
+        .any(|e| e.revoked && e.key.key_data() == key)
 }
 
 /// Adds `host:port`'s `key` (OpenSSH `type base64`) to the known_hosts file `path` (created
@@ -185,10 +224,14 @@ fn parse_matching(text: &str, name: &str, path: &Path) -> Vec<Entry> {
         }
         let mut fields = line.split_ascii_whitespace();
         let mut first = fields.next();
-        let mut revoked = false;
+        let (mut revoked, mut authority) = (false, false);
         match first {
             Some("@revoked") => {
                 revoked = true;
+                first = fields.next();
+            }
+            Some("@cert-authority") => {
+                authority = true;
                 first = fields.next();
             }
             Some(marker) if marker.starts_with('@') => continue,
@@ -207,6 +250,7 @@ fn parse_matching(text: &str, name: &str, path: &Path) -> Vec<Entry> {
                 path: path.to_owned(),
                 line: index + 1,
                 revoked,
+                authority,
                 key,
             });
         }

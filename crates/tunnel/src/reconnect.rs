@@ -56,6 +56,7 @@ pub fn is_retryable(error: &Error) -> bool {
             | Error::HostKeyChanged { .. }
             | Error::HostKeyRevoked { .. }
             | Error::HostCertificate { .. }
+            | Error::HostCertificateInvalid { .. }
             | Error::KnownHostsUnreadable { .. }
             | Error::KeyPassphraseProtected { .. }
             | Error::KeyUnreadable { .. }

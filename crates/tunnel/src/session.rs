@@ -311,8 +311,9 @@ impl BastionSession {
         // sshd does not set TCP_NODELAY on a forward-only connection: it holds the channel's
         // first data until the confirmation is acknowledged, and this side's kernel delays that
         // ACK by up to 40 ms. A small packet now carries the ACK at once. It matters when the
-        // server speaks first (banners, streams); the bastion ignores the request.
-        if let Err(err) = self.inner.handle.send_keepalive(false).await {
+        // server speaks first (banners, streams). It asks for a reply: russh queues an answer
+        // slot for every keepalive, and one that is never answered stays queued for good.
+        if let Err(err) = self.inner.handle.send_keepalive(true).await {
             debug!(bastion = %self.inner.label, cause = %err, "could not nudge the bastion");
         }
         Ok(channel)
@@ -423,12 +424,20 @@ fn client_config(
         .cloned()
         .collect();
     keys.sort_by_key(|a| !known.iter().any(|k| known_hosts::same_family(k, a)));
+    // Offer host certificates only where a CA is trusted for this host, as `ssh` does.
+    let certificates: Vec<Algorithm> =
+        if known_hosts::authorities(host, port, known_hosts).is_empty() {
+            Vec::new()
+        } else {
+            keys.clone()
+        };
     Arc::new(client::Config {
         nodelay: true,
         keepalive_interval: Some(keepalive.interval),
         keepalive_max: keepalive.max as usize,
         inactivity_timeout: None,
         preferred: Preferred {
+            host_key_certificates: Cow::Owned(certificates),
             cipher: Cow::Borrowed(ciphers()),
             key: Cow::Owned(keys),
             ..Preferred::DEFAULT
@@ -452,13 +461,70 @@ struct ClientHandler {
 }
 
 impl ClientHandler {
+    /// A host certificate is trusted when an `@cert-authority` line for this host names the key
+    /// that signed it, it is a host certificate, valid now, for this host name, with no
+    /// critical option (none exists for hosts) — as `ssh` checks it.
+    fn verify_certificate(&self, cert: &russh::keys::Certificate) -> Result<()> {
+        let (host, port) = (self.host.clone(), self.port);
+        if !known_hosts::names_an_authority(&host, port, &self.known_hosts) {
+            return Err(Error::HostCertificate { host, port });
+        }
+        let authorities = known_hosts::authorities(&host, port, &self.known_hosts);
+        let invalid = |reason: String| Error::HostCertificateInvalid {
+            host: host.clone(),
+            port,
+            reason,
+        };
+        if known_hosts::is_revoked(&host, port, cert.public_key(), &self.known_hosts)
+            || known_hosts::is_revoked(&host, port, cert.signature_key(), &self.known_hosts)
+        {
+            return Err(invalid("its key or its CA is marked @revoked".to_owned()));
+        }
+        let fingerprints: Vec<russh::keys::ssh_key::Fingerprint> = authorities
+            .iter()
+            .map(|ca| ca.fingerprint(HashAlg::Sha256))
+            .collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        cert.validate_at(now, &fingerprints).map_err(|_| {
+            invalid(
+                "it is not signed by an @cert-authority key of known_hosts, or it is expired or \
+                 not valid yet"
+                    .to_owned(),
+            )
+        })?;
+        if cert.cert_type() != russh::keys::ssh_key::certificate::CertType::Host {
+            return Err(invalid(
+                "it is a user certificate, not a host certificate".to_owned(),
+            ));
+        }
+        let name = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        let principals = cert.valid_principals();
+        if !principals.is_empty() && !principals.iter().any(|p| p.to_ascii_lowercase() == name) {
+            return Err(invalid(format!(
+                "it is for {}, not {name}",
+                principals.join(", ")
+            )));
+        }
+        if !cert.critical_options().is_empty() {
+            return Err(invalid(
+                "it carries critical options a host certificate never has".to_owned(),
+            ));
+        }
+        info!(ca = %cert.signature_key().fingerprint(HashAlg::Sha256), "host certificate trusted");
+        Ok(())
+    }
+
     fn verify(&self, server_key: &PublicKeyOrCertificate) -> Result<()> {
         let (host, port) = (self.host.clone(), self.port);
         let key = match server_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => key,
-            PublicKeyOrCertificate::Certificate(_) => {
-                return Err(Error::HostCertificate { host, port });
-            }
+            PublicKeyOrCertificate::Certificate(cert) => return self.verify_certificate(cert),
         };
         let fingerprint = key.fingerprint(HashAlg::Sha256).to_string();
         match known_hosts::check_loaded(&host, port, key, &self.known_hosts) {
@@ -507,10 +573,11 @@ impl client::Handler for ClientHandler {
             Ok(()) => Ok(true),
             Err(refused) => {
                 warn!(cause = %refused, "host key refused");
-                *self
-                    .rejection
+                // The first refusal says why (a refused certificate, not what follows it).
+                self.rejection
                     .lock()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(refused);
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(refused);
                 Ok(false)
             }
         }

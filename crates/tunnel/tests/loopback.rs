@@ -852,3 +852,161 @@ async fn a_jump_host_that_cannot_reach_the_next_hop_is_named() {
         other => panic!("expected JumpFailed, got {other:?}"),
     }
 }
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, Iterator::count)
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_short_connections_leave_no_descriptor_or_relay_behind() {
+    const WARMUP: usize = 200;
+    const CONNECTIONS: usize = 10_000;
+    const AT_ONCE: usize = 16;
+    let bastion = Bastion::start().expect("start sshd");
+    let (source, _) = bulk_source(64).await;
+    let tunnels = Tunnels::new();
+    let port = tunnels
+        .connect("many", spec(&bastion))
+        .await
+        .expect("connect");
+    let socks = loopback(port);
+    let round = |count: usize| async move {
+        let mut tasks = tokio::task::JoinSet::new();
+        for worker in 0..AT_ONCE {
+            tasks.spawn(async move {
+                for _ in (worker..count).step_by(AT_ONCE) {
+                    let stream = socks_client::connect(socks, "127.0.0.1", source)
+                        .await
+                        .expect("CONNECT");
+                    let (size, _) = digest_of(stream).await;
+                    assert_eq!(size, 64);
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("worker");
+        }
+    };
+    round(WARMUP).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (fds, rss) = (open_fds(), rss_kib());
+
+    round(CONNECTIONS).await;
+    // The last relays close their channels asynchronously: give them a moment, bounded.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while (open_fds() > fds || tunnels.stats().await[0].open_connections > 0)
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let stats = tunnels.stats().await;
+    assert_eq!(stats[0].open_connections, 0, "{stats:?}");
+    assert_eq!(
+        stats[0].total_connections as usize,
+        WARMUP + CONNECTIONS,
+        "{stats:?}"
+    );
+    assert!(
+        open_fds() <= fds,
+        "descriptors: {} after, {fds} before",
+        open_fds()
+    );
+    // Memory is reported, not asserted: it still grows by about 3.4 KiB per connection (see
+    // BENCHMARKS.md), to be found.
+    eprintln!(
+        "{CONNECTIONS} connections: RSS {rss} KiB -> {} KiB",
+        rss_kib()
+    );
+    tunnels.shutdown().await;
+}
+
+/// A CA key pair in `dir`; returns the private key's path and the public key line.
+fn certificate_authority(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, String) {
+    let key = dir.join(name);
+    generate_key(&key, None).expect("CA key");
+    let public = std::fs::read_to_string(key.with_extension("pub")).expect("CA public key");
+    (key, public.trim().to_owned())
+}
+
+#[tokio::test]
+async fn a_host_certificate_is_checked_against_the_cert_authority() {
+    let mut bastion = Bastion::start().expect("start sshd");
+    let (ca, ca_public) = certificate_authority(bastion.dir(), "host_ca");
+    let (_other_ca, other_public) = certificate_authority(bastion.dir(), "other_ca");
+    let host = bastion.host().to_owned();
+    bastion
+        .use_host_certificate(&ca, &host)
+        .expect("sshd presents a certificate");
+    let name = airgate_peers::bastion::known_hosts_name(bastion.host(), bastion.port());
+    let mut spec = spec(&bastion);
+    let known_hosts = bastion.dir().join("ca_known_hosts");
+    spec.known_hosts = vec![known_hosts.clone()];
+
+    // Only the CA is known (no plain host key line): the certificate it signed is trusted.
+    std::fs::write(
+        &known_hosts,
+        format!("@cert-authority {name} {ca_public}\n"),
+    )
+    .expect("write");
+    BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect("a certificate signed by the trusted CA");
+
+    // Another CA: refused, with the reason.
+    std::fs::write(
+        &known_hosts,
+        format!("@cert-authority {name} {other_public}\n"),
+    )
+    .expect("write");
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("signed by a CA that is not trusted");
+    assert!(
+        matches!(error, Error::HostCertificateInvalid { .. })
+            && error
+                .to_string()
+                .contains("not signed by an @cert-authority key"),
+        "{error}"
+    );
+
+    // The trusted CA, revoked: refused (no login below).
+    std::fs::write(
+        &known_hosts,
+        format!("@cert-authority {name} {ca_public}\n@revoked * {ca_public}\n"),
+    )
+    .expect("write");
+    BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("a revoked CA vouches for nothing");
+
+    // A certificate for another name: refused.
+    bastion
+        .use_host_certificate(&ca, "other.example")
+        .expect("re-sign for another name");
+    std::fs::write(
+        &known_hosts,
+        format!("@cert-authority {name} {ca_public}\n"),
+    )
+    .expect("write");
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("a certificate for another host");
+    assert!(
+        error.to_string().contains("it is for other.example"),
+        "{error}"
+    );
+    assert_eq!(
+        bastion.log().matches("Accepted publickey").count(),
+        1,
+        "only the trusted certificate led to a login"
+    );
+}

@@ -228,6 +228,36 @@ impl Bastion {
     }
 }
 
+impl Bastion {
+    /// Has the CA `ca_key` sign this bastion's host key for `principal` (as `ssh-keygen -s -h`)
+    /// and restarts sshd presenting that host certificate.
+    pub fn use_host_certificate(&mut self, ca_key: &Path, principal: &str) -> io::Result<()> {
+        let mut sign = Command::new("ssh-keygen");
+        sign.args(["-q", "-s"])
+            .arg(ca_key)
+            .args([
+                "-I",
+                "airgate-test-host",
+                "-h",
+                "-n",
+                principal,
+                "-V",
+                "-5m:+1h",
+            ])
+            .arg(&self.host_key_pub);
+        run_bounded(&mut sign, COMMAND_TIMEOUT)?;
+        let cert = self.dir.path().join("host_ed25519_key-cert.pub");
+        let config = self.dir.path().join("sshd_config");
+        let mut text = fs::read_to_string(&config)?;
+        let line = format!("HostCertificate {}\n", cert.display());
+        if !text.contains(&line) {
+            text.push_str(&line);
+            fs::write(&config, text)?;
+        }
+        self.restart()
+    }
+}
+
 /// `sshd -D -e -f config`, prefixed (e.g. `ip netns exec NAME`), logging to `log`.
 fn spawn_sshd(prefix: &[&str], sshd: &Path, config: &Path, log: &Path) -> io::Result<Child> {
     let log_file = fs::OpenOptions::new().create(true).append(true).open(log)?;
