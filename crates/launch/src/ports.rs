@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::write_atomically;
+use crate::settings::{read_json, write_json};
 use crate::{Error, Result};
 
 /// The ports file's name inside the data directory.
@@ -85,29 +85,13 @@ pub fn set(data_dir: &Path, id: &str, port: Option<u16>) -> Result<BTreeMap<Stri
 }
 
 fn load(data_dir: &Path) -> Result<PortsFile> {
-    let path = data_dir.join(PORTS_FILE);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text).map_err(|err| Error::SettingsUnreadable {
-            path,
-            reason: err.to_string(),
-        }),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(PortsFile::default()),
-        Err(err) => Err(Error::SettingsUnreadable {
-            path,
-            reason: err.to_string(),
-        }),
-    }
+    read_json(&data_dir.join(PORTS_FILE))
 }
 
 fn update(data_dir: &Path, change: impl FnOnce(&mut PortsFile) -> Result<()>) -> Result<PortsFile> {
     let mut file = load(data_dir)?;
     change(&mut file)?;
-    let path = data_dir.join(PORTS_FILE);
-    let text = serde_json::to_vec_pretty(&file).map_err(|err| Error::SettingsUnreadable {
-        path: path.clone(),
-        reason: err.to_string(),
-    })?;
-    write_atomically(&path, &text).map_err(|source| Error::SettingsWrite { path, source })?;
+    write_json(&data_dir.join(PORTS_FILE), &file)?;
     Ok(file)
 }
 

@@ -70,33 +70,38 @@ impl OpenSettings {
 
 /// Reads the settings of `data_dir`; a missing file gives the defaults.
 pub fn load(data_dir: &Path) -> Result<OpenSettings> {
-    let path = data_dir.join(SETTINGS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(OpenSettings::default());
-        }
-        Err(source) => {
-            return Err(Error::SettingsUnreadable {
-                path,
-                reason: source.to_string(),
-            });
-        }
-    };
-    serde_json::from_str(&text).map_err(|err| Error::SettingsUnreadable {
-        path,
-        reason: err.to_string(),
-    })
+    read_json(&data_dir.join(SETTINGS_FILE))
 }
 
 /// Writes the settings of `data_dir` atomically.
 pub fn save(data_dir: &Path, settings: &OpenSettings) -> Result<()> {
-    let path = data_dir.join(SETTINGS_FILE);
-    let text = serde_json::to_vec_pretty(settings).map_err(|err| Error::SettingsUnreadable {
-        path: path.clone(),
+    write_json(&data_dir.join(SETTINGS_FILE), settings)
+}
+
+/// Reads one of the app's JSON files; a missing file gives the defaults, one that cannot be
+/// read or parsed is an error naming it (and is left as it is).
+pub(crate) fn read_json<T: serde::de::DeserializeOwned + Default>(path: &Path) -> Result<T> {
+    let unreadable = |reason: String| Error::SettingsUnreadable {
+        path: path.to_path_buf(),
+        reason,
+    };
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|err| unreadable(err.to_string())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(err) => Err(unreadable(err.to_string())),
+    }
+}
+
+/// Writes one of the app's JSON files atomically (pretty, for people who open it).
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_vec_pretty(value).map_err(|err| Error::SettingsUnreadable {
+        path: path.to_path_buf(),
         reason: err.to_string(),
     })?;
-    write_atomically(&path, &text).map_err(|source| Error::SettingsWrite { path, source })
+    write_atomically(path, &text).map_err(|source| Error::SettingsWrite {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Writes `bytes` to a temporary file next to `path`, then renames it over `path`: a reader

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::settings::write_atomically;
-use crate::{Error, Result};
+use crate::Result;
+use crate::settings::{read_json, write_json};
 
 /// The shortcuts file's name inside the data directory.
 pub const SHORTCUTS_FILE: &str = "shortcuts.json";
@@ -59,34 +59,13 @@ impl Shortcuts {
 
 /// Reads the shortcuts of `data_dir`; a missing file gives none.
 pub fn load(data_dir: &Path) -> Result<Shortcuts> {
-    let path = data_dir.join(SHORTCUTS_FILE);
-    let text = match std::fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Shortcuts::default());
-        }
-        Err(source) => {
-            return Err(Error::SettingsUnreadable {
-                path,
-                reason: source.to_string(),
-            });
-        }
-    };
-    serde_json::from_str(&text).map_err(|err| Error::SettingsUnreadable {
-        path,
-        reason: err.to_string(),
-    })
+    read_json(&data_dir.join(SHORTCUTS_FILE))
 }
 
 fn update(data_dir: &Path, change: impl FnOnce(&mut Shortcuts)) -> Result<Shortcuts> {
     let mut shortcuts = load(data_dir)?;
     change(&mut shortcuts);
-    let path = data_dir.join(SHORTCUTS_FILE);
-    let text = serde_json::to_vec_pretty(&shortcuts).map_err(|err| Error::SettingsUnreadable {
-        path: path.clone(),
-        reason: err.to_string(),
-    })?;
-    write_atomically(&path, &text).map_err(|source| Error::SettingsWrite { path, source })?;
+    write_json(&data_dir.join(SHORTCUTS_FILE), &shortcuts)?;
     Ok(shortcuts)
 }
 

@@ -3,8 +3,7 @@
 use airgate_vault::SelfHostedRecord;
 use tauri::State;
 
-use super::run_core;
-use super::tunnels::tunnel_spec;
+use super::tunnels::{connect_tunnel, disconnect_tunnel_id, tunnel_spec};
 use crate::error::{CmdResult, Error, Result};
 use crate::state::AppState;
 
@@ -58,11 +57,8 @@ pub async fn delete_self_hosted(
     name: String,
 ) -> CmdResult<Vec<SelfHostedRecord>> {
     let id = airgate_launch::self_hosted_id(&name);
-    let tunnels = state.tunnels.clone();
-    let _ = run_core("Closing the tunnel", async move {
-        tunnels.disconnect(&id).await
-    })
-    .await?;
+    // Closing a tunnel that is not open is no error here.
+    let _ = disconnect_tunnel_id(&state, id).await;
     let saved = state
         .with_vault("Removing the Airflow web server", move |vault| {
             vault.delete_self_hosted(&name)?;
@@ -91,13 +87,7 @@ pub async fn connect_self_hosted(
     };
     let id = airgate_launch::self_hosted_id(&name);
     let spec = tunnel_spec(&state, bastion, &id, trust_once).await?;
-    let tunnels = state.tunnels.clone();
-    let port = run_core("Opening the tunnel", async move {
-        tunnels.connect(&id, spec).await
-    })
-    .await?
-    .map_err(Error::from)?;
-    Ok(port)
+    Ok(connect_tunnel(&state, id, spec).await?)
 }
 
 /// Closes the tunnel of the self-hosted Airflow `name`.
@@ -105,13 +95,7 @@ pub async fn connect_self_hosted(
 #[specta::specta]
 pub async fn disconnect_self_hosted(state: State<'_, AppState>, name: String) -> CmdResult<()> {
     let id = airgate_launch::self_hosted_id(&name);
-    let tunnels = state.tunnels.clone();
-    run_core("Closing the tunnel", async move {
-        tunnels.disconnect(&id).await
-    })
-    .await?
-    .map_err(Error::from)?;
-    Ok(())
+    Ok(disconnect_tunnel_id(&state, id).await?)
 }
 
 /// The saved self-hosted Airflow `name`.

@@ -44,13 +44,25 @@ pub async fn connect_environment(
 ) -> CmdResult<u16> {
     let id = environment.tunnel_id();
     let spec = tunnel_spec(&state, bastion, &id, trust_once).await?;
+    Ok(connect_tunnel(&state, id, spec).await?)
+}
+
+/// Opens the tunnel `id` as `spec` says; its port once connected.
+pub async fn connect_tunnel(state: &AppState, id: String, spec: TunnelSpec) -> Result<u16, Error> {
     let tunnels = state.tunnels.clone();
-    let port = run_core("Opening the tunnel", async move {
+    Ok(run_core("Opening the tunnel", async move {
         tunnels.connect(&id, spec).await
     })
-    .await?
-    .map_err(Error::from)?;
-    Ok(port)
+    .await??)
+}
+
+/// Closes the tunnel `id`.
+pub async fn disconnect_tunnel_id(state: &AppState, id: String) -> Result<(), Error> {
+    let tunnels = state.tunnels.clone();
+    Ok(run_core("Closing the tunnel", async move {
+        tunnels.disconnect(&id).await
+    })
+    .await??)
 }
 
 /// How to open the tunnel `id` through the saved bastion `bastion`: on its remembered port,
@@ -93,13 +105,7 @@ pub async fn disconnect_environment(
     environment: EnvironmentRef,
 ) -> CmdResult<()> {
     let id = environment.tunnel_id();
-    let tunnels = state.tunnels.clone();
-    run_core("Closing the tunnel", async move {
-        tunnels.disconnect(&id).await
-    })
-    .await?
-    .map_err(Error::from)?;
-    Ok(())
+    Ok(disconnect_tunnel_id(&state, id).await?)
 }
 
 /// The current state of every tunnel.
@@ -186,13 +192,7 @@ pub async fn start_forward(
     let id = target.tunnel_id();
     let mut spec = tunnel_spec(&state, bastion, &id, trust_once).await?;
     spec.forward = Some(target);
-    let tunnels = state.tunnels.clone();
-    let port = run_core("Starting the forward", async move {
-        tunnels.connect(&id, spec).await
-    })
-    .await?
-    .map_err(Error::from)?;
-    Ok(port)
+    Ok(connect_tunnel(&state, id, spec).await?)
 }
 
 /// Closes the tunnel `id`, whatever it serves (an environment's, a self-hosted Airflow's, a
@@ -200,11 +200,5 @@ pub async fn start_forward(
 #[tauri::command]
 #[specta::specta]
 pub async fn disconnect_tunnel(state: State<'_, AppState>, id: String) -> CmdResult<()> {
-    let tunnels = state.tunnels.clone();
-    run_core("Closing the tunnel", async move {
-        tunnels.disconnect(&id).await
-    })
-    .await?
-    .map_err(Error::from)?;
-    Ok(())
+    Ok(disconnect_tunnel_id(&state, id).await?)
 }

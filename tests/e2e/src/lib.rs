@@ -581,3 +581,38 @@ pub async fn wait_for_open(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Milliseconds since the Unix epoch, as the web server's log records them.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+/// Waits (up to 30 s) for the first request the sandbox's web servers logged from `host` at
+/// or after `since_ms`.
+///
+/// # Panics
+/// When none comes.
+pub async fn wait_for_request(
+    log: &Path,
+    host: &str,
+    since_ms: u64,
+) -> airgate_peers::airflow_web::LogEntry {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let entries = airgate_peers::airflow_web::read_log(log);
+        if let Some(entry) = entries
+            .iter()
+            .find(|e| e.at_ms >= since_ms && e.host == host)
+        {
+            return entry.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no request by {host}: {entries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

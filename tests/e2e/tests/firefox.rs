@@ -4,22 +4,13 @@
 //! and the private web server logs Firefox's request by the private name only the bastion
 //! resolves.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use airgate_e2e::{click_when_ready, display_or_skip, wait_for_open};
+use airgate_e2e::{click_when_ready, display_or_skip, now_ms, wait_for_open};
 use airgate_launch::BrowserKind;
-use airgate_peers::airflow_web::read_log;
 use airgate_sandbox::{BASTION_NAME, SELF_HOSTED_HOST};
 use airgate_vault::{AirflowMajor, SelfHostedRecord, Vault};
 
 const NAME: &str = "lab-firefox";
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
 
 /// The command lines of running processes whose program's path contains `program`.
 fn command_lines(program: &str) -> Vec<String> {
@@ -91,21 +82,7 @@ async fn a_self_hosted_airflow_opens_in_its_own_firefox_through_the_tunnel() {
     assert!(shown[0].2.contains("tunnel started"), "{shown:?}");
     assert!(shown[2].2.contains("Firefox opened"), "{shown:?}");
 
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let landed = loop {
-        let log = read_log(sandbox.web_log());
-        if let Some(entry) = log
-            .iter()
-            .find(|e| e.at_ms >= clicked && e.host == SELF_HOSTED_HOST)
-        {
-            break entry.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "Firefox never reached {SELF_HOSTED_HOST}: {log:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let landed = airgate_e2e::wait_for_request(sandbox.web_log(), SELF_HOSTED_HOST, clicked).await;
     assert_eq!(landed.path, "/", "Airflow 3's UI: {landed:?}");
 
     let profile = sandbox

@@ -4,21 +4,14 @@
 //! logged-in `/home` by the `-vpce` name; a second Open reuses that window. No external browser
 //! is started for it.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use airgate_e2e::{click_in, display_or_skip, row_selector, wait_for_open, x_windows};
+use airgate_e2e::{click_in, display_or_skip, now_ms, row_selector, wait_for_open, x_windows};
 use airgate_peers::airflow_web::read_log;
 use airgate_sandbox::Sandbox;
 use fantoccini::{Client, Locator};
 
 const ENV: &str = "orders-prod";
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
 
 async fn click_open(client: &Client, sandbox: &Sandbox) {
     let env = sandbox.environment(ENV).expect("seeded");

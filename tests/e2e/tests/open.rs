@@ -4,10 +4,10 @@
 //! tunnel; an Airflow 3 public environment lands on its own path; a refused token and an
 //! environment that is not AVAILABLE say why; the tray opens and disconnects all.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use airgate_e2e::{
-    click_in, click_tray_menu, display_or_skip, row_selector, tray_menu, wait_for_tunnel,
+    click_in, click_tray_menu, display_or_skip, now_ms, row_selector, tray_menu, wait_for_tunnel,
 };
 use airgate_peers::airflow_web::{LogEntry, read_log};
 use airgate_peers::mwaa::{ErrorCode, FaultRule, Operation};
@@ -16,13 +16,6 @@ use fantoccini::elements::Element;
 use fantoccini::{Client, Locator};
 
 const WAIT: Duration = Duration::from_secs(45);
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
 
 async fn row(client: &Client, sandbox: &Sandbox, name: &str) -> (Element, String) {
     let env = sandbox.environment(name).expect("seeded");

@@ -3,22 +3,14 @@
 //! and Open starts its tunnel, mints no token and lands a real Chromium on Airflow's own login
 //! page by its private name; the tray offers it; Remove closes its tunnel and forgets it.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use airgate_e2e::{click_when_ready, display_or_skip, tray_menu, wait_for_open};
-use airgate_peers::airflow_web::read_log;
+use airgate_e2e::{click_when_ready, display_or_skip, now_ms, tray_menu, wait_for_open};
 use airgate_sandbox::{BASTION_NAME, SELF_HOSTED_HOST};
 use fantoccini::{Client, Locator};
 
 const NAME: &str = "analytics";
 const ROW: &str = r#"[data-testid="self-hosted-row"][data-name="analytics"]"#;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or_default()
-}
 
 async fn fill(client: &Client, field: &str, value: &str) {
     let input = client
@@ -118,21 +110,7 @@ async fn a_self_hosted_airflow_opens_on_its_own_login_page_through_the_bastion()
         sandbox.mwaa().issued_tokens().is_empty(),
         "a self-hosted Airflow gets no MWAA token"
     );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let landed = loop {
-        let log = read_log(sandbox.web_log());
-        if let Some(entry) = log
-            .iter()
-            .find(|e| e.at_ms >= clicked && e.host == SELF_HOSTED_HOST)
-        {
-            break entry.clone();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no request by {SELF_HOSTED_HOST}: {log:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let landed = airgate_e2e::wait_for_request(sandbox.web_log(), SELF_HOSTED_HOST, clicked).await;
     assert_eq!(
         landed.path, "/login/",
         "Airflow 2's own login page: {landed:?}"
