@@ -4,7 +4,6 @@
 //! and the private web server logs Firefox's request by the private name only the bastion
 //! resolves.
 
-
 use airgate_e2e::{click_when_ready, display_or_skip, now_ms, wait_for_open};
 use airgate_launch::BrowserKind;
 use airgate_sandbox::{BASTION_NAME, SELF_HOSTED_HOST};
