@@ -253,9 +253,16 @@ impl Actor {
             let _ = reply.send(Err(Error::NotLoopback { addr: spec.listen }));
             return;
         }
-        if self.entries.get(&id).is_some_and(|e| e.cancel.is_some()) {
-            let _ = reply.send(Err(Error::AlreadyOpen { id }));
-            return;
+        if let Some(entry) = self.entries.get(&id)
+            && let Some(cancel) = &entry.cancel
+        {
+            // A tunnel that failed may still be ending its task (its caller already has the
+            // error): a new Connect replaces it; its later reports carry an old generation.
+            if !matches!(entry.state, TunnelState::Failed { .. }) {
+                let _ = reply.send(Err(Error::AlreadyOpen { id }));
+                return;
+            }
+            cancel.cancel();
         }
         self.next_generation += 1;
         let generation = self.next_generation;
