@@ -23,6 +23,22 @@ pub struct Args {
     command: Command,
 }
 
+/// How a route reaches its bastion and checks host keys: the same for connect, open, forward.
+#[derive(Debug, clap::Args)]
+struct Hops {
+    /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a chain,
+    /// first hop first. Each logs in with --key.
+    #[arg(long = "jump")]
+    jump: Vec<String>,
+    /// known_hosts file(s) to check the bastion's host key against [default: Airgate's own,
+    /// then ~/.ssh/known_hosts].
+    #[arg(long = "known-hosts")]
+    known_hosts: Vec<PathBuf>,
+    /// Never ask: an unknown host key is refused (as without a terminal).
+    #[arg(long)]
+    batch: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List MWAA environments of every AWS profile and region.
@@ -31,7 +47,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Open a SOCKS5 tunnel to a private environment through a bastion; runs until Ctrl-C.
+    /// Open a SOCKS tunnel (SOCKS5, 4, 4a) to a private environment through a bastion; runs
+    /// until Ctrl-C.
     Connect {
         /// Environment name.
         env: String,
@@ -47,17 +64,8 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: PathBuf,
-        /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a
-        /// chain, first hop first. Each logs in with --key.
-        #[arg(long = "jump")]
-        jump: Vec<String>,
-        /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
-        /// own, then ~/.ssh/known_hosts].
-        #[arg(long = "known-hosts")]
-        known_hosts: Vec<PathBuf>,
-        /// Never ask: an unknown host key is refused (as without a terminal).
-        #[arg(long)]
-        batch: bool,
+        #[command(flatten)]
+        hops: Hops,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
         /// remembered port, else a free one, then remembered].
         #[arg(long)]
@@ -75,17 +83,8 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: PathBuf,
-        /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a
-        /// chain, first hop first. Each logs in with --key.
-        #[arg(long = "jump")]
-        jump: Vec<String>,
-        /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
-        /// own, then ~/.ssh/known_hosts].
-        #[arg(long = "known-hosts")]
-        known_hosts: Vec<PathBuf>,
-        /// Never ask: an unknown host key is refused (as without a terminal).
-        #[arg(long)]
-        batch: bool,
+        #[command(flatten)]
+        hops: Hops,
         /// Local port on 127.0.0.1 [default: the one this forward had last time, else a free
         /// one, then remembered].
         #[arg(long)]
@@ -108,17 +107,8 @@ enum Command {
         /// Private key file to log in to the bastion.
         #[arg(long)]
         key: Option<PathBuf>,
-        /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a
-        /// chain, first hop first. Each logs in with --key.
-        #[arg(long = "jump")]
-        jump: Vec<String>,
-        /// known_hosts file(s) to check the bastion's host key against [default: Airgate's
-        /// own, then ~/.ssh/known_hosts].
-        #[arg(long = "known-hosts")]
-        known_hosts: Vec<PathBuf>,
-        /// Never ask: an unknown host key is refused (as without a terminal).
-        #[arg(long)]
-        batch: bool,
+        #[command(flatten)]
+        hops: Hops,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
         /// remembered port, else a free one, then remembered].
         #[arg(long)]
@@ -145,24 +135,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             region,
             bastion,
             key,
-            jump,
-            known_hosts,
-            batch,
+            hops,
             port,
         } => {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let port = port_of(env, port)?;
-            let spec = tunnel_spec(&bastion, key, &jump, known_hosts, port)?;
-            connect(env, spec, batch).await
+            let spec = tunnel_spec(&bastion, key, &hops, port)?;
+            connect(env, spec, hops.batch).await
         }
         Command::Forward {
             to,
             bastion,
             key,
-            jump,
-            known_hosts,
-            batch,
+            hops,
             port,
         } => {
             let to = ForwardTo::parse(&to).ok_or(Error::BadTarget(to))?;
@@ -174,9 +160,9 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     airgate_launch::ports::of(&data_dir, &id)?.unwrap_or(0)
                 }
             };
-            let mut spec = tunnel_spec(&bastion, key, &jump, known_hosts, port)?;
+            let mut spec = tunnel_spec(&bastion, key, &hops, port)?;
             spec.forward = Some(to);
-            forward(&id, spec, batch).await
+            forward(&id, spec, hops.batch).await
         }
         Command::Open {
             env,
@@ -184,9 +170,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             region,
             bastion,
             key,
-            jump,
-            known_hosts,
-            batch,
+            hops,
             port,
             browser,
             print_url,
@@ -197,11 +181,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let tunnel = match (bastion, key) {
                 (Some(bastion), Some(key)) => {
                     let port = port_of(env, port)?;
-                    Some(tunnel_spec(&bastion, key, &jump, known_hosts, port)?)
+                    Some(tunnel_spec(&bastion, key, &hops, port)?)
                 }
                 _ => None,
             };
-            trusting(batch, tunnel.as_ref(), |tunnel| {
+            trusting(hops.batch, tunnel.as_ref(), |tunnel| {
                 open(env, tunnel, browser.clone(), print_url, force_tunnel)
             })
             .await
@@ -230,21 +214,16 @@ fn remember_port(id: &str, port: u16) {
 
 /// The tunnel the route options describe: `--bastion`, `--key`, `--jump`, `--known-hosts`,
 /// `--port`.
-fn tunnel_spec(
-    bastion: &str,
-    key: PathBuf,
-    jump: &[String],
-    known_hosts: Vec<PathBuf>,
-    port: u16,
-) -> Result<TunnelSpec> {
+fn tunnel_spec(bastion: &str, key: PathBuf, hops: &Hops, port: u16) -> Result<TunnelSpec> {
     let mut bastion = parse_bastion(bastion, key.clone())?;
-    bastion.jump = jump
+    bastion.jump = hops
+        .jump
         .iter()
         .map(|hop| parse_bastion(hop, key.clone()))
         .collect::<Result<_>>()?;
     Ok(TunnelSpec {
         bastion,
-        known_hosts: default_known_hosts(known_hosts)?,
+        known_hosts: default_known_hosts(hops.known_hosts.clone())?,
         listen: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
         forward: None,
     })

@@ -12,6 +12,29 @@ use airgate_tunnel::{BastionSpec, TunnelSpec, Tunnels};
 
 const VPCE: &str = "f00ba5-vpce.c7.airflow.eu-west-1.airgate.test";
 
+/// A SOCKS tunnel through the network's bastion, its host key trusted.
+fn spec_for(net: &PrivateNetwork, keepalive: airgate_tunnel::Keepalive) -> TunnelSpec {
+    let bastion = net.bastion();
+    let known_hosts = bastion.dir().join("known_hosts");
+    bastion
+        .write_known_hosts(&known_hosts)
+        .expect("known_hosts");
+    TunnelSpec {
+        bastion: BastionSpec {
+            host: bastion.host().to_owned(),
+            port: bastion.port(),
+            user: bastion.user().to_owned(),
+            key_path: bastion.user_key().to_owned(),
+            keepalive,
+            trust_once: None,
+            jump: Vec::new(),
+        },
+        known_hosts: vec![known_hosts],
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        forward: None,
+    }
+}
+
 #[tokio::test]
 async fn a_private_web_server_is_reached_by_name_through_the_bastion() {
     let Some(net) = PrivateNetwork::start_or_skip(&[VPCE]) else {
@@ -27,25 +50,7 @@ async fn a_private_web_server_is_reached_by_name_through_the_bastion() {
     // ...nor a route to the private address.
     assert!(TcpStream::connect_timeout(&net.web_addr(), Duration::from_secs(3)).is_err());
 
-    let bastion = net.bastion();
-    let known_hosts = bastion.dir().join("known_hosts");
-    bastion
-        .write_known_hosts(&known_hosts)
-        .expect("known_hosts");
-    let spec = TunnelSpec {
-        bastion: BastionSpec {
-            host: bastion.host().to_owned(),
-            port: bastion.port(),
-            user: bastion.user().to_owned(),
-            key_path: bastion.user_key().to_owned(),
-            keepalive: airgate_tunnel::Keepalive::default(),
-            trust_once: None,
-            jump: Vec::new(),
-        },
-        known_hosts: vec![known_hosts],
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        forward: None,
-    };
+    let spec = spec_for(&net, airgate_tunnel::Keepalive::default());
     let tunnels = Tunnels::new();
     let port = tunnels
         .connect("orders-prod", spec)
@@ -88,25 +93,7 @@ async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
     let Some(net) = PrivateNetwork::start_or_skip(&[VPCE]) else {
         return;
     };
-    let bastion = net.bastion();
-    let known_hosts = bastion.dir().join("known_hosts");
-    bastion
-        .write_known_hosts(&known_hosts)
-        .expect("known_hosts");
-    let spec = TunnelSpec {
-        bastion: BastionSpec {
-            host: bastion.host().to_owned(),
-            port: bastion.port(),
-            user: bastion.user().to_owned(),
-            key_path: bastion.user_key().to_owned(),
-            keepalive: KEEPALIVE,
-            trust_once: None,
-            jump: Vec::new(),
-        },
-        known_hosts: vec![known_hosts],
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        forward: None,
-    };
+    let spec = spec_for(&net, KEEPALIVE);
     let tunnels = Tunnels::new();
     let mut events = tunnels.subscribe();
     let port = tunnels.connect("orders-prod", spec).await.expect("connect");

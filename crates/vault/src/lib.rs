@@ -40,7 +40,7 @@ mod sensitive;
 
 pub use error::{Error, Result};
 pub use namespace::namespace;
-pub use self_hosted::{AirflowMajor, BaseUrl, SelfHostedRecord, parse_base_url};
+pub use self_hosted::{AirflowMajor, BaseUrl, SelfHostedRecord};
 pub use sensitive::Sensitive;
 
 use entries::Entries;

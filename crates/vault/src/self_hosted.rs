@@ -65,7 +65,7 @@ impl SelfHostedRecord {
 }
 
 /// Parses `http[s]://host[:port][/path]`; the error completes "the URL of NAME ...".
-pub fn parse_base_url(url: &str) -> std::result::Result<BaseUrl, String> {
+fn parse_base_url(url: &str) -> std::result::Result<BaseUrl, String> {
     let url = url.trim();
     let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
         (true, rest)
