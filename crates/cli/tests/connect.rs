@@ -306,9 +306,11 @@ async fn forward_serves_a_host_behind_the_bastion_with_no_aws_account() {
     let port = announced_port(&line).expect("the local port");
 
     // A plain HTTP client on the local port reaches the web server behind the bastion.
-    let response = plain_get(port, "/dags/etl/grid").await;
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(response.contains("/dags/etl/grid"), "{response}");
+    let response = socks_client::direct_get(([127, 0, 0, 1], port).into(), "/dags/etl/grid")
+        .await
+        .expect("through the forward");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(response.body.contains("/dags/etl/grid"), "{response:?}");
 
     let kill = tokio::process::Command::new("kill")
         .args(["-INT", &pid.to_string()])
@@ -378,8 +380,10 @@ async fn forward_goes_through_a_jump_host_with_jump() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
-    let response = plain_get(port, "/health").await;
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    let response = socks_client::direct_get(([127, 0, 0, 1], port).into(), "/health")
+        .await
+        .expect("through the forward");
+    assert_eq!(response.status, 200, "{response:?}");
     assert!(
         jump.log().contains("Accepted publickey"),
         "went through the jump host"
@@ -389,20 +393,4 @@ async fn forward_goes_through_a_jump_host_with_jump() {
         "logged in behind it"
     );
     let _ = child.kill().await;
-}
-
-/// A plain HTTP/1.1 GET of `path` on 127.0.0.1:`port` (a local forward); the whole response.
-async fn plain_get(port: u16, path: &str) -> String {
-    use tokio::io::AsyncWriteExt;
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect to the forward");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("request");
-    let mut response = String::new();
-    stream
-        .read_to_string(&mut response)
-        .await
-        .expect("response");
-    response
 }

@@ -2,7 +2,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Everything that can stop a tunnel, each with what happened and what to do.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     #[error(
         "Host key of {host}:{port} is not known ({key_type} {fingerprint}). Refusing to connect: check the fingerprint with the bastion's owner, then trust it (or add it to known_hosts)."
@@ -70,7 +70,7 @@ pub enum Error {
     #[error("Could not read known_hosts file {}: {source}. Check that it exists and is readable.", path.display())]
     KnownHostsUnreadable {
         path: PathBuf,
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 
     #[error(
@@ -137,7 +137,7 @@ pub enum Error {
     #[error("Could not listen on {addr}: {source}.")]
     Listen {
         addr: SocketAddr,
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
 
     #[error("Tunnel {id} is already open or opening; disconnect it first.")]

@@ -59,7 +59,7 @@ pub(crate) fn load(files: &[PathBuf]) -> Result<Loaded> {
             Err(source) => {
                 return Err(Error::KnownHostsUnreadable {
                     path: path.clone(),
-                    source,
+                    source: source.into(),
                 });
             }
         }

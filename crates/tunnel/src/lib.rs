@@ -18,6 +18,7 @@ use serde::Serialize;
 mod error;
 mod holder;
 mod known_hosts;
+mod links;
 pub use known_hosts::trust_host_key;
 pub mod reconnect;
 mod session;
@@ -33,7 +34,7 @@ pub use stats::TunnelStats;
 pub use tunnels::Tunnels;
 
 /// How to reach and log in to a bastion.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BastionSpec {
     pub host: String,
     pub port: u16,
@@ -51,7 +52,7 @@ pub struct BastionSpec {
 
 /// How often the bastion is asked whether it is still there, and how many unanswered asks in a
 /// row mean it is gone: a dead bastion is noticed within `interval` x `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Keepalive {
     pub interval: Duration,
     pub max: u32,

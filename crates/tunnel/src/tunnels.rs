@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
-use crate::reconnect::{self, Backoff, Waited};
-use crate::session::BastionSession;
+use crate::links::{Link, LinkState, Links};
 use crate::socks::serve_via;
 use crate::stats::{Stats, TunnelStats};
 use crate::{Error, Result, TunnelEvent, TunnelSpec, TunnelState};
@@ -53,6 +52,7 @@ impl Tunnels {
         let (reports, report_receiver) = mpsc::unbounded_channel();
         let actor = Actor {
             entries: BTreeMap::new(),
+            links: Links::default(),
             next_generation: 0,
             root: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -187,6 +187,8 @@ struct Entry {
 
 struct Actor {
     entries: BTreeMap<String, Entry>,
+    /// One session per bastion, shared by the tunnels through it.
+    links: Links,
     next_generation: u64,
     root: CancellationToken,
     tracker: TaskTracker,
@@ -268,6 +270,9 @@ impl Actor {
         let generation = self.next_generation;
         let cancel = self.root.child_token();
         let stats = Arc::new(Stats::default());
+        let link =
+            self.links
+                .get_or_start(&spec.bastion, &spec.known_hosts, &self.root, &self.tracker);
         self.entries.insert(
             id.clone(),
             Entry {
@@ -291,6 +296,7 @@ impl Actor {
                     id: id.clone(),
                     generation,
                     spec,
+                    link,
                     cancel,
                     reports: reports.clone(),
                     stats,
@@ -319,11 +325,9 @@ impl Actor {
                 entry.waiters.push(reply);
             }
             None => {
-                let changed = entry.state != TunnelState::Disconnected;
-                entry.state = TunnelState::Disconnected;
-                if changed {
-                    self.publish(id, TunnelState::Disconnected);
-                }
+                // A failed tunnel, dismissed: forgotten.
+                self.entries.remove(id);
+                self.publish(id, TunnelState::Disconnected);
                 let _ = reply.send(Ok(()));
             }
         }
@@ -354,9 +358,16 @@ impl Actor {
                 }
                 entry.cancel = None;
                 let waiters = std::mem::take(&mut entry.waiters);
-                let state = if !waiters.is_empty() {
-                    TunnelState::Disconnected
-                } else if matches!(
+                if !waiters.is_empty() {
+                    // Disconnected: its port is free, and the tunnel is forgotten.
+                    self.entries.remove(&id);
+                    self.publish(&id, TunnelState::Disconnected);
+                    for waiter in waiters {
+                        let _ = waiter.send(Ok(()));
+                    }
+                    return;
+                }
+                let state = if matches!(
                     entry.state,
                     TunnelState::Connecting
                         | TunnelState::Connected { .. }
@@ -370,9 +381,6 @@ impl Actor {
                 };
                 entry.state = state.clone();
                 self.publish(&id, state);
-                for waiter in waiters {
-                    let _ = waiter.send(Ok(()));
-                }
             }
         }
     }
@@ -389,19 +397,11 @@ impl Actor {
         }
         // Every tunnel ends as Disconnected below, whatever its task last reported.
         while reports.try_recv().is_ok() {}
-        let ids: Vec<String> = self.entries.keys().cloned().collect();
-        for id in ids {
-            let Some(entry) = self.entries.get_mut(&id) else {
-                continue;
-            };
-            entry.cancel = None;
-            for waiter in entry.waiters.drain(..) {
+        for (id, entry) in std::mem::take(&mut self.entries) {
+            for waiter in entry.waiters {
                 let _ = waiter.send(Ok(()));
             }
-            if entry.state != TunnelState::Disconnected {
-                entry.state = TunnelState::Disconnected;
-                self.publish(&id, TunnelState::Disconnected);
-            }
+            self.publish(&id, TunnelState::Disconnected);
         }
     }
 
@@ -419,17 +419,20 @@ struct Run {
     id: String,
     generation: u64,
     spec: TunnelSpec,
+    link: Arc<Link>,
     cancel: CancellationToken,
     reports: mpsc::UnboundedSender<Report>,
     stats: Arc<Stats>,
 }
 
-/// One tunnel's life: bind, connect, serve until cancelled, reconnecting lost sessions.
+/// One tunnel's life: bind, wait for its bastion's session, serve until cancelled, following
+/// the session through losses and reconnects (the port stays bound).
 async fn run_tunnel(run: Run, reply: oneshot::Sender<Result<u16>>) {
     let Run {
         id,
         generation,
         spec,
+        link,
         cancel,
         reports,
         stats,
@@ -441,130 +444,107 @@ async fn run_tunnel(run: Run, reply: oneshot::Sender<Result<u16>>) {
             state,
         });
     };
-    let fail = |error: Error, reply: oneshot::Sender<Result<u16>>| {
-        warn!(cause = %error, "tunnel failed");
-        report(TunnelState::Failed {
-            reason: error.to_string(),
-        });
-        let _ = reply.send(Err(error));
+    let fail = |error: Error, reason: String, reply: Option<oneshot::Sender<Result<u16>>>| {
+        warn!(cause = %reason, "tunnel failed");
+        report(TunnelState::Failed { reason });
+        if let Some(reply) = reply {
+            let _ = reply.send(Err(error));
+        }
     };
 
     let listener = match bind(spec.listen).await {
         Ok(listener) => listener,
-        Err(e) => return fail(e, reply),
+        Err(e) => {
+            let reason = e.to_string();
+            return fail(e, reason, Some(reply));
+        }
     };
     let port = match listener.local_addr() {
         Ok(addr) => addr.port(),
         Err(source) => {
-            return fail(
-                Error::Listen {
-                    addr: spec.listen,
-                    source,
-                },
-                reply,
-            );
+            let error = Error::Listen {
+                addr: spec.listen,
+                source: Arc::new(source),
+            };
+            let reason = error.to_string();
+            return fail(error, reason, Some(reply));
         }
     };
-    let session = tokio::select! {
-        () = cancel.cancelled() => {
+    let mut states = link.state();
+    let ready = |s: &LinkState| matches!(s, LinkState::Up(_) | LinkState::Failed { .. });
+    let first = tokio::select! {
+        () = cancel.cancelled() => None,
+        first = states.wait_for(ready) => first.ok().map(|s| s.clone()),
+    };
+    match first {
+        None if cancel.is_cancelled() => {
             let _ = reply.send(Err(Error::Cancelled { id: id.clone() }));
             return;
         }
-        session = BastionSession::connect(&spec.bastion, &spec.known_hosts) => session,
-    };
-    let mut session = match session {
-        Ok(session) => session,
-        Err(e) => return fail(e, reply),
-    };
+        Some(LinkState::Up(_)) => {}
+        Some(LinkState::Failed { error, reason }) => return fail(error, reason, Some(reply)),
+        _ => {
+            let error = Error::Stopped;
+            let reason = error.to_string();
+            return fail(error, reason, Some(reply));
+        }
+    }
     info!(port, "tunnel open");
     stats.set_connected(true);
     report(TunnelState::Connected { port });
     let _ = reply.send(Ok(port));
 
-    let (sessions, serving_sessions) = watch::channel(Some(session.clone()));
     let serving_stop = cancel.child_token();
     let serving = tokio::spawn(serve_via(
         listener,
-        serving_sessions,
+        link.sessions(),
         stats.clone(),
         spec.forward.clone(),
         serving_stop.clone(),
     ));
+    states.mark_unchanged();
     loop {
-        let lost = tokio::select! {
-            () = cancel.cancelled() => None,
-            reason = session.closed() => Some(reason),
+        let changed = tokio::select! {
+            () = cancel.cancelled() => break,
+            changed = states.changed() => changed,
         };
-        let Some(reason) = lost else {
-            session.close().await;
-            info!("tunnel closed");
+        if changed.is_err() {
+            let error = Error::Stopped;
+            let reason = error.to_string();
+            fail(error, reason, None);
             break;
-        };
-        sessions.send_replace(None);
-        stats.set_connected(false);
-        let reason = format!(
-            "Lost the SSH session to bastion {}: {reason}.",
-            session.bastion()
-        );
-        warn!(%reason, "tunnel lost; reconnecting");
-        match reconnect(&spec, &cancel, &report, port, reason).await {
-            Some(again) => {
-                session = again;
-                sessions.send_replace(Some(session.clone()));
+        }
+        let state = states.borrow_and_update().clone();
+        match state {
+            LinkState::Connecting => {}
+            LinkState::Up(_) => {
                 stats.set_connected(true);
                 info!(port, "tunnel open again");
                 report(TunnelState::Connected { port });
             }
-            None => break,
+            LinkState::Reconnecting {
+                attempt,
+                next_try_secs,
+                last_error,
+            } => {
+                stats.set_connected(false);
+                report(TunnelState::Reconnecting {
+                    port,
+                    attempt,
+                    next_try_secs,
+                    last_error,
+                });
+            }
+            LinkState::Failed { error, reason } => {
+                stats.set_connected(false);
+                fail(error, reason, None);
+                break;
+            }
         }
     }
     serving_stop.cancel();
     let _ = serving.await;
-}
-
-/// Opens a new session after a loss, reporting each wait as `Reconnecting`; `None` when
-/// cancelled (the user disconnected) or refused for good (reported as `Failed`).
-async fn reconnect(
-    spec: &TunnelSpec,
-    cancel: &CancellationToken,
-    report: &impl Fn(TunnelState),
-    port: u16,
-    mut last_error: String,
-) -> Option<BastionSession> {
-    let mut backoff = Backoff::default();
-    for attempt in 1u32.. {
-        let wait = backoff.next_wait(reconnect::jitter_seed());
-        report(TunnelState::Reconnecting {
-            port,
-            attempt,
-            next_try_secs: wait.as_secs_f64().ceil() as u32,
-            last_error: last_error.clone(),
-        });
-        match reconnect::wait(wait, cancel).await {
-            Waited::Cancelled => return None,
-            Waited::Resumed => info!("the machine woke up: reconnecting now"),
-            Waited::Elapsed => {}
-        }
-        let attempted = tokio::select! {
-            () = cancel.cancelled() => return None,
-            attempted = BastionSession::connect(&spec.bastion, &spec.known_hosts) => attempted,
-        };
-        match attempted {
-            Ok(session) => return Some(session),
-            Err(e) if !reconnect::is_retryable(&e) => {
-                warn!(cause = %e, "reconnecting refused for good");
-                report(TunnelState::Failed {
-                    reason: format!("{last_error} Reconnecting failed: {e}"),
-                });
-                return None;
-            }
-            Err(e) => {
-                debug!(attempt, cause = %e, "reconnect attempt failed");
-                last_error = e.to_string();
-            }
-        }
-    }
-    None
+    info!("tunnel closed");
 }
 
 async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
@@ -575,7 +555,10 @@ async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
                 holder: crate::holder_of(addr.port()),
             }
         } else {
-            Error::Listen { addr, source }
+            Error::Listen {
+                addr,
+                source: Arc::new(source),
+            }
         }
     })
 }

@@ -7,7 +7,8 @@ use airgate_peers::airflow_web::{AirflowWeb, Page};
 use airgate_peers::bastion::{Bastion, fingerprint, generate_key};
 use airgate_peers::socks_client::{self, SocksError};
 use airgate_tunnel::{
-    BastionSession, BastionSpec, Error, TunnelEvent, TunnelSpec, TunnelState, Tunnels, serve_socks,
+    BastionSession, BastionSpec, Error, ForwardTo, TunnelEvent, TunnelSpec, TunnelState, Tunnels,
+    serve_socks,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
@@ -546,15 +547,141 @@ async fn a_lost_bastion_is_reconnected_on_the_same_port_with_no_user_action() {
         TunnelState::Reconnecting { .. }
     ));
     tunnels.disconnect("dev").await.expect("disconnect");
-    assert_eq!(tunnels.state("dev").await, Some(TunnelState::Disconnected));
+    assert_eq!(
+        next_state(&mut events, "dev").await,
+        TunnelState::Disconnected
+    );
+    assert_eq!(
+        tunnels.state("dev").await,
+        None,
+        "a stopped tunnel is forgotten"
+    );
     std::net::TcpListener::bind(loopback(port)).expect("port freed after Disconnect");
     bastion.restart().expect("sshd back");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(
         tunnels.state("dev").await,
-        Some(TunnelState::Disconnected),
+        None,
         "still disconnected once the bastion is back"
     );
+    assert!(
+        events.try_recv().is_err(),
+        "no state change after Disconnect"
+    );
+}
+
+/// How many times sshd let someone in, and how many sessions ended.
+fn logins_and_logouts(bastion: &Bastion) -> (usize, usize) {
+    let log = bastion.log();
+    (
+        log.matches("Accepted publickey").count(),
+        log.matches("Received disconnect").count(),
+    )
+}
+
+/// Waits (30 s at most) until tunnel `id` is in a state `want` accepts.
+async fn wait_for_state(tunnels: &Tunnels, id: &str, want: impl Fn(&TunnelState) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let state = tunnels.state(id).await;
+        if state.as_ref().is_some_and(&want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id}: still {state:?} after 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A page through each SOCKS port and through the forward.
+async fn get_through_all(socks: [u16; 2], forward: u16, web_port: u16) {
+    for port in socks {
+        let page = socks_client::http_get(loopback(port), "localhost", web_port, "/health")
+            .await
+            .expect("through SOCKS");
+        assert_eq!(page.status, 200, "{page:?}");
+    }
+    let page = socks_client::direct_get(loopback(forward), "/health")
+        .await
+        .expect("through the forward");
+    assert_eq!(page.status, 200, "{page:?}");
+}
+
+#[tokio::test]
+async fn tunnels_through_one_bastion_share_one_ssh_session() {
+    let mut bastion = Bastion::start().expect("start sshd");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+    let web_port = web.addr().port();
+    let tunnels = Tunnels::new();
+    let socks = spec(&bastion);
+    let forward = TunnelSpec {
+        forward: Some(ForwardTo {
+            host: "localhost".to_owned(),
+            port: web_port,
+        }),
+        ..socks.clone()
+    };
+    let a = tunnels.connect("a", socks.clone()).await.expect("a");
+    let b = tunnels.connect("b", socks.clone()).await.expect("b");
+    let f = tunnels.connect("f", forward).await.expect("forward");
+    assert!(a != b && b != f && a != f, "three ports: {a} {b} {f}");
+    get_through_all([a, b], f, web_port).await;
+    assert_eq!(
+        logins_and_logouts(&bastion),
+        (1, 0),
+        "one login for three tunnels"
+    );
+
+    // One of them stops: the others keep the session.
+    tunnels.disconnect("a").await.expect("disconnect a");
+    let page = socks_client::http_get(loopback(b), "localhost", web_port, "/health")
+        .await
+        .expect("b still up");
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        logins_and_logouts(&bastion),
+        (1, 0),
+        "the session is still open"
+    );
+
+    // The bastion goes away and comes back: every tunnel on it follows the one session.
+    let a = tunnels.connect("a", socks.clone()).await.expect("a again");
+    bastion.kill();
+    for (id, port) in [("a", a), ("b", b), ("f", f)] {
+        wait_for_state(
+            &tunnels,
+            id,
+            |s| matches!(s, TunnelState::Reconnecting { port: same, .. } if *same == port),
+        )
+        .await;
+    }
+    bastion.restart().expect("sshd back");
+    for (id, port) in [("a", a), ("b", b), ("f", f)] {
+        wait_for_state(&tunnels, id, |s| *s == TunnelState::Connected { port }).await;
+    }
+    get_through_all([a, b], f, web_port).await;
+    assert_eq!(
+        logins_and_logouts(&bastion).0,
+        2,
+        "one new login for all three"
+    );
+
+    // The last one stops: the session ends.
+    for id in ["a", "b", "f"] {
+        tunnels.disconnect(id).await.expect("disconnect");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while logins_and_logouts(&bastion).1 < 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        logins_and_logouts(&bastion),
+        (2, 1),
+        "the session said goodbye once its last tunnel stopped"
+    );
+    assert!(tunnels.states().await.is_empty(), "every tunnel forgotten");
 }
 
 #[tokio::test]

@@ -151,7 +151,7 @@ pub async fn http_get(
     port: u16,
     path: &str,
 ) -> Result<HttpResponse, SocksError> {
-    let mut stream = connect(socks, host, port).await?;
+    let stream = connect(socks, host, port).await?;
     let name = match host.parse::<IpAddr>() {
         Ok(IpAddr::V6(ip)) => format!("[{ip}]"),
         _ => host.to_owned(),
@@ -161,6 +161,22 @@ pub async fn http_get(
     } else {
         format!("{name}:{port}")
     };
+    get_over(stream, &host_header, path).await
+}
+
+/// `GET path` straight from `addr` (a local forward, which speaks no SOCKS), `Host: localhost`.
+pub async fn direct_get(addr: SocketAddr, path: &str) -> Result<HttpResponse, SocksError> {
+    let stream = timeout(STEP_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| SocksError::Timeout(STEP_TIMEOUT))??;
+    get_over(stream, "localhost", path).await
+}
+
+async fn get_over(
+    mut stream: TcpStream,
+    host_header: &str,
+    path: &str,
+) -> Result<HttpResponse, SocksError> {
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host_header}\r\nUser-Agent: airgate-tests\r\n\
          Accept: */*\r\nConnection: close\r\n\r\n"
