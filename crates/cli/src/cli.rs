@@ -592,7 +592,7 @@ fn parse_bastion(value: &str, key_path: PathBuf) -> Result<BastionSpec> {
         host: host.to_owned(),
         port,
         user,
-        key_path,
+        key: airgate_tunnel::KeySource::File(key_path),
         keepalive: airgate_tunnel::Keepalive::default(),
         trust_once: None,
         jump: Vec::new(),

@@ -73,14 +73,19 @@ pub enum Error {
         source: std::sync::Arc<std::io::Error>,
     },
 
-    #[error(
-        "Key {} is passphrase protected; passphrase-protected keys are not supported yet. Use a key without passphrase, or remove it with `ssh-keygen -p -f {}`.",
-        path.display(), path.display()
-    )]
-    KeyPassphraseProtected { path: PathBuf },
+    #[error("The {key} is passphrase protected: enter its passphrase.")]
+    KeyPassphraseNeeded { key: String },
 
-    #[error("Could not load key {}: {reason}. Check the path and that it is an OpenSSH or PEM private key.", path.display())]
-    KeyUnreadable { path: PathBuf, reason: String },
+    #[error("Wrong passphrase for the {key}. Check it, then try again.")]
+    KeyPassphraseWrong { key: String },
+
+    #[error(
+        "{key} is a public key. Give the private key instead: the file without `.pub` (its first line is -----BEGIN … PRIVATE KEY-----)."
+    )]
+    KeyIsPublic { key: String },
+
+    #[error("Could not load the {key}: {reason}.")]
+    KeyUnreadable { key: String, reason: String },
 
     #[error(
         "The bastion {host}:{port} refused key {key} for user {user}: {detail}. Check the user name, and that the key's public half is in ~{user}/.ssh/authorized_keys on the bastion."

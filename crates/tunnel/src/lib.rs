@@ -17,6 +17,7 @@ use serde::Serialize;
 
 mod error;
 mod holder;
+pub mod keys;
 mod known_hosts;
 mod links;
 pub use known_hosts::trust_host_key;
@@ -28,6 +29,7 @@ mod tunnels;
 
 pub use error::{Error, Result};
 pub use holder::holder_of;
+pub use keys::{KeyInfo, KeyKind, KeySource, SecretText};
 pub use session::{AUTH_TIMEOUT, BastionSession, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT};
 pub use socks::{MAX_CONNECTIONS, OPEN_TIMEOUT, serve_socks};
 pub use stats::TunnelStats;
@@ -39,8 +41,8 @@ pub struct BastionSpec {
     pub host: String,
     pub port: u16,
     pub user: String,
-    /// OpenSSH or PEM private key file, without passphrase for now.
-    pub key_path: PathBuf,
+    /// The private key to log in with.
+    pub key: KeySource,
     pub keepalive: Keepalive,
     /// The SHA256 fingerprint (`SHA256:...`) of a host key not in known_hosts that the user
     /// trusted for this tunnel only (it is not written anywhere). A known host's changed key is

@@ -58,7 +58,9 @@ pub fn is_retryable(error: &Error) -> bool {
             | Error::HostCertificate { .. }
             | Error::HostCertificateInvalid { .. }
             | Error::KnownHostsUnreadable { .. }
-            | Error::KeyPassphraseProtected { .. }
+            | Error::KeyPassphraseNeeded { .. }
+            | Error::KeyPassphraseWrong { .. }
+            | Error::KeyIsPublic { .. }
             | Error::KeyUnreadable { .. }
             | Error::AuthRejected { .. }
             | Error::NotLoopback { .. }

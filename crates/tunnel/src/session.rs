@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{debug, info, instrument, warn};
 
 use crate::known_hosts::{self, Verdict};
-use crate::{BastionSpec, Error, Result};
+use crate::{BastionSpec, Error, KeySource, Result};
 
 /// How long the TCP connection to the bastion may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -80,12 +80,12 @@ impl BastionSession {
         let hops: Vec<&BastionSpec> = bastion.jump.iter().chain([bastion]).collect();
         // Files are read off the async executor: a slow disk or a network home never stalls
         // other tunnels.
-        let key_paths: Vec<PathBuf> = hops.iter().map(|hop| hop.key_path.clone()).collect();
+        let key_sources: Vec<KeySource> = hops.iter().map(|hop| hop.key.clone()).collect();
         let files = known_hosts.to_vec();
         let (keys, known) = tokio::task::spawn_blocking(move || {
-            let keys = key_paths
+            let keys = key_sources
                 .iter()
-                .map(|path| load_key(path))
+                .map(KeySource::load)
                 .collect::<Result<Vec<_>>>()?;
             Ok::<_, Error>((keys, known_hosts::load(&files)?))
         })
@@ -193,7 +193,7 @@ impl BastionSession {
 
         let key_name = format!(
             "{} ({})",
-            hop.key_path.display(),
+            hop.key.label(),
             key.public_key().fingerprint(HashAlg::Sha256)
         );
         let auth = async {
@@ -327,18 +327,6 @@ fn timeout_error(host: &str, port: u16, step: &'static str, after: Duration) -> 
         step,
         seconds: after.as_secs(),
     }
-}
-
-fn load_key(path: &Path) -> Result<PrivateKey> {
-    russh::keys::load_secret_key(path, None).map_err(|e| match e {
-        russh::keys::Error::KeyIsEncrypted => Error::KeyPassphraseProtected {
-            path: path.to_owned(),
-        },
-        other => Error::KeyUnreadable {
-            path: path.to_owned(),
-            reason: other.to_string(),
-        },
-    })
 }
 
 /// Resolves `host` and tries each address in turn, each within [`CONNECT_TIMEOUT`]; the error

@@ -7,8 +7,8 @@ use airgate_peers::airflow_web::{AirflowWeb, Page};
 use airgate_peers::bastion::{Bastion, fingerprint, generate_key};
 use airgate_peers::socks_client::{self, SocksError};
 use airgate_tunnel::{
-    BastionSession, BastionSpec, Error, ForwardTo, TunnelEvent, TunnelSpec, TunnelState, Tunnels,
-    serve_socks,
+    BastionSession, BastionSpec, Error, ForwardTo, KeySource, SecretText, TunnelEvent, TunnelSpec,
+    TunnelState, Tunnels, serve_socks,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::broadcast;
@@ -29,7 +29,7 @@ fn spec(bastion: &Bastion) -> TunnelSpec {
             host: bastion.host().to_owned(),
             port: bastion.port(),
             user: bastion.user().to_owned(),
-            key_path: bastion.user_key().to_owned(),
+            key: airgate_tunnel::KeySource::File(bastion.user_key().to_owned()),
             keepalive: airgate_tunnel::Keepalive::default(),
             trust_once: None,
             jump: Vec::new(),
@@ -326,7 +326,8 @@ async fn changed_host_key_is_refused() {
 async fn a_key_not_in_authorized_keys_is_refused_naming_the_user() {
     let mut bastion = Bastion::start().expect("start sshd");
     let mut spec = spec(&bastion);
-    spec.bastion.key_path = bastion.generate_unauthorized_key().expect("second key");
+    let stranger = bastion.generate_unauthorized_key().expect("second key");
+    spec.bastion.key = KeySource::File(stranger.clone());
 
     let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
         .await
@@ -341,30 +342,71 @@ async fn a_key_not_in_authorized_keys_is_refused_naming_the_user() {
         "{message}"
     );
     assert!(
-        message.contains(&spec.bastion.key_path.display().to_string()),
+        message.contains(&stranger.display().to_string()),
         "{message}"
     );
 }
 
 #[tokio::test]
-async fn a_passphrase_protected_key_is_reported_as_such() {
+async fn a_passphrase_protected_key_asks_for_its_passphrase_and_logs_in_with_it() {
     let bastion = Bastion::start().expect("start sshd");
+    let web = AirflowWeb::start_local().await.expect("start web server");
     let mut spec = spec(&bastion);
-    let key = bastion.dir().join("protected_key");
-    generate_key(&key, Some("correct horse")).expect("ssh-keygen");
-    spec.bastion.key_path = key;
+    let file = bastion.dir().join("protected_key");
+    generate_key(&file, Some("correct horse")).expect("ssh-keygen");
+    let authorized = std::fs::read_to_string(file.with_extension("pub")).expect("public key");
+    bastion.authorize(&authorized).expect("authorize the key");
 
+    // A file: no passphrase to give, so it says what it needs.
+    spec.bastion.key = KeySource::File(file.clone());
     let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
         .await
         .expect_err("encrypted key without passphrase");
     assert!(
-        matches!(error, Error::KeyPassphraseProtected { .. }),
+        matches!(error, Error::KeyPassphraseNeeded { .. }),
         "{error:?}"
     );
     assert!(
-        error.to_string().contains("passphrase protected"),
+        error.to_string().contains("enter its passphrase"),
         "{error}"
     );
+
+    // The same key kept in memory (as the keyring gives it), the file gone.
+    let text = SecretText::new(std::fs::read_to_string(&file).expect("key text"));
+    std::fs::remove_file(&file).expect("remove the key file");
+    let stored = |passphrase: Option<&str>| KeySource::Stored {
+        name: "team".to_owned(),
+        text: text.clone(),
+        passphrase: passphrase.map(|p| SecretText::new(p.to_owned())),
+    };
+    spec.bastion.key = stored(Some("wrong"));
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("wrong passphrase");
+    assert!(
+        matches!(error, Error::KeyPassphraseWrong { .. }),
+        "{error:?}"
+    );
+    assert_eq!(
+        error.to_string(),
+        "Wrong passphrase for the stored key \"team\". Check it, then try again."
+    );
+    assert!(
+        !bastion.log().contains("Accepted publickey"),
+        "nothing logged in yet"
+    );
+
+    spec.bastion.key = stored(Some("correct horse"));
+    let tunnels = Tunnels::new();
+    let port = tunnels
+        .connect("dev", spec)
+        .await
+        .expect("logged in with the stored key");
+    let page = socks_client::http_get(loopback(port), "localhost", web.addr().port(), "/health")
+        .await
+        .expect("through the tunnel");
+    assert_eq!(page.status, 200);
+    tunnels.shutdown().await;
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ fn spec_for(net: &PrivateNetwork, keepalive: airgate_tunnel::Keepalive) -> Tunne
             host: bastion.host().to_owned(),
             port: bastion.port(),
             user: bastion.user().to_owned(),
-            key_path: bastion.user_key().to_owned(),
+            key: airgate_tunnel::KeySource::File(bastion.user_key().to_owned()),
             keepalive,
             trust_once: None,
             jump: Vec::new(),

@@ -34,6 +34,18 @@ pub enum Error {
     #[error("Cannot save the bastion: {problem}.")]
     InvalidBastion { problem: String },
 
+    /// A key name that cannot be used.
+    #[error("Cannot use that key name: {problem}.")]
+    InvalidKeyName { problem: String },
+
+    /// No stored key has that name.
+    #[error("There is no stored key {name:?}: import or generate it under Keys.")]
+    NoSuchKey { name: String },
+
+    /// Another stored key already has that name.
+    #[error("A stored key is already named {name:?}: choose another name.")]
+    KeyExists { name: String },
+
     /// A self-hosted Airflow record that cannot be saved as it is.
     #[error("Cannot save the Airflow web server: {problem}.")]
     InvalidSelfHosted { problem: String },

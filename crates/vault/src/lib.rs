@@ -5,10 +5,12 @@
 //! Everything is kept in the keyring, never in plain files. One namespace (see [`namespace`])
 //! is the keyring's *service*; inside it:
 //! - account `records`: one versioned JSON document,
-//!   `{"version": 2, "bastions": [...], "selfHosted": [...]}`, holding every saved
-//!   [`BastionRecord`] and [`SelfHostedRecord`] (no secret in either); version 1 (bastions only)
-//!   is read too, and written back as version 2;
-//! - account `secret:<key>`: one secret each (SSH private keys, passphrases).
+//!   `{"version": 3, "bastions": [...], "selfHosted": [...], "keys": [...]}`, holding every
+//!   saved [`BastionRecord`], [`SelfHostedRecord`] and [`KeyRecord`] (no secret in any);
+//!   versions 1 (bastions with a key file only) and 2 (plus self-hosted) are read too, and
+//!   written back as version 3;
+//! - account `secret:<key>`: one secret each: `ssh-key/<name>` the text of a stored SSH key,
+//!   `ssh-key-passphrase/<name>` its passphrase when the user asked to remember it.
 //!
 //! A value larger than the platform allows in one entry (Windows: 2,560 bytes, so a 4096-bit
 //! RSA key does not fit) is stored in parts, in the accounts `part:<generation>:<index>:<account>`;
@@ -33,12 +35,14 @@ use serde::{Deserialize, Serialize};
 
 mod entries;
 mod error;
+mod keys;
 mod namespace;
 mod platform;
 mod self_hosted;
 mod sensitive;
 
 pub use error::{Error, Result};
+pub use keys::{KeyRecord, key_name};
 pub use namespace::namespace;
 pub use self_hosted::{AirflowMajor, BaseUrl, SelfHostedRecord};
 pub use sensitive::Sensitive;
@@ -46,7 +50,7 @@ pub use sensitive::Sensitive;
 use entries::Entries;
 
 /// The records document format this version reads and writes.
-pub const RECORDS_VERSION: u64 = 2;
+pub const RECORDS_VERSION: u64 = 3;
 const RECORDS_ACCOUNT: &str = "records";
 const SECRET_PREFIX: &str = "secret:";
 const MAX_KEY_LEN: usize = 128;
@@ -60,11 +64,38 @@ pub struct BastionRecord {
     pub host: String,
     pub port: u16,
     pub user: String,
-    pub key_path: PathBuf,
+    pub key: BastionKey,
+    /// Saved bastions to go through first, in order (`ssh -J`), by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub jump: Vec<String>,
+}
+
+/// The private key a bastion logs in with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum BastionKey {
+    /// A key kept in the keyring, by name.
+    Stored { name: String },
+    /// A private key file on this machine.
+    File { path: PathBuf },
 }
 
 impl BastionRecord {
-    /// Checks what a bastion needs before it is saved: a name, a host, a user and a port.
+    /// The record as a user meant it: names, host and user trimmed.
+    pub fn trimmed(mut self) -> Self {
+        self.name = self.name.trim().to_owned();
+        self.host = self.host.trim().to_owned();
+        self.user = self.user.trim().to_owned();
+        if let BastionKey::Stored { name } = &mut self.key {
+            *name = name.trim().to_owned();
+        }
+        self.jump = self.jump.iter().map(|j| j.trim().to_owned()).collect();
+        self
+    }
+
+    /// Checks what a bastion needs before it is saved: a name, a host, a user, a port and a
+    /// key that exists.
     pub fn validate(&self) -> Result<()> {
         let invalid = |problem: String| Err(Error::InvalidBastion { problem });
         let name = &self.name;
@@ -100,8 +131,55 @@ impl BastionRecord {
                  on 22)"
             ));
         }
-        Ok(())
+        match &self.key {
+            BastionKey::File { path } if !path.is_file() => invalid(format!(
+                "there is no key file at {}: give the path of the private key you log in with, \
+                 or import it under Keys",
+                path.display()
+            )),
+            BastionKey::Stored { name: key } if key.is_empty() => {
+                invalid(format!("bastion {name:?} has no key: pick one"))
+            }
+            _ if self.jump.iter().any(|j| j == name) => {
+                invalid(format!("bastion {name:?} cannot jump through itself"))
+            }
+            _ => Ok(()),
+        }
     }
+}
+
+/// A bastion as format versions 1 and 2 wrote it: a key file only.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyBastion {
+    name: String,
+    host: String,
+    port: u16,
+    user: String,
+    key_path: PathBuf,
+}
+
+impl From<LegacyBastion> for BastionRecord {
+    fn from(old: LegacyBastion) -> Self {
+        BastionRecord {
+            name: old.name,
+            host: old.host,
+            port: old.port,
+            user: old.user,
+            key: BastionKey::File { path: old.key_path },
+            jump: Vec::new(),
+        }
+    }
+}
+
+/// Records of format versions 1 and 2.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LegacyRecords {
+    #[serde(default)]
+    bastions: Vec<LegacyBastion>,
+    #[serde(default)]
+    self_hosted: Vec<SelfHostedRecord>,
 }
 
 /// The records document stored under the account `records`.
@@ -114,6 +192,9 @@ struct Records {
     /// Since version 2.
     #[serde(default)]
     self_hosted: Vec<SelfHostedRecord>,
+    /// Since version 3.
+    #[serde(default)]
+    keys: Vec<KeyRecord>,
 }
 
 #[derive(Deserialize)]
@@ -164,6 +245,20 @@ impl Vault {
         record.validate()?;
         let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
         let mut records = self.load_records()?;
+        if let BastionKey::Stored { name } = &record.key
+            && !records.keys.iter().any(|k| &k.name == name)
+        {
+            return Err(Error::NoSuchKey { name: name.clone() });
+        }
+        if let Some(missing) = record
+            .jump
+            .iter()
+            .find(|j| !records.bastions.iter().any(|b| &b.name == *j))
+        {
+            return Err(Error::InvalidBastion {
+                problem: format!("its jump host {missing:?} is not a saved bastion"),
+            });
+        }
         match records
             .bastions
             .iter_mut()
@@ -265,12 +360,170 @@ impl Vault {
         Ok(existed)
     }
 
+    /// The stored SSH keys.
+    pub fn keys(&self) -> Result<Vec<KeyRecord>> {
+        Ok(self.load_records()?.keys)
+    }
+
+    /// Stores the key `record` describes: its `text` and, when given, its `passphrase` in
+    /// secrets of their own, then the record (`passphrase_saved` set from `passphrase`). A key
+    /// with the same name is replaced.
+    pub fn save_key(
+        &self,
+        record: &KeyRecord,
+        text: &Sensitive<String>,
+        passphrase: Option<&Sensitive<String>>,
+    ) -> Result<KeyRecord> {
+        let name = key_name(&record.name)?;
+        let record = KeyRecord {
+            name: name.clone(),
+            passphrase_saved: passphrase.is_some(),
+            ..record.clone()
+        };
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        self.entries.write(
+            &secret_account(&keys::text_secret(&name))?,
+            text.expose().as_bytes(),
+        )?;
+        self.store_passphrase(&name, passphrase)?;
+        let mut records = self.load_records()?;
+        match records.keys.iter_mut().find(|k| k.name == name) {
+            Some(saved) => *saved = record.clone(),
+            None => records.keys.push(record.clone()),
+        }
+        self.store_records(&records)?;
+        tracing::info!(namespace = self.namespace(), key = %name, "stored an SSH key");
+        Ok(record)
+    }
+
+    /// The text of the stored key `name` and its passphrase when remembered; `None` when no
+    /// key has that name.
+    pub fn key_secret(
+        &self,
+        name: &str,
+    ) -> Result<Option<(Sensitive<String>, Option<Sensitive<String>>)>> {
+        if !self.load_records()?.keys.iter().any(|k| k.name == name) {
+            return Ok(None);
+        }
+        let Some(text) = self.secret(&keys::text_secret(name))? else {
+            return Err(Error::Corrupt {
+                entry: self
+                    .entries
+                    .describe(&secret_account(&keys::text_secret(name))?),
+                reason: format!("the key {name:?} is listed but its text is missing"),
+            });
+        };
+        Ok(Some((text, self.secret(&keys::passphrase_secret(name))?)))
+    }
+
+    /// Remembers (`Some`) or forgets (`None`) the passphrase of the stored key `name`.
+    pub fn set_key_passphrase(
+        &self,
+        name: &str,
+        passphrase: Option<&Sensitive<String>>,
+    ) -> Result<KeyRecord> {
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut records = self.load_records()?;
+        let Some(record) = records.keys.iter_mut().find(|k| k.name == name) else {
+            return Err(Error::NoSuchKey {
+                name: name.to_owned(),
+            });
+        };
+        record.passphrase_saved = passphrase.is_some();
+        let record = record.clone();
+        self.store_passphrase(name, passphrase)?;
+        self.store_records(&records)?;
+        Ok(record)
+    }
+
+    /// The saved bastions that log in with the stored key `name`.
+    pub fn key_users(&self, name: &str) -> Result<Vec<String>> {
+        Ok(self
+            .load_records()?
+            .bastions
+            .into_iter()
+            .filter(|b| matches!(&b.key, BastionKey::Stored { name: k } if k == name))
+            .map(|b| b.name)
+            .collect())
+    }
+
+    /// Renames the stored key `from` to `to`, and the bastions that use it follow.
+    pub fn rename_key(&self, from: &str, to: &str) -> Result<KeyRecord> {
+        let to = key_name(to)?;
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut records = self.load_records()?;
+        if from != to && records.keys.iter().any(|k| k.name == to) {
+            return Err(Error::KeyExists { name: to });
+        }
+        let Some(record) = records.keys.iter_mut().find(|k| k.name == from) else {
+            return Err(Error::NoSuchKey {
+                name: from.to_owned(),
+            });
+        };
+        record.name = to.clone();
+        let record = record.clone();
+        if from == to {
+            return Ok(record);
+        }
+        // Copies first: an interrupted rename leaves the key readable under its old name.
+        for secret in [keys::text_secret, keys::passphrase_secret] {
+            let (old, new) = (
+                secret_account(&secret(from))?,
+                secret_account(&secret(&to))?,
+            );
+            if let Some(bytes) = self.entries.read(&old)? {
+                let bytes = Sensitive::new(bytes);
+                self.entries.write(&new, bytes.expose())?;
+            }
+        }
+        for bastion in &mut records.bastions {
+            if let BastionKey::Stored { name } = &mut bastion.key
+                && name == from
+            {
+                *name = to.clone();
+            }
+        }
+        self.store_records(&records)?;
+        for secret in [keys::text_secret, keys::passphrase_secret] {
+            self.entries.delete(&secret_account(&secret(from))?)?;
+        }
+        tracing::info!(namespace = self.namespace(), from, to = %to, "renamed an SSH key");
+        Ok(record)
+    }
+
+    /// Deletes the stored key `name` (its text and passphrase); `false` when there was none.
+    /// Bastions that used it keep its name, and say so when they connect.
+    pub fn delete_key(&self, name: &str) -> Result<bool> {
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut records = self.load_records()?;
+        let before = records.keys.len();
+        records.keys.retain(|k| k.name != name);
+        let existed = records.keys.len() != before;
+        if existed {
+            self.store_records(&records)?;
+        }
+        for secret in [keys::text_secret, keys::passphrase_secret] {
+            self.entries.delete(&secret_account(&secret(name))?)?;
+        }
+        tracing::info!(namespace = self.namespace(), key = %name, existed, "deleted an SSH key");
+        Ok(existed)
+    }
+
+    fn store_passphrase(&self, name: &str, passphrase: Option<&Sensitive<String>>) -> Result<()> {
+        let account = secret_account(&keys::passphrase_secret(name))?;
+        match passphrase {
+            Some(passphrase) => self.entries.write(&account, passphrase.expose().as_bytes()),
+            None => self.entries.delete(&account).map(|_| ()),
+        }
+    }
+
     fn load_records(&self) -> Result<Records> {
         let Some(bytes) = self.entries.read(RECORDS_ACCOUNT)? else {
             return Ok(Records {
                 version: RECORDS_VERSION,
                 bastions: Vec::new(),
                 self_hosted: Vec::new(),
+                keys: Vec::new(),
             });
         };
         let entry = || self.entries.describe(RECORDS_ACCOUNT);
@@ -291,11 +544,22 @@ impl Vault {
         if version == 0 {
             return Err(corrupt("its format version 0 does not exist".to_owned()));
         }
-        let records: Records = serde_json::from_slice(&bytes).map_err(|err| {
+        let mismatch = |err: serde_json::Error| {
             corrupt(format!(
                 "its records do not match version {version} ({err})"
             ))
-        })?;
+        };
+        let records: Records = if version < 3 {
+            let old: LegacyRecords = serde_json::from_slice(&bytes).map_err(mismatch)?;
+            Records {
+                version,
+                bastions: old.bastions.into_iter().map(Into::into).collect(),
+                self_hosted: old.self_hosted,
+                keys: Vec::new(),
+            }
+        } else {
+            serde_json::from_slice(&bytes).map_err(mismatch)?
+        };
         tracing::debug!(
             namespace = self.namespace(),
             bastions = records.bastions.len(),
@@ -310,6 +574,7 @@ impl Vault {
             version: RECORDS_VERSION,
             bastions: records.bastions.clone(),
             self_hosted: records.self_hosted.clone(),
+            keys: records.keys.clone(),
         };
         let bytes = serde_json::to_vec(&document).map_err(|source| Error::Encode {
             entry: self.entries.describe(RECORDS_ACCOUNT),

@@ -1,12 +1,21 @@
 use std::fmt;
 
+use zeroize::Zeroize;
+
 /// A secret value (private key, passphrase, token). Its `Debug` prints `<redacted>`, it has no
 /// `Display` and it is deliberately not `Serialize`, so it cannot end up in a log line, an
-/// error message or an IPC payload by accident. Read it with [`Sensitive::expose`].
-#[derive(Clone, Default)]
-pub struct Sensitive<T>(T);
+/// error message or an IPC payload by accident; its memory is zeroed when it is dropped. Read
+/// it with [`Sensitive::expose`].
+#[derive(Default)]
+pub struct Sensitive<T: Zeroize>(T);
 
-impl<T> Sensitive<T> {
+impl<T: Zeroize> Drop for Sensitive<T> {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl<T: Zeroize> Sensitive<T> {
     pub fn new(value: T) -> Self {
         Self(value)
     }
@@ -16,18 +25,22 @@ impl<T> Sensitive<T> {
         &self.0
     }
 
-    pub fn into_inner(self) -> T {
-        self.0
+    /// The secret, out of its wrapper (which is left empty): the caller keeps it safe.
+    pub fn into_inner(mut self) -> T
+    where
+        T: Default,
+    {
+        std::mem::take(&mut self.0)
     }
 }
 
-impl<T> From<T> for Sensitive<T> {
+impl<T: Zeroize> From<T> for Sensitive<T> {
     fn from(value: T) -> Self {
         Self(value)
     }
 }
 
-impl<T> fmt::Debug for Sensitive<T> {
+impl<T: Zeroize> fmt::Debug for Sensitive<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("<redacted>")
     }
@@ -44,7 +57,7 @@ mod tests {
         let secret = Sensitive::new("hunter2-passphrase".to_owned());
         assert_eq!(format!("{secret:?}"), "<redacted>");
         assert_eq!(format!("{secret:#?}"), "<redacted>");
-        let nested = Some(vec![secret.clone()]);
+        let nested = Some(vec![Sensitive::new("hunter2-passphrase".to_owned())]);
         assert!(!format!("{nested:?}").contains("hunter2"));
         assert_eq!(secret.expose(), "hunter2-passphrase");
         assert_eq!(secret.into_inner(), "hunter2-passphrase");

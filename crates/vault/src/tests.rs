@@ -14,13 +14,20 @@ fn vault() -> (Arc<CredentialStore>, Vault) {
     (store.clone(), Vault::with_store(store, NS))
 }
 
+/// A key file that exists, for bastions that log in with a file.
+static KEY_FILE: std::sync::LazyLock<tempfile::NamedTempFile> =
+    std::sync::LazyLock::new(|| tempfile::NamedTempFile::new().expect("temp key file"));
+
 fn bastion(name: &str, host: &str) -> BastionRecord {
     BastionRecord {
         name: name.to_owned(),
         host: host.to_owned(),
         port: 22,
         user: "ec2-user".to_owned(),
-        key_path: PathBuf::from("/home/priya/.ssh/prod.pem"),
+        key: BastionKey::File {
+            path: KEY_FILE.path().to_owned(),
+        },
+        jump: Vec::new(),
     }
 }
 
@@ -74,8 +81,8 @@ fn bastions_are_saved_listed_replaced_and_deleted() {
     assert_eq!(document["version"], RECORDS_VERSION);
     assert_eq!(document["bastions"][0]["host"], "bastion2.prod.example");
     assert_eq!(
-        document["bastions"][0]["keyPath"],
-        "/home/priya/.ssh/prod.pem"
+        document["bastions"][0]["key"],
+        serde_json::json!({"kind": "file", "path": KEY_FILE.path()})
     );
 
     assert!(vault.delete_bastion("prod").expect("delete prod"));
@@ -103,6 +110,22 @@ fn invalid_bastions_are_refused_with_what_to_fix() {
                 ..bastion("prod", "h")
             },
             "use a port between 1 and 65535",
+        ),
+        (
+            BastionRecord {
+                key: BastionKey::File {
+                    path: PathBuf::from("/nonexistent/id_ed25519"),
+                },
+                ..bastion("prod", "h")
+            },
+            "there is no key file at /nonexistent/id_ed25519",
+        ),
+        (
+            BastionRecord {
+                jump: vec!["prod".to_owned()],
+                ..bastion("prod", "h")
+            },
+            "cannot jump through itself",
         ),
     ];
     for (record, expected) in cases {
@@ -158,11 +181,11 @@ fn records_of_a_wrong_shape_are_kept_and_reported() {
 #[test]
 fn records_from_a_newer_version_are_kept_and_reported() {
     let (store, vault) = vault();
-    let document = r#"{"version": 3, "bastions": [], "jumpHosts": []}"#;
+    let document = r#"{"version": 4, "bastions": [], "jumpHosts": []}"#;
     put_raw_records(&store, document);
     let err = vault.bastions().expect_err("newer format");
     assert!(
-        matches!(err, Error::UnsupportedVersion { found: 3, .. }),
+        matches!(err, Error::UnsupportedVersion { found: 4, .. }),
         "{err:?}"
     );
     assert!(err.to_string().contains("Update Airgate"), "{err}");
@@ -357,16 +380,132 @@ fn version_1_records_are_read_and_upgraded_on_the_next_write() {
     let v1 = r#"{"version": 1, "bastions": [{"name": "prod", "host": "h", "port": 22,
         "user": "ec2-user", "keyPath": "/home/priya/.ssh/prod.pem"}]}"#;
     put_raw_records(&store, v1);
-    assert_eq!(
-        vault.bastions().expect("v1 read"),
-        vec![bastion("prod", "h")]
-    );
+    let prod = BastionRecord {
+        key: BastionKey::File {
+            path: PathBuf::from("/home/priya/.ssh/prod.pem"),
+        },
+        ..bastion("prod", "h")
+    };
+    assert_eq!(vault.bastions().expect("v1 read"), vec![prod]);
     assert_eq!(vault.self_hosted().expect("v1 has none"), vec![]);
+    assert_eq!(vault.keys().expect("v1 has none"), vec![]);
     vault
         .save_self_hosted(&self_hosted("lab", None))
         .expect("save");
     let document: serde_json::Value = serde_json::from_str(&raw_records(&store)).expect("JSON");
-    assert_eq!(document["version"], 2);
+    assert_eq!(document["version"], 3);
     assert_eq!(document["bastions"][0]["name"], "prod");
+    assert_eq!(
+        document["bastions"][0]["key"],
+        serde_json::json!({"kind": "file", "path": "/home/priya/.ssh/prod.pem"})
+    );
     assert_eq!(document["selfHosted"][0]["name"], "lab");
+}
+
+fn key_record(name: &str) -> KeyRecord {
+    KeyRecord {
+        name: name.to_owned(),
+        algorithm: "ssh-ed25519".to_owned(),
+        fingerprint: "SHA256:abc".to_owned(),
+        public_key: "ssh-ed25519 AAAA team".to_owned(),
+        comment: "team".to_owned(),
+        encrypted: true,
+        passphrase_saved: false,
+    }
+}
+
+fn text(value: &str) -> Sensitive<String> {
+    Sensitive::new(value.to_owned())
+}
+
+#[test]
+fn keys_are_stored_with_or_without_their_passphrase() {
+    let (store, vault) = vault();
+    let saved = vault
+        .save_key(&key_record(" team "), &text("PRIVATE"), None)
+        .expect("save");
+    assert_eq!(saved.name, "team", "trimmed");
+    assert!(!saved.passphrase_saved);
+    let (key, passphrase) = vault.key_secret("team").expect("read").expect("exists");
+    assert_eq!(
+        (key.expose().as_str(), passphrase.is_none()),
+        ("PRIVATE", true)
+    );
+
+    let remembered = vault
+        .set_key_passphrase("team", Some(&text("correct horse")))
+        .expect("remember");
+    assert!(remembered.passphrase_saved);
+    let (_, passphrase) = vault.key_secret("team").expect("read").expect("exists");
+    assert_eq!(passphrase.expect("remembered").expose(), "correct horse");
+    assert_eq!(vault.keys().expect("list"), vec![remembered]);
+    assert!(
+        !raw_records(&store).contains("PRIVATE") && !raw_records(&store).contains("horse"),
+        "the records hold no secret"
+    );
+
+    vault.set_key_passphrase("team", None).expect("forget");
+    assert!(
+        vault
+            .key_secret("team")
+            .expect("read")
+            .expect("exists")
+            .1
+            .is_none()
+    );
+    assert!(vault.key_secret("other").expect("read").is_none());
+    assert!(matches!(
+        vault.set_key_passphrase("other", None),
+        Err(Error::NoSuchKey { .. })
+    ));
+}
+
+#[test]
+fn a_bastion_names_a_stored_key_that_exists_and_follows_its_renames() {
+    let (_store, vault) = vault();
+    let with_key = |key: &str| BastionRecord {
+        key: BastionKey::Stored {
+            name: key.to_owned(),
+        },
+        ..bastion("prod", "h")
+    };
+    let err = vault
+        .save_bastion(&with_key("team"))
+        .expect_err("no such key");
+    assert!(matches!(err, Error::NoSuchKey { .. }), "{err:?}");
+    vault
+        .save_key(&key_record("team"), &text("PRIVATE"), Some(&text("pass")))
+        .expect("save key");
+    vault.save_bastion(&with_key("team")).expect("save bastion");
+    assert_eq!(vault.key_users("team").expect("users"), vec!["prod"]);
+
+    vault
+        .save_key(&key_record("other"), &text("OTHER"), None)
+        .expect("another key");
+    assert!(matches!(
+        vault.rename_key("team", "other"),
+        Err(Error::KeyExists { .. })
+    ));
+    let renamed = vault.rename_key("team", "prod-key").expect("rename");
+    assert_eq!(renamed.name, "prod-key");
+    assert_eq!(vault.bastions().expect("list"), vec![with_key("prod-key")]);
+    let (key, passphrase) = vault.key_secret("prod-key").expect("read").expect("moved");
+    assert_eq!(key.expose(), "PRIVATE");
+    assert_eq!(passphrase.expect("moved too").expose(), "pass");
+    assert!(vault.key_secret("team").expect("read").is_none());
+    assert!(
+        vault.secret("ssh-key/team").expect("read").is_none(),
+        "the old name's secret is gone"
+    );
+
+    assert!(vault.delete_key("prod-key").expect("delete"));
+    assert!(!vault.delete_key("prod-key").expect("deleted already"));
+    assert!(vault.secret("ssh-key/prod-key").expect("read").is_none());
+    assert!(
+        vault
+            .secret("ssh-key-passphrase/prod-key")
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(vault.keys().expect("list").len(), 1, "the other key stays");
 }

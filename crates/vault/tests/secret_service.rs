@@ -15,7 +15,11 @@ use std::time::Duration;
 use airgate_peers::secret_service::{
     SecretService, SessionBus, is_rerun, keyring_dir_of, rerun_current_test,
 };
-use airgate_vault::{BastionRecord, Error, Sensitive, Vault};
+use airgate_vault::{BastionKey, BastionRecord, Error, Sensitive, Vault};
+
+/// A key file that exists, for bastions that log in with a file.
+static KEY_FILE: std::sync::LazyLock<tempfile::NamedTempFile> =
+    std::sync::LazyLock::new(|| tempfile::NamedTempFile::new().expect("temp key file"));
 
 const TIMEOUT: Duration = Duration::from_secs(120);
 const NS: &str = "app.airgate.itest";
@@ -77,7 +81,10 @@ fn bastion(name: &str, host: &str, port: u16) -> BastionRecord {
         host: host.to_owned(),
         port,
         user: "ec2-user".to_owned(),
-        key_path: PathBuf::from("/home/tom/.ssh/team.pem"),
+        key: BastionKey::File {
+            path: KEY_FILE.path().to_owned(),
+        },
+        jump: Vec::new(),
     }
 }
 

@@ -1,5 +1,6 @@
 use std::io;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitStatus;
 use std::time::Duration;
 
@@ -41,6 +42,27 @@ pub enum Error {
 
     #[error("Airgate did not open its tunnel within {0:?}; see the bastion's log.")]
     TunnelTimeout(Duration),
+
+    #[error("Could not start Airgate's tunnel process `{} serve-tunnel`: {source}", program.display())]
+    TunnelSpawn {
+        program: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("Airgate's tunnel process ended ({status}) before its SOCKS port was ready:\n{stderr}")]
+    TunnelExited { status: String, stderr: String },
+
+    #[error("Could not read the CPU time of {side} (process {pid}) from /proc: {source}")]
+    Cpu {
+        side: String,
+        pid: u32,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{side} relayed an unexpected HTTP response: {detail}")]
+    Http { side: String, detail: String },
 
     #[error("Connecting through the SOCKS proxy of {side} failed: {source}")]
     Socks {

@@ -259,7 +259,7 @@ pub async fn run(config: &BenchConfig) -> Result<Report> {
             host: bastion.host().to_owned(),
             port: bastion.port(),
             user: bastion.user().to_owned(),
-            key_path: bastion.user_key().to_owned(),
+            key: airgate_tunnel::KeySource::File(bastion.user_key().to_owned()),
             keepalive: airgate_tunnel::Keepalive::default(),
             trust_once: None,
             jump: Vec::new(),

@@ -190,6 +190,15 @@ impl Bastion {
         Ok(path)
     }
 
+    /// Adds `public_key` (an `authorized_keys` line) to the keys sshd lets in.
+    pub fn authorize(&self, public_key: &str) -> io::Result<()> {
+        use std::io::Write;
+        let mut file = fs::OpenOptions::new()
+            .append(true)
+            .open(self.dir.path().join("authorized_keys"))?;
+        writeln!(file, "{}", public_key.trim())
+    }
+
     /// sshd's log so far (stderr with `-e`, LogLevel VERBOSE).
     pub fn log(&self) -> String {
         read_log(&self.log)
