@@ -70,6 +70,44 @@ pub struct IpcError {
     /// trust it (once, or always), then tries again.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown_host_key: Option<UnknownHostKey>,
+    /// Set when a stored key needs its passphrase (or was given a wrong one): the window asks
+    /// for it, then retries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_passphrase: Option<KeyPassphrase>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyPassphrase {
+    /// The stored key's name.
+    pub key: String,
+    /// Whether the passphrase given was wrong (else none was known).
+    pub wrong: bool,
+}
+
+impl KeyPassphrase {
+    fn of(err: &Error) -> Option<Self> {
+        let tunnel = match err {
+            Error::Tunnel(e) => e,
+            Error::Open(airgate_launch::Error::Tunnel(e)) => e,
+            _ => return None,
+        };
+        match tunnel {
+            airgate_tunnel::Error::KeyPassphraseNeeded {
+                stored: Some(key), ..
+            } => Some(Self {
+                key: key.clone(),
+                wrong: false,
+            }),
+            airgate_tunnel::Error::KeyPassphraseWrong {
+                stored: Some(key), ..
+            } => Some(Self {
+                key: key.clone(),
+                wrong: true,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// A host key to ask about (all of it public).
@@ -113,7 +151,33 @@ impl UnknownHostKey {
 
 impl From<Error> for IpcError {
     fn from(err: Error) -> Self {
+        use airgate_launch::Error as Launch;
+        use airgate_vault::Error as Vault;
         let code = match &err {
+            // What the user typed or picked: the form says what to fix.
+            Error::Vault(
+                Vault::InvalidBastion { .. }
+                | Vault::InvalidSelfHosted { .. }
+                | Vault::InvalidKeyName { .. }
+                | Vault::NoSuchKey { .. }
+                | Vault::KeyExists { .. },
+            )
+            | Error::Open(
+                Launch::NoSuchBastion { .. }
+                | Launch::KeyFile { .. }
+                | Launch::Tunnel(
+                    airgate_tunnel::Error::KeyPassphraseNeeded { .. }
+                    | airgate_tunnel::Error::KeyPassphraseWrong { .. }
+                    | airgate_tunnel::Error::KeyIsPublic { .. }
+                    | airgate_tunnel::Error::KeyUnreadable { .. },
+                )
+                | Launch::Vault(
+                    Vault::InvalidKeyName { .. }
+                    | Vault::NoSuchKey { .. }
+                    | Vault::KeyExists { .. },
+                ),
+            ) => ErrorCode::InvalidInput,
+            Error::Open(Launch::Vault(_)) => ErrorCode::Keyring,
             Error::Vault(_) => ErrorCode::Keyring,
             Error::Tunnel(_) => ErrorCode::Tunnel,
             Error::BastionNotFound(_) | Error::InvalidInput(_) => ErrorCode::InvalidInput,
@@ -123,6 +187,7 @@ impl From<Error> for IpcError {
         Self {
             code,
             unknown_host_key: UnknownHostKey::of(&err),
+            key_passphrase: KeyPassphrase::of(&err),
             message: err.to_string(),
         }
     }

@@ -70,6 +70,9 @@ pub struct AppState {
     self_hosted: Mutex<Vec<airgate_vault::SelfHostedRecord>>,
     /// Opened on first use (a blocking D-Bus call); a failure is retried on the next use.
     vault: Mutex<Option<Vault>>,
+    /// Passphrases of stored keys typed in this run and not remembered in the keyring (as
+    /// `ssh-add` keeps them until the agent ends): memory only.
+    passphrases: Mutex<airgate_launch::keys::Passphrases>,
     /// Set once the app started closing its tunnels to exit.
     shutting_down: AtomicBool,
 }
@@ -95,6 +98,7 @@ impl AppState {
             environments: Mutex::new(Vec::new()),
             self_hosted: Mutex::new(Vec::new()),
             vault: Mutex::new(None),
+            passphrases: Mutex::new(Default::default()),
             shutting_down: AtomicBool::new(false),
         }
     }
@@ -168,17 +172,35 @@ impl AppState {
         Ok(vault)
     }
 
+    /// The passphrases typed in this run, by stored key name.
+    pub fn passphrases(&self) -> airgate_launch::keys::Passphrases {
+        self.passphrases
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Keeps (`Some`) or forgets (`None`) the passphrase of stored key `name` for this run.
+    pub fn keep_passphrase(&self, name: &str, passphrase: Option<airgate_tunnel::SecretText>) {
+        let mut kept = self.passphrases.lock().unwrap_or_else(|e| e.into_inner());
+        match passphrase {
+            Some(passphrase) => kept.insert(name.to_owned(), passphrase),
+            None => kept.remove(name),
+        };
+    }
+
     /// Runs a blocking vault call off the async runtime.
-    pub async fn with_vault<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    pub async fn with_vault<T, E, F>(&self, what: &'static str, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Vault) -> airgate_vault::Result<T> + Send + 'static,
+        E: Into<Error> + Send + 'static,
+        F: FnOnce(&Vault) -> std::result::Result<T, E> + Send + 'static,
     {
         let vault = self.vault().await?;
         let value = tauri::async_runtime::spawn_blocking(move || f(&vault))
             .await
-            .map_err(|e| join_error(what, e))??;
-        Ok(value)
+            .map_err(|e| join_error(what, e))?;
+        value.map_err(Into::into)
     }
 }
 

@@ -91,7 +91,7 @@ fn a_bad_bastion_comes_back_as_code_and_message() {
             "host": "bastion.example",
             "port": 22,
             "user": "ec2-user",
-            "keyPath": "/nonexistent/airgate-test-key"
+            "key": { "kind": "file", "path": "/nonexistent/airgate-test-key" }
         }}),
     )
     .expect_err("a missing key file is refused");
@@ -99,8 +99,9 @@ fn a_bad_bastion_comes_back_as_code_and_message() {
         err,
         json!({
             "code": "invalidInput",
-            "message": "No key file at /nonexistent/airgate-test-key. Give the path of the private \
-                        key you log in to the bastion with."
+            "message": "Cannot save the bastion: there is no key file at \
+                        /nonexistent/airgate-test-key: give the path of the private key you log in \
+                        with, or import it under Keys."
         })
     );
 }
@@ -117,16 +118,14 @@ fn connecting_through_an_unknown_bastion_is_refused() {
         }),
     )
     .expect_err("no bastion is saved");
-    // Without a keyring the vault's own error comes back instead: both are user-facing.
-    let message = err["message"].as_str().expect("a message");
-    match err["code"].as_str().expect("a code") {
-        "invalidInput" => assert_eq!(
-            message,
-            "No saved bastion is named \"nope\". Add it first, or pick another one."
-        ),
-        "keyring" => assert!(message.contains("retry"), "says what to do: {message}"),
-        other => panic!("unexpected code {other}: {err}"),
-    }
+    assert_eq!(
+        err,
+        json!({
+            "code": "invalidInput",
+            "message": "No saved bastion is named \"nope\". Add it under Bastions, or pick another \
+                        one."
+        })
+    );
 }
 
 #[test]
@@ -140,4 +139,84 @@ fn only_granted_commands_are_allowed() {
         .expect("a framework error is a string")
         .to_owned();
     assert!(err.contains("window.close not allowed"), "{err}");
+}
+
+#[test]
+fn a_key_is_imported_with_its_passphrase_and_its_secrets_never_reach_the_window() {
+    let t = app();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("team_ed25519");
+    let made = std::process::Command::new("ssh-keygen")
+        .args([
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "correct horse",
+            "-C",
+            "tom@team",
+            "-f",
+        ])
+        .arg(&file)
+        .status()
+        .expect("run ssh-keygen");
+    assert!(made.success());
+    let text = std::fs::read_to_string(&file).expect("key text");
+    let body_line = text
+        .lines()
+        .nth(1)
+        .expect("a line of key material")
+        .to_owned();
+
+    let import = |passphrase: Option<&str>| {
+        invoke(
+            &t.window,
+            "import_key",
+            json!({ "path": file, "name": "team", "passphrase": passphrase, "remember": true }),
+        )
+    };
+    let err = import(None).expect_err("an encrypted key needs its passphrase");
+    assert_eq!(err["code"], "invalidInput", "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("passphrase protected")),
+        "{err}"
+    );
+    let err = import(Some("wrong")).expect_err("a wrong passphrase is refused");
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Wrong passphrase")),
+        "{err}"
+    );
+    let keys = import(Some("correct horse")).expect("imported");
+    let listed = invoke(&t.window, "list_keys", json!({})).expect("list_keys answers");
+    assert_eq!(keys, listed);
+    let key = &listed[0];
+    assert_eq!(key["name"], "team");
+    assert_eq!(key["algorithm"], "ssh-ed25519");
+    assert_eq!(key["encrypted"], true);
+    assert_eq!(key["passphraseSaved"], true);
+    assert!(
+        key["fingerprint"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("SHA256:"))
+    );
+    let public = std::fs::read_to_string(file.with_extension("pub")).expect("public key");
+    assert_eq!(key["publicKey"], public.trim());
+
+    let everything = format!("{keys}{listed}");
+    assert!(
+        !everything.contains(&body_line) && !everything.contains("correct horse"),
+        "no key material or passphrase in any answer"
+    );
+    let err = import(Some("correct horse")).expect_err("the name is taken");
+    assert_eq!(
+        err,
+        json!({
+            "code": "invalidInput",
+            "message": "A stored key is already named \"team\": choose another name."
+        })
+    );
 }

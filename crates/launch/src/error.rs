@@ -92,6 +92,32 @@ pub enum Error {
     )]
     PortRefused { port: u16, reason: String },
 
+    #[error("{0}")]
+    Vault(#[from] airgate_vault::Error),
+
+    #[error("No saved bastion is named {name:?}. Add it under Bastions, or pick another one.")]
+    NoSuchBastion { name: String },
+
+    #[error(
+        "Bastion {bastion:?} logs in with the stored key {key:?}, which was deleted. Edit the bastion and pick another key."
+    )]
+    StoredKeyMissing { bastion: String, key: String },
+
+    #[error("The jump hosts go round in a circle ({}). Edit the bastions so that each hop leads on.", chain.join(" → "))]
+    JumpLoop { chain: Vec<String> },
+
+    #[error(
+        "Bastion {bastion:?} jumps through {hop:?}, which has jump hosts of its own. List every hop on {bastion:?} instead, in order."
+    )]
+    NestedJump { bastion: String, hop: String },
+
+    #[error("Cannot read the key file {}: {source}. Check the path and that you may read it.", path.display())]
+    KeyFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("The settings file {} cannot be read ({reason}); it was left as it is. Fix or remove it.", path.display())]
     SettingsUnreadable { path: PathBuf, reason: String },
 
@@ -121,7 +147,13 @@ impl Error {
             | Error::Tunnel(_)
             | Error::TunnelStopped { .. }
             | Error::Route { .. }
-            | Error::PortRefused { .. } => OpenStep::Route,
+            | Error::PortRefused { .. }
+            | Error::Vault(_)
+            | Error::NoSuchBastion { .. }
+            | Error::StoredKeyMissing { .. }
+            | Error::JumpLoop { .. }
+            | Error::NestedJump { .. }
+            | Error::KeyFile { .. } => OpenStep::Route,
             Error::Token(_) => OpenStep::Token,
             Error::NoBrowser
             | Error::UnknownBrowser { .. }

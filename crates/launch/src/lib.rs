@@ -21,6 +21,7 @@ pub mod browser;
 mod error;
 pub mod handoff;
 mod http;
+pub mod keys;
 pub mod login;
 pub mod open;
 pub mod pac;

@@ -74,10 +74,14 @@ pub enum Error {
     },
 
     #[error("The {key} is passphrase protected: enter its passphrase.")]
-    KeyPassphraseNeeded { key: String },
+    KeyPassphraseNeeded {
+        key: String,
+        /// The stored key's name, when it is one (the window asks for its passphrase).
+        stored: Option<String>,
+    },
 
     #[error("Wrong passphrase for the {key}. Check it, then try again.")]
-    KeyPassphraseWrong { key: String },
+    KeyPassphraseWrong { key: String, stored: Option<String> },
 
     #[error(
         "{key} is a public key. Give the private key instead: the file without `.pub` (its first line is -----BEGIN … PRIVATE KEY-----)."

@@ -75,11 +75,13 @@ impl KeySource {
                     key: self.label(),
                     reason: e.to_string(),
                 })?;
-                decode(&self.label(), &SecretText::new(text), None)
+                decode(&self.label(), None, &SecretText::new(text), None)
             }
             KeySource::Stored {
-                text, passphrase, ..
-            } => decode(&self.label(), text, passphrase.as_ref()),
+                name,
+                text,
+                passphrase,
+            } => decode(&self.label(), Some(name), text, passphrase.as_ref()),
         }
     }
 }
@@ -104,18 +106,17 @@ pub struct KeyInfo {
 /// `key` names it in errors (e.g. the file it came from).
 pub fn inspect(key: &str, text: &SecretText, passphrase: Option<&SecretText>) -> Result<KeyInfo> {
     let encrypted = matches!(
-        decode(key, text, None),
+        decode(key, None, text, None),
         Err(Error::KeyPassphraseNeeded { .. })
     );
-    let private = decode(key, text, passphrase)?;
+    let private = decode(key, None, text, passphrase)?;
     Ok(info(&private, encrypted))
 }
 
 /// The kinds of key Airgate makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
-#[cfg_attr(feature = "specta", derive(serde::Deserialize))]
-#[cfg_attr(feature = "specta", serde(rename_all = "camelCase"))]
+#[serde(rename_all = "camelCase")]
 pub enum KeyKind {
     Ed25519,
     /// For old bastions that take no ed25519.
@@ -156,8 +157,14 @@ fn info(private: &PrivateKey, encrypted: bool) -> KeyInfo {
     }
 }
 
-/// Decodes `text`, named `key` in errors.
-fn decode(key: &str, text: &SecretText, passphrase: Option<&SecretText>) -> Result<PrivateKey> {
+/// Decodes `text`, named `key` in errors (`stored`: the name of the stored key it is).
+fn decode(
+    key: &str,
+    stored: Option<&str>,
+    text: &SecretText,
+    passphrase: Option<&SecretText>,
+) -> Result<PrivateKey> {
+    let stored = stored.map(str::to_owned);
     let text = text.expose();
     let trimmed = text.trim_start();
     let public = [
@@ -177,10 +184,12 @@ fn decode(key: &str, text: &SecretText, passphrase: Option<&SecretText>) -> Resu
         Ok(private) => Ok(private),
         Err(russh::keys::Error::KeyIsEncrypted) => Err(Error::KeyPassphraseNeeded {
             key: key.to_owned(),
+            stored,
         }),
         Err(e) if passphrase.is_some() && is_decryption_failure(&e) => {
             Err(Error::KeyPassphraseWrong {
                 key: key.to_owned(),
+                stored,
             })
         }
         Err(russh::keys::Error::UnsupportedKeyType {

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Result, Sensitive};
 
 /// A stored SSH key as lists show it: nothing secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +22,15 @@ pub struct KeyRecord {
     pub encrypted: bool,
     /// Whether its passphrase is kept in the keyring too (else it is asked for when needed).
     pub passphrase_saved: bool,
+}
+
+/// A stored key's secrets, as a connect needs them.
+#[derive(Debug)]
+pub struct KeySecret {
+    /// The key's text as imported (OpenSSH or PEM, encrypted or not).
+    pub text: Sensitive<String>,
+    /// Its passphrase, when remembered.
+    pub passphrase: Option<Sensitive<String>>,
 }
 
 /// The secret holding the text of key `name`.

@@ -42,7 +42,7 @@ mod self_hosted;
 mod sensitive;
 
 pub use error::{Error, Result};
-pub use keys::{KeyRecord, key_name};
+pub use keys::{KeyRecord, KeySecret, key_name};
 pub use namespace::namespace;
 pub use self_hosted::{AirflowMajor, BaseUrl, SelfHostedRecord};
 pub use sensitive::Sensitive;
@@ -286,6 +286,48 @@ impl Vault {
         Ok(true)
     }
 
+    /// What uses the bastion `name`: the self-hosted Airflow web servers routed through it and
+    /// the bastions that jump through it, by name.
+    pub fn bastion_users(&self, name: &str) -> Result<Vec<String>> {
+        let records = self.load_records()?;
+        let airflows = records
+            .self_hosted
+            .iter()
+            .filter(|r| r.bastion.as_deref() == Some(name))
+            .map(|r| r.name.clone());
+        let bastions = records
+            .bastions
+            .iter()
+            .filter(|b| b.jump.iter().any(|j| j == name))
+            .map(|b| b.name.clone());
+        Ok(airflows.chain(bastions).collect())
+    }
+
+    /// Points what used the bastion `from` (self-hosted Airflow routes, jump hosts) at `to`.
+    pub fn rename_bastion_users(&self, from: &str, to: &str) -> Result<()> {
+        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut records = self.load_records()?;
+        let mut changed = false;
+        for airflow in &mut records.self_hosted {
+            if airflow.bastion.as_deref() == Some(from) {
+                airflow.bastion = Some(to.to_owned());
+                changed = true;
+            }
+        }
+        for bastion in &mut records.bastions {
+            for hop in &mut bastion.jump {
+                if hop == from {
+                    *hop = to.to_owned();
+                    changed = true;
+                }
+            }
+        }
+        if changed {
+            self.store_records(&records)?;
+        }
+        Ok(())
+    }
+
     /// The self-hosted Airflow web servers added by hand.
     pub fn self_hosted(&self) -> Result<Vec<SelfHostedRecord>> {
         Ok(self.load_records()?.self_hosted)
@@ -398,10 +440,7 @@ impl Vault {
 
     /// The text of the stored key `name` and its passphrase when remembered; `None` when no
     /// key has that name.
-    pub fn key_secret(
-        &self,
-        name: &str,
-    ) -> Result<Option<(Sensitive<String>, Option<Sensitive<String>>)>> {
+    pub fn key_secret(&self, name: &str) -> Result<Option<KeySecret>> {
         if !self.load_records()?.keys.iter().any(|k| k.name == name) {
             return Ok(None);
         }
@@ -413,7 +452,10 @@ impl Vault {
                 reason: format!("the key {name:?} is listed but its text is missing"),
             });
         };
-        Ok(Some((text, self.secret(&keys::passphrase_secret(name))?)))
+        Ok(Some(KeySecret {
+            text,
+            passphrase: self.secret(&keys::passphrase_secret(name))?,
+        }))
     }
 
     /// Remembers (`Some`) or forgets (`None`) the passphrase of the stored key `name`.

@@ -426,18 +426,19 @@ fn keys_are_stored_with_or_without_their_passphrase() {
         .expect("save");
     assert_eq!(saved.name, "team", "trimmed");
     assert!(!saved.passphrase_saved);
-    let (key, passphrase) = vault.key_secret("team").expect("read").expect("exists");
-    assert_eq!(
-        (key.expose().as_str(), passphrase.is_none()),
-        ("PRIVATE", true)
-    );
+    let secret = vault.key_secret("team").expect("read").expect("exists");
+    assert_eq!(secret.text.expose(), "PRIVATE");
+    assert!(secret.passphrase.is_none());
 
     let remembered = vault
         .set_key_passphrase("team", Some(&text("correct horse")))
         .expect("remember");
     assert!(remembered.passphrase_saved);
-    let (_, passphrase) = vault.key_secret("team").expect("read").expect("exists");
-    assert_eq!(passphrase.expect("remembered").expose(), "correct horse");
+    let secret = vault.key_secret("team").expect("read").expect("exists");
+    assert_eq!(
+        secret.passphrase.expect("remembered").expose(),
+        "correct horse"
+    );
     assert_eq!(vault.keys().expect("list"), vec![remembered]);
     assert!(
         !raw_records(&store).contains("PRIVATE") && !raw_records(&store).contains("horse"),
@@ -445,14 +446,8 @@ fn keys_are_stored_with_or_without_their_passphrase() {
     );
 
     vault.set_key_passphrase("team", None).expect("forget");
-    assert!(
-        vault
-            .key_secret("team")
-            .expect("read")
-            .expect("exists")
-            .1
-            .is_none()
-    );
+    let secret = vault.key_secret("team").expect("read").expect("exists");
+    assert!(secret.passphrase.is_none());
     assert!(vault.key_secret("other").expect("read").is_none());
     assert!(matches!(
         vault.set_key_passphrase("other", None),
@@ -489,9 +484,9 @@ fn a_bastion_names_a_stored_key_that_exists_and_follows_its_renames() {
     let renamed = vault.rename_key("team", "prod-key").expect("rename");
     assert_eq!(renamed.name, "prod-key");
     assert_eq!(vault.bastions().expect("list"), vec![with_key("prod-key")]);
-    let (key, passphrase) = vault.key_secret("prod-key").expect("read").expect("moved");
-    assert_eq!(key.expose(), "PRIVATE");
-    assert_eq!(passphrase.expect("moved too").expose(), "pass");
+    let secret = vault.key_secret("prod-key").expect("read").expect("moved");
+    assert_eq!(secret.text.expose(), "PRIVATE");
+    assert_eq!(secret.passphrase.expect("moved too").expose(), "pass");
     assert!(vault.key_secret("team").expect("read").is_none());
     assert!(
         vault.secret("ssh-key/team").expect("read").is_none(),

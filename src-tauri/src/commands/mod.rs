@@ -2,6 +2,7 @@
 
 pub mod bastions;
 pub mod environments;
+pub mod keys;
 pub mod open;
 pub mod self_hosted;
 pub mod settings;

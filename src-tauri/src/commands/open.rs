@@ -31,7 +31,7 @@ pub async fn open_environment(
     bastion: Option<String>,
     trust_once: Option<String>,
 ) -> CmdResult<OpenOutcome> {
-    Ok(open(&state, environment, bastion, trust_once).await?)
+    Ok(Box::pin(open(&state, environment, bastion, trust_once)).await?)
 }
 
 /// The Open the window's button and the tray's menu both do.
@@ -168,7 +168,7 @@ pub fn open_from_tray<R: Runtime>(app: &AppHandle<R>, tunnel_id: &str) {
         let state = app.state::<AppState>();
         let opened = match (self_hosted, environment) {
             (Some(name), _) => open_saved_self_hosted(&state, name, None).await,
-            (None, Some(environment)) => open(&state, environment, None, None).await,
+            (None, Some(environment)) => Box::pin(open(&state, environment, None, None)).await,
             (None, None) => return,
         };
         if let Err(err) = opened {

@@ -1,4 +1,4 @@
-use airgate_tunnel::{BastionSpec, TunnelEvent, TunnelSpec};
+use airgate_tunnel::{TunnelEvent, TunnelSpec};
 use serde::Deserialize;
 use tauri::State;
 
@@ -74,23 +74,14 @@ pub async fn tunnel_spec(
     trust_once: Option<String>,
 ) -> Result<TunnelSpec, Error> {
     let listen = airgate_launch::ports::listen_addr(&state.data_dir, id)?;
-    let saved = state
-        .with_vault("Reading saved bastions", |vault| vault.bastions())
+    let passphrases = state.passphrases();
+    let bastion = state
+        .with_vault("Reading the saved bastion", move |vault| {
+            airgate_launch::keys::bastion_spec(vault, &bastion, trust_once, &passphrases)
+        })
         .await?;
-    let record = saved
-        .into_iter()
-        .find(|b| b.name == bastion)
-        .ok_or(Error::BastionNotFound(bastion))?;
     Ok(TunnelSpec {
-        bastion: BastionSpec {
-            host: record.host,
-            port: record.port,
-            user: record.user,
-            key_path: record.key_path,
-            keepalive: airgate_tunnel::Keepalive::default(),
-            trust_once,
-            jump: Vec::new(),
-        },
+        bastion,
         known_hosts: state.known_hosts(),
         listen,
         forward: None,

@@ -48,7 +48,10 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
             host: stranger.host().to_owned(),
             port: stranger.port(),
             user: stranger.user().to_owned(),
-            key_path: stranger.user_key().to_path_buf(),
+            key: airgate_vault::BastionKey::File {
+                path: stranger.user_key().to_path_buf(),
+            },
+            jump: Vec::new(),
         })
         .expect("save the second bastion");
     let fingerprint =

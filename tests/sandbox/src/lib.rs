@@ -404,7 +404,10 @@ impl Sandbox {
             host: bastion.host().to_owned(),
             port: bastion.port(),
             user: bastion.user().to_owned(),
-            key_path: bastion.user_key().to_path_buf(),
+            key: airgate_vault::BastionKey::File {
+                path: bastion.user_key().to_path_buf(),
+            },
+            jump: Vec::new(),
         }
     }
 
