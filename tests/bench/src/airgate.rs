@@ -76,7 +76,7 @@ impl ServeArgs {
                 host: self.host.clone(),
                 port: self.port,
                 user: self.user.clone(),
-                key_path: self.key.clone(),
+                key: airgate_tunnel::KeySource::File(self.key.clone()),
                 keepalive: airgate_tunnel::Keepalive::default(),
                 trust_once: None,
                 jump: Vec::new(),
@@ -207,7 +207,9 @@ fn wait_ready(child: &mut Child, stderr: &Path) -> Result<(SocketAddr, Option<St
     let log = || fs::read_to_string(stderr).unwrap_or_default();
     match rx.recv_timeout(TUNNEL_TIMEOUT) {
         Ok(Ok(line)) => parse_ready(&line).ok_or_else(|| {
-            let status = child.wait().map_or_else(|e| e.to_string(), |s| s.to_string());
+            let status = child
+                .wait()
+                .map_or_else(|e| e.to_string(), |s| s.to_string());
             Error::TunnelExited {
                 status,
                 stderr: format!("{}{line}", log()),

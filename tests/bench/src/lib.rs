@@ -1,37 +1,46 @@
 //! Benchmarks that compare Airgate with a peer and print ratios.
 //!
-//! The tunnel benchmark downloads from a local source through SOCKS5, once through Airgate's
-//! tunnel and once through OpenSSH's `ssh -N -D` (its default cipher, and AES-GCM), all through
-//! the same real OpenSSH bastion on loopback. Rounds alternate the order of the sides; the
-//! report gives the median throughput of each side, the time to first byte of a fresh SOCKS
-//! connection, and Airgate's ratio to each OpenSSH run.
+//! The tunnel benchmark measures SOCKS5 through Airgate's tunnel and through OpenSSH's
+//! `ssh -N -D` (its default cipher, and AES-GCM), all through the same real OpenSSH bastion on
+//! loopback. Each proxy runs as a process of its own (Airgate's as `tunnel-bench serve-tunnel`,
+//! see [`airgate`]), so the CPU time it spends can be read from `/proc`. Per side the report
+//! gives the median throughput of large downloads (rounds alternate the order of the sides),
+//! the proxy's CPU time per GiB they moved, the time to first byte of a fresh SOCKS connection,
+//! small HTTP requests one after another and a burst of them at once, and Airgate's ratio to
+//! each OpenSSH run.
 
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use airgate_peers::bastion::Bastion;
 use airgate_peers::socks_client;
-use airgate_tunnel::{BastionSpec, TunnelSpec, Tunnels};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::task::JoinSet;
 use tokio::time::timeout;
 
+pub mod airgate;
 mod error;
 pub mod negotiated;
 pub mod openssh;
+pub mod process;
 pub mod source;
 
 pub use error::{Error, Result};
 
-use crate::negotiated::KexCapture;
+use crate::airgate::AirgateSocks;
 use crate::openssh::{OpenSshSocks, SshTarget};
-use crate::source::Source;
+use crate::source::{HttpSource, Source};
 
 pub const MIB: u64 = 1 << 20;
+pub const GIB: u64 = 1 << 30;
 /// The cipher of the second OpenSSH run (the first uses OpenSSH's default order).
 pub const AES_GCM: &str = "aes128-gcm@openssh.com";
 /// What a small request returns, for the time to first byte.
 pub const SMALL_BYTES: u64 = 1024;
+/// The body of the small HTTP page.
+pub const HTTP_BODY_BYTES: usize = 1024;
 /// How long Airgate may take to open its tunnel.
 pub const TUNNEL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long one small request may take, from connect to end of stream.
@@ -40,6 +49,8 @@ pub const SMALL_TIMEOUT: Duration = Duration::from_secs(30);
 const WARM_UP_BYTES: u64 = 32 * MIB;
 /// Read buffer per download.
 const READ_BUFFER: usize = 256 * 1024;
+/// The pause before each burst, so that the previous side's connections have closed.
+const BURST_SETTLE: Duration = Duration::from_secs(1);
 
 /// What to measure.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +61,10 @@ pub struct BenchConfig {
     pub rounds: u32,
     /// Small requests per side for the time to first byte.
     pub ttfb_requests: u32,
+    /// Small HTTP requests per side, one after another (0: none).
+    pub sequential: u32,
+    /// Small HTTP requests per side, all opened at once through the one proxy (0: none).
+    pub simultaneous: u32,
 }
 
 impl Default for BenchConfig {
@@ -58,6 +73,8 @@ impl Default for BenchConfig {
             mib: 256,
             rounds: 5,
             ttfb_requests: 50,
+            sequential: 200,
+            simultaneous: 1000,
         }
     }
 }
@@ -70,8 +87,16 @@ pub struct SideResult {
     pub cipher: Option<String>,
     /// Throughput of each measured download, MiB/s.
     pub mib_per_s: Vec<f64>,
+    /// CPU time (user + system) of the side's proxy process during the measured downloads.
+    pub bulk_cpu: Duration,
+    /// Bytes the measured downloads moved.
+    pub bulk_bytes: u64,
     /// Time from the SOCKS connect to the first byte of each small request.
     pub ttfb: Vec<Duration>,
+    /// Small HTTP requests one after another (`None`: not measured).
+    pub sequential: Option<HttpBatch>,
+    /// Small HTTP requests all at once (`None`: not measured).
+    pub simultaneous: Option<HttpBatch>,
 }
 
 impl SideResult {
@@ -80,7 +105,11 @@ impl SideResult {
             name,
             cipher,
             mib_per_s: Vec::new(),
+            bulk_cpu: Duration::ZERO,
+            bulk_bytes: 0,
             ttfb: Vec::new(),
+            sequential: None,
+            simultaneous: None,
         }
     }
 
@@ -89,8 +118,57 @@ impl SideResult {
     }
 
     pub fn median_ttfb(&self) -> Duration {
-        let secs: Vec<f64> = self.ttfb.iter().map(Duration::as_secs_f64).collect();
-        Duration::from_secs_f64(median(&secs).max(0.0))
+        median_duration(&self.ttfb)
+    }
+
+    /// CPU seconds of the proxy process per GiB downloaded; NaN when nothing was.
+    pub fn cpu_s_per_gib(&self) -> f64 {
+        if self.bulk_bytes == 0 {
+            return f64::NAN;
+        }
+        self.bulk_cpu.as_secs_f64() / (self.bulk_bytes as f64 / GIB as f64)
+    }
+}
+
+/// A batch of small HTTP requests through one side, each on a fresh SOCKS connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HttpBatch {
+    /// How long each request that succeeded took, from the SOCKS connect to the end of the
+    /// response.
+    pub latencies: Vec<Duration>,
+    /// Requests that failed.
+    pub failures: u32,
+    /// What the first failure was.
+    pub first_failure: Option<String>,
+    /// From the start of the first request to the end of the last.
+    pub wall: Duration,
+    /// Connection attempts the kernel dropped from full listen queues meanwhile (on this
+    /// host, [`process::listen_drops`]); `None` when that could not be read.
+    pub listen_drops: Option<u64>,
+}
+
+impl HttpBatch {
+    fn record(&mut self, outcome: Result<Duration>) {
+        match outcome {
+            Ok(took) => self.latencies.push(took),
+            Err(e) => self.fail(e.to_string()),
+        }
+    }
+
+    fn fail(&mut self, why: String) {
+        self.failures += 1;
+        self.first_failure.get_or_insert(why);
+    }
+
+    /// Requests made, successful or not.
+    pub fn requests(&self) -> usize {
+        self.latencies.len() + self.failures as usize
+    }
+
+    /// The `p`th percentile (nearest rank) of the successful requests' latencies.
+    pub fn percentile(&self, p: f64) -> Duration {
+        let secs: Vec<f64> = self.latencies.iter().map(Duration::as_secs_f64).collect();
+        Duration::from_secs_f64(percentile(&secs, p).max(0.0))
     }
 }
 
@@ -102,16 +180,42 @@ pub struct Report {
     pub openssh_version: String,
     pub cores: usize,
     pub release_build: bool,
+    /// The soft limit of open files the proxies ran with, as `/proc/self/limits` words it.
+    pub open_files: Option<String>,
     /// OpenSSH's default cipher, then `-c aes128-gcm@openssh.com`.
     pub openssh: Vec<SideResult>,
     pub airgate: SideResult,
 }
 
 impl Report {
-    /// The report as a small plain-text table.
+    /// The report as small plain-text tables.
     pub fn table(&self) -> String {
-        let c = &self.config;
         let mut out = String::new();
+        self.write_transfer(&mut out);
+        self.write_http(&mut out);
+        out
+    }
+
+    fn sides(&self) -> Vec<&SideResult> {
+        self.openssh.iter().chain([&self.airgate]).collect()
+    }
+
+    fn name_width(&self) -> usize {
+        self.sides()
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(4)
+    }
+
+    fn ratio_width(&self) -> usize {
+        self.openssh.iter().map(|s| s.name.len()).max().unwrap_or(0) + "Airgate / ".len()
+    }
+
+    /// Throughput, CPU per GiB and first byte.
+    fn write_transfer(&self, out: &mut String) {
+        let c = &self.config;
         let build = if self.release_build {
             "release build"
         } else {
@@ -125,11 +229,16 @@ impl Report {
         let _ = writeln!(
             out,
             "throughput: median of {} rounds (order alternating); first byte: median of {} fresh \
-             connections ({SMALL_BYTES} B each)\n",
+             connections ({SMALL_BYTES} B each)",
             c.rounds, c.ttfb_requests
         );
-        let sides: Vec<&SideResult> = self.openssh.iter().chain([&self.airgate]).collect();
-        let name_width = sides.iter().map(|s| s.name.len()).max().unwrap_or(0).max(4);
+        let _ = writeln!(
+            out,
+            "CPU: user + system time of the proxy's own process (ssh, or Airgate's tunnel \
+             process) during the measured downloads, per GiB\n"
+        );
+        let sides = self.sides();
+        let name_width = self.name_width();
         let cipher_width = sides
             .iter()
             .map(|s| cipher_name(s).len())
@@ -138,8 +247,14 @@ impl Report {
             .max(18);
         let _ = writeln!(
             out,
-            "{:name_width$}  {:cipher_width$}  {:>8}  {:>13}  {:>10}  {:>15}",
-            "side", "negotiated cipher", "MiB/s", "min-max MiB/s", "first byte", "min-max ms"
+            "{:name_width$}  {:cipher_width$}  {:>8}  {:>13}  {:>9}  {:>10}  {:>15}",
+            "side",
+            "negotiated cipher",
+            "MiB/s",
+            "min-max MiB/s",
+            "CPU s/GiB",
+            "first byte",
+            "min-max ms"
         );
         for side in &sides {
             let (lo, hi) = min_max(&side.mib_per_s);
@@ -147,32 +262,127 @@ impl Report {
             let (first_lo, first_hi) = min_max(&ttfb_ms);
             let _ = writeln!(
                 out,
-                "{:name_width$}  {:cipher_width$}  {:>8.1}  {:>13}  {:>10}  {:>15}",
+                "{:name_width$}  {:cipher_width$}  {:>8.1}  {:>13}  {:>9.2}  {:>10}  {:>15}",
                 side.name,
                 cipher_name(side),
                 side.median_mib_per_s(),
                 format!("{lo:.0}-{hi:.0}"),
+                side.cpu_s_per_gib(),
                 format_ms(side.median_ttfb()),
                 format!("{first_lo:.2}-{first_hi:.2}"),
             );
         }
         out.push('\n');
-        let ratio_width =
-            self.openssh.iter().map(|s| s.name.len()).max().unwrap_or(0) + "Airgate / ".len();
+        let ratio_width = self.ratio_width();
         for peer in &self.openssh {
             let _ = writeln!(
                 out,
-                "{:ratio_width$}  throughput {:.2}x  first byte {:.2}x",
+                "{:ratio_width$}  throughput {:.2}x  CPU/GiB {:.2}x  first byte {:.2}x",
                 format!("Airgate / {}", peer.name),
                 ratio(self.airgate.median_mib_per_s(), peer.median_mib_per_s()),
+                ratio(self.airgate.cpu_s_per_gib(), peer.cpu_s_per_gib()),
                 ratio(
                     self.airgate.median_ttfb().as_secs_f64(),
                     peer.median_ttfb().as_secs_f64()
                 ),
             );
         }
-        out.push_str("(throughput: higher is better for Airgate; first byte: lower is better)\n");
-        out
+        out.push_str(
+            "(throughput: higher is better for Airgate; CPU and first byte: lower is better)\n",
+        );
+    }
+
+    /// Small HTTP requests one after another and at once; nothing when neither was measured.
+    fn write_http(&self, out: &mut String) {
+        let c = &self.config;
+        if c.sequential == 0 && c.simultaneous == 0 {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "\nHTTP: GET with Connection: close, a fresh SOCKS connection each ({HTTP_BODY_BYTES} B \
+             page); {} one after another, then {} at once through one proxy",
+            c.sequential, c.simultaneous
+        );
+        let _ = writeln!(
+            out,
+            "(Airgate's tunnel serves at most {} SOCKS connections at once, the others wait to be \
+             accepted; open files limit {}; listen drops: connection attempts the kernel dropped \
+             from full listen queues during the burst, retried by the client after 1 s)\n",
+            airgate_tunnel::MAX_CONNECTIONS,
+            self.open_files.as_deref().unwrap_or("unknown")
+        );
+        let name_width = self.name_width();
+        let _ = writeln!(
+            out,
+            "{:name_width$}  {:>16}  {:>11}  {:>11}  {:>14}  {:>11}  {:>11}  {:>9}  {:>12}",
+            "side",
+            "sequential total",
+            "p50",
+            "p99",
+            "at once failed",
+            "p50",
+            "p99",
+            "wall",
+            "listen drops"
+        );
+        let dash = || "-".to_owned();
+        for side in self.sides() {
+            let sequential = side.sequential.as_ref();
+            let burst = side.simultaneous.as_ref();
+            let _ = writeln!(
+                out,
+                "{:name_width$}  {:>16}  {:>11}  {:>11}  {:>14}  {:>11}  {:>11}  {:>9}  {:>12}",
+                side.name,
+                sequential.map_or_else(dash, |b| format_s(b.wall)),
+                sequential.map_or_else(dash, |b| format_ms(b.percentile(50.0))),
+                sequential.map_or_else(dash, |b| format_ms(b.percentile(99.0))),
+                burst.map_or_else(dash, |b| format!("{}/{}", b.failures, b.requests())),
+                burst.map_or_else(dash, |b| format_ms(b.percentile(50.0))),
+                burst.map_or_else(dash, |b| format_ms(b.percentile(99.0))),
+                burst.map_or_else(dash, |b| format_s(b.wall)),
+                burst
+                    .and_then(|b| b.listen_drops)
+                    .map_or_else(dash, |d| d.to_string()),
+            );
+        }
+        for side in self.sides() {
+            for (what, batch) in [
+                ("one after another", &side.sequential),
+                ("at once", &side.simultaneous),
+            ] {
+                if let Some(batch) = batch.as_ref().filter(|b| b.failures > 0) {
+                    let _ = writeln!(
+                        out,
+                        "{}: {} of {} requests {what} failed, the first: {}",
+                        side.name,
+                        batch.failures,
+                        batch.requests(),
+                        batch.first_failure.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+        }
+        out.push('\n');
+        let ratio_width = self.ratio_width();
+        let wall = |b: &Option<HttpBatch>| b.as_ref().map_or(f64::NAN, |b| b.wall.as_secs_f64());
+        let pct = |b: &Option<HttpBatch>, p| {
+            b.as_ref()
+                .map_or(f64::NAN, |b| b.percentile(p).as_secs_f64())
+        };
+        let a = &self.airgate;
+        for peer in &self.openssh {
+            let _ = writeln!(
+                out,
+                "{:ratio_width$}  sequential {:.2}x  at once p50 {:.2}x  p99 {:.2}x  wall {:.2}x",
+                format!("Airgate / {}", peer.name),
+                ratio(wall(&a.sequential), wall(&peer.sequential)),
+                ratio(pct(&a.simultaneous, 50.0), pct(&peer.simultaneous, 50.0)),
+                ratio(pct(&a.simultaneous, 99.0), pct(&peer.simultaneous, 99.0)),
+                ratio(wall(&a.simultaneous), wall(&peer.simultaneous)),
+            );
+        }
+        out.push_str("(lower is better for Airgate)\n");
     }
 }
 
@@ -182,6 +392,10 @@ fn cipher_name(side: &SideResult) -> &str {
 
 fn format_ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn format_s(d: Duration) -> String {
+    format!("{:.3} s", d.as_secs_f64())
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -200,6 +414,24 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+fn median_duration(values: &[Duration]) -> Duration {
+    let secs: Vec<f64> = values.iter().map(Duration::as_secs_f64).collect();
+    Duration::from_secs_f64(median(&secs).max(0.0))
+}
+
+/// The `p`th percentile by nearest rank: the smallest value with at least `p` percent of the
+/// values at or below it; NaN when empty.
+pub fn percentile(values: &[f64], p: f64) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let rank = (p / 100.0 * n as f64).ceil() as usize;
+    sorted[rank.clamp(1, n) - 1]
+}
+
 fn min_max(values: &[f64]) -> (f64, f64) {
     values
         .iter()
@@ -213,16 +445,25 @@ fn download_limit(bytes: u64) -> Duration {
     Duration::from_secs(30) + Duration::from_millis(bytes / MIB * 100)
 }
 
-/// One side under test: its SOCKS proxy and what was measured.
+/// One side under test: its SOCKS proxy, the proxy's process, and what was measured.
 struct Side {
     socks: SocketAddr,
+    pid: u32,
     result: SideResult,
 }
 
+/// The sources' ports.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    bulk: u16,
+    small: u16,
+    http: u16,
+}
+
 /// Runs the whole benchmark: starts the bastion, the sources, both `ssh -D` proxies and
-/// Airgate's tunnel, measures, and stops everything again (also on error).
-pub async fn run(config: &BenchConfig) -> Result<Report> {
-    let capture = KexCapture::install();
+/// Airgate's tunnel process (`tunnel_program serve-tunnel`, `tunnel_program` being
+/// `tunnel-bench`), measures, and stops everything again (also on error).
+pub async fn run(config: &BenchConfig, tunnel_program: &Path) -> Result<Report> {
     let bastion = tokio::task::spawn_blocking(Bastion::start)
         .await?
         .map_err(Error::Bastion)?;
@@ -232,6 +473,7 @@ pub async fn run(config: &BenchConfig) -> Result<Report> {
         .map_err(Error::Bastion)?;
     let bulk = Source::start(config.mib * MIB).map_err(Error::Source)?;
     let small = Source::start(SMALL_BYTES).map_err(Error::Source)?;
+    let http = HttpSource::start(HTTP_BODY_BYTES).map_err(Error::Source)?;
     let openssh_version = openssh::version()?;
 
     // OpenSSH: a verbose probe tells the negotiated cipher; the measured proxy runs quiet.
@@ -248,49 +490,28 @@ pub async fn run(config: &BenchConfig) -> Result<Report> {
         .await??;
         sides.push(Side {
             socks: proxy.addr(),
+            pid: proxy.pid(),
             result: SideResult::new(openssh::label(cipher), negotiated),
         });
         proxies.push(proxy);
     }
 
-    let tunnels = Tunnels::new();
-    let spec = TunnelSpec {
-        bastion: BastionSpec {
-            host: bastion.host().to_owned(),
-            port: bastion.port(),
-            user: bastion.user().to_owned(),
-            key: airgate_tunnel::KeySource::File(bastion.user_key().to_owned()),
-            keepalive: airgate_tunnel::Keepalive::default(),
-            trust_once: None,
-            jump: Vec::new(),
-        },
-        known_hosts: vec![known_hosts.clone()],
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-        forward: None,
-    };
-    let connected = timeout(TUNNEL_TIMEOUT, tunnels.connect("bench", spec)).await;
-    let airgate_cipher = capture.and_then(|c| {
-        c.stop();
-        c.cipher()
-    });
-    let port = match connected {
-        Ok(Ok(port)) => port,
-        Ok(Err(e)) => {
-            tunnels.shutdown().await;
-            return Err(e.into());
-        }
-        Err(_) => {
-            tunnels.shutdown().await;
-            return Err(Error::TunnelTimeout(TUNNEL_TIMEOUT));
-        }
-    };
+    let program = tunnel_program.to_owned();
+    let airgate =
+        tokio::task::spawn_blocking(move || AirgateSocks::start(&program, &target)).await??;
     sides.push(Side {
-        socks: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
-        result: SideResult::new("Airgate (russh)".to_owned(), airgate_cipher),
+        socks: airgate.addr(),
+        pid: airgate.pid(),
+        result: SideResult::new("Airgate (russh)".to_owned(), airgate.negotiated_cipher()),
     });
 
-    let measured = measure(config, &mut sides, bulk.addr().port(), small.addr().port()).await;
-    tunnels.shutdown().await;
+    let ports = Ports {
+        bulk: bulk.addr().port(),
+        small: small.addr().port(),
+        http: http.addr().port(),
+    };
+    let measured = measure(config, &mut sides, ports).await;
+    drop(airgate);
     drop(proxies);
     drop(bastion);
     measured?;
@@ -301,17 +522,13 @@ pub async fn run(config: &BenchConfig) -> Result<Report> {
         openssh_version,
         cores: std::thread::available_parallelism().map_or(1, usize::from),
         release_build: !cfg!(debug_assertions),
+        open_files: process::open_files_limit().ok().map(|(soft, _)| soft),
         openssh: sides.into_iter().map(|s| s.result).collect(),
         airgate: airgate.unwrap_or_else(|| SideResult::new("Airgate (russh)".to_owned(), None)),
     })
 }
 
-async fn measure(
-    config: &BenchConfig,
-    sides: &mut [Side],
-    bulk_port: u16,
-    small_port: u16,
-) -> Result<()> {
+async fn measure(config: &BenchConfig, sides: &mut [Side], ports: Ports) -> Result<()> {
     let want = config.mib * MIB;
     for side in sides.iter() {
         let warm_up = want.min(WARM_UP_BYTES);
@@ -321,19 +538,52 @@ async fn measure(
     for round in 0..config.rounds {
         for i in alternating(sides.len(), round) {
             let side = &mut sides[i];
-            let took = download(&side.result.name, side.socks, bulk_port, want).await?;
+            let before = cpu_time(side)?;
+            let took = download(&side.result.name, side.socks, ports.bulk, want).await?;
+            let after = cpu_time(side)?;
             let mib = want as f64 / MIB as f64;
             side.result.mib_per_s.push(mib / took.as_secs_f64());
+            side.result.bulk_cpu += after.saturating_sub(before);
+            side.result.bulk_bytes += want;
         }
     }
     for request in 0..config.ttfb_requests {
         for i in alternating(sides.len(), request) {
             let side = &mut sides[i];
-            let ttfb = first_byte(&side.result.name, side.socks, small_port).await?;
+            let ttfb = first_byte(&side.result.name, side.socks, ports.small).await?;
             side.result.ttfb.push(ttfb);
         }
     }
+    if config.sequential > 0 {
+        for side in sides.iter_mut() {
+            let batch =
+                sequential(&side.result.name, side.socks, ports.http, config.sequential).await;
+            side.result.sequential = Some(batch);
+        }
+    }
+    if config.simultaneous > 0 {
+        for side in sides.iter_mut() {
+            tokio::time::sleep(BURST_SETTLE).await;
+            let batch = simultaneous(
+                &side.result.name,
+                side.socks,
+                ports.http,
+                config.simultaneous,
+            )
+            .await;
+            side.result.simultaneous = Some(batch);
+        }
+    }
     Ok(())
+}
+
+/// The CPU time the side's proxy process has used so far.
+fn cpu_time(side: &Side) -> Result<Duration> {
+    process::cpu_time(side.pid).map_err(|source| Error::Cpu {
+        side: side.result.name.clone(),
+        pid: side.pid,
+        source,
+    })
 }
 
 /// `0..n` on even turns, reversed on odd ones: no side always goes first.
@@ -343,6 +593,159 @@ fn alternating(n: usize, turn: u32) -> Vec<usize> {
     } else {
         (0..n).rev().collect()
     }
+}
+
+/// `count` small HTTP requests through `socks`, each waiting for the one before.
+async fn sequential(side: &str, socks: SocketAddr, port: u16, count: u32) -> HttpBatch {
+    let mut batch = HttpBatch::default();
+    let started = Instant::now();
+    for _ in 0..count {
+        batch.record(http_request(side, socks, port).await);
+    }
+    batch.wall = started.elapsed();
+    batch
+}
+
+/// `count` small HTTP requests through `socks`, all started at once; failures are counted.
+async fn simultaneous(side: &str, socks: SocketAddr, port: u16, count: u32) -> HttpBatch {
+    let mut batch = HttpBatch::default();
+    let drops_before = process::listen_drops().ok();
+    let started = Instant::now();
+    let mut requests = JoinSet::new();
+    for _ in 0..count {
+        let side = side.to_owned();
+        requests.spawn(async move { http_request(&side, socks, port).await });
+    }
+    while let Some(joined) = requests.join_next().await {
+        match joined {
+            Ok(outcome) => batch.record(outcome),
+            Err(e) => batch.fail(format!("the request's task ended: {e}")),
+        }
+    }
+    batch.wall = started.elapsed();
+    batch.listen_drops = drops_before
+        .zip(process::listen_drops().ok())
+        .map(|(before, after)| after.saturating_sub(before));
+    batch
+}
+
+/// `GET /` from the HTTP source on `port`, on a fresh SOCKS connection through `socks`
+/// (`Connection: close`); how long it took from the connect until the page's last byte (its
+/// `Content-Length`) arrived, as a browser's request ends. The stream is closed then, without
+/// waiting for the server's end of stream: see [`read_page`].
+async fn http_request(side: &str, socks: SocketAddr, port: u16) -> Result<Duration> {
+    let started = Instant::now();
+    let mut got = 0u64;
+    let exchange = async {
+        let mut stream = socks_client::connect(socks, "127.0.0.1", port)
+            .await
+            .map_err(|source| Error::Socks {
+                side: side.to_owned(),
+                source,
+            })?;
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: tunnel-bench\r\n\
+             Accept: */*\r\nConnection: close\r\n\r\n"
+        );
+        let read_error = |got, source| Error::Read {
+            side: side.to_owned(),
+            got,
+            source,
+        };
+        stream
+            .write_all(request.as_bytes())
+            .await
+            .map_err(|e| Error::Http {
+                side: side.to_owned(),
+                detail: format!("sending the request failed: {e}"),
+            })?;
+        read_page(&mut stream, &mut got).await.map_err(|e| match e {
+            PageError::Io(source) => read_error(got, source),
+            PageError::Http(detail) => Error::Http {
+                side: side.to_owned(),
+                detail,
+            },
+        })
+    };
+    match timeout(SMALL_TIMEOUT, exchange).await {
+        Ok(Ok(())) => Ok(started.elapsed()),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(Error::ReadTimeout {
+            side: side.to_owned(),
+            got,
+            want: HTTP_BODY_BYTES as u64,
+            timeout: SMALL_TIMEOUT,
+        }),
+    }
+}
+
+/// Why a page could not be read.
+#[derive(Debug)]
+enum PageError {
+    Io(std::io::Error),
+    Http(String),
+}
+
+/// Reads a `200 OK` response head and exactly its `Content-Length` of body, which must be
+/// [`HTTP_BODY_BYTES`]; `got` counts the bytes read. It does not wait for the end of stream
+/// that `Connection: close` promises next: through the bastion that end came about 43 ms
+/// after the data on every side alike, the delayed-ACK timer (sshd writes the channel's EOF
+/// right behind the data, on a connection without `TCP_NODELAY`), which would hide what the
+/// proxies themselves take.
+async fn read_page(
+    stream: &mut tokio::net::TcpStream,
+    got: &mut u64,
+) -> std::result::Result<(), PageError> {
+    let mut data = Vec::with_capacity(2 * HTTP_BODY_BYTES);
+    let mut buffer = [0u8; 4096];
+    let mut want = None;
+    loop {
+        if want.is_none()
+            && let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n")
+        {
+            let length = parse_head(&data[..end]).map_err(PageError::Http)?;
+            want = Some(end + 4 + length);
+        }
+        match want {
+            Some(want) if data.len() > want => {
+                return Err(PageError::Http(format!(
+                    "{} bytes after the page's end",
+                    data.len() - want
+                )));
+            }
+            Some(want) if data.len() == want => return Ok(()),
+            _ => {}
+        }
+        let n = stream.read(&mut buffer).await.map_err(PageError::Io)?;
+        if n == 0 {
+            return Err(PageError::Http(format!(
+                "the stream ended after {} bytes, before the whole page",
+                data.len()
+            )));
+        }
+        *got += n as u64;
+        data.extend_from_slice(&buffer[..n]);
+    }
+}
+
+/// The body length a response head announces: its status must be 200 and its
+/// `Content-Length` [`HTTP_BODY_BYTES`].
+fn parse_head(head: &[u8]) -> std::result::Result<usize, String> {
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default();
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err(format!("status line {status:?}"));
+    }
+    let length = lines
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+        .ok_or_else(|| "no Content-Length".to_owned())?;
+    if length != HTTP_BODY_BYTES {
+        return Err(format!("Content-Length {length}, not {HTTP_BODY_BYTES}"));
+    }
+    Ok(length)
 }
 
 /// How long one download took.
@@ -437,47 +840,48 @@ mod tests {
     }
 
     #[test]
+    fn percentiles_by_nearest_rank() {
+        let values: Vec<f64> = (1..=200).rev().map(f64::from).collect();
+        assert_eq!(percentile(&values, 50.0), 100.0);
+        assert_eq!(percentile(&values, 99.0), 198.0);
+        assert_eq!(percentile(&values, 100.0), 200.0);
+        assert_eq!(percentile(&[7.0], 99.0), 7.0);
+        assert!(percentile(&[], 50.0).is_nan());
+    }
+
+    #[test]
     fn order_alternates_between_turns() {
         assert_eq!(alternating(3, 0), vec![0, 1, 2]);
         assert_eq!(alternating(3, 1), vec![2, 1, 0]);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_short_run_measures_every_side_through_the_real_bastion() {
-        let config = BenchConfig {
-            mib: 4,
-            rounds: 2,
-            ttfb_requests: 3,
-        };
-        let report = run(&config).await.expect("benchmark run");
+    #[test]
+    fn cpu_per_gib_divides_by_the_bytes_moved() {
+        let mut side = SideResult::new("x".to_owned(), None);
+        assert!(side.cpu_s_per_gib().is_nan());
+        side.bulk_cpu = Duration::from_millis(1500);
+        side.bulk_bytes = 3 * GIB / 2;
+        assert!((side.cpu_s_per_gib() - 1.0).abs() < 1e-9);
+    }
 
-        let names: Vec<&str> = report
-            .openssh
-            .iter()
-            .chain([&report.airgate])
-            .map(|s| s.name.as_str())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "OpenSSH ssh -D",
-                "OpenSSH ssh -D -c aes128-gcm@openssh.com",
-                "Airgate (russh)"
-            ]
-        );
-        for side in report.openssh.iter().chain([&report.airgate]) {
-            assert_eq!(side.mib_per_s.len(), 2, "{}", side.name);
-            assert!(side.mib_per_s.iter().all(|v| *v > 0.0), "{side:?}");
-            assert_eq!(side.ttfb.len(), 3, "{}", side.name);
-        }
-        assert_eq!(report.openssh[1].cipher.as_deref(), Some(AES_GCM));
-        assert!(report.openssh[0].cipher.is_some(), "{report:?}");
-        // Airgate prefers AES-GCM, which this sshd offers.
-        assert_eq!(report.airgate.cipher.as_deref(), Some(AES_GCM));
-        assert!(report.openssh_version.starts_with("OpenSSH_"));
+    #[test]
+    fn a_page_head_must_say_200_and_the_page_length() {
+        let ok =
+            format!("HTTP/1.1 200 OK\r\ncontent-length: {HTTP_BODY_BYTES}\r\nConnection: close");
+        assert_eq!(parse_head(ok.as_bytes()), Ok(HTTP_BODY_BYTES));
+        assert!(parse_head(b"HTTP/1.1 404 Not Found\r\nContent-Length: 1024").is_err());
+        assert!(parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5").is_err());
+        assert!(parse_head(b"HTTP/1.1 200 OK").is_err());
+    }
 
-        let table = report.table();
-        assert!(table.contains("Airgate / OpenSSH ssh -D "), "{table}");
-        assert!(table.contains("throughput"), "{table}");
+    #[test]
+    fn a_batch_counts_failures_and_keeps_the_first() {
+        let mut batch = HttpBatch::default();
+        batch.record(Ok(Duration::from_millis(2)));
+        batch.fail("first".to_owned());
+        batch.fail("second".to_owned());
+        assert_eq!((batch.requests(), batch.failures), (3, 2));
+        assert_eq!(batch.first_failure.as_deref(), Some("first"));
+        assert_eq!(batch.percentile(99.0), Duration::from_millis(2));
     }
 }

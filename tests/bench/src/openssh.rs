@@ -124,6 +124,11 @@ impl OpenSshSocks {
         self.addr
     }
 
+    /// The `ssh` process, to read its CPU time.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The cipher `ssh -v` logged as negotiated (server to client, the download direction).
     pub fn negotiated_cipher(&self) -> Option<String> {
         parse_negotiated_cipher(&self.log())

@@ -1,6 +1,7 @@
-//! What Linux's `/proc` tells about a process: its CPU time (user + system, all threads, as
-//! `ps` and `time` count it), and this process's limit of open files, which
-//! [`raise_open_files_limit`] lifts to the hard limit for the many connections of a burst.
+//! What Linux's `/proc` tells: a process's CPU time (user + system, all threads, as `ps` and
+//! `time` count it); this process's limit of open files, which [`raise_open_files_limit`] lifts
+//! to the hard limit for the many connections of a burst; and how many connections the kernel
+//! dropped from full listen queues ([`listen_drops`]).
 
 use std::fs;
 use std::io;
@@ -92,6 +93,25 @@ pub fn raise_open_files_limit() -> io::Result<String> {
     Ok(open_files_limit()?.0)
 }
 
+/// Connection attempts the kernel dropped so far because a listen queue was full (or for
+/// another reason at the listener), in this network namespace: `ListenDrops` of
+/// `/proc/net/netstat`. The client retries such a connection after 1 s, then 3 s, and so on.
+pub fn listen_drops() -> io::Result<u64> {
+    let netstat = fs::read_to_string("/proc/net/netstat")?;
+    parse_netstat(&netstat, "TcpExt", "ListenDrops")
+        .ok_or_else(|| io::Error::other("no TcpExt ListenDrops in /proc/net/netstat"))
+}
+
+/// `/proc/net/netstat` holds pairs of lines, `Group: names...` then `Group: values...`.
+fn parse_netstat(netstat: &str, group: &str, name: &str) -> Option<u64> {
+    let prefix = format!("{group}:");
+    let mut lines = netstat.lines().filter(|l| l.starts_with(&prefix));
+    let names = lines.next()?;
+    let values = lines.next()?;
+    let index = names.split_whitespace().position(|n| n == name)?;
+    values.split_whitespace().nth(index)?.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +139,17 @@ mod tests {
             after = cpu_time(std::process::id()).expect("own CPU time");
         }
         assert!(after > before, "{before:?} -> {after:?}");
+    }
+
+    #[test]
+    fn reads_listen_drops_from_netstat() {
+        let netstat = "TcpExt: SyncookiesSent ListenOverflows ListenDrops\n\
+                       TcpExt: 0 5364 5370\n\
+                       IpExt: InNoRoutes\n\
+                       IpExt: 0\n";
+        assert_eq!(parse_netstat(netstat, "TcpExt", "ListenDrops"), Some(5370));
+        assert_eq!(parse_netstat(netstat, "TcpExt", "Nope"), None);
+        listen_drops().expect("this host's netstat");
     }
 
     #[test]
