@@ -20,7 +20,8 @@ pub async fn list_keys(state: State<'_, AppState>) -> CmdResult<Vec<KeyRecord>> 
 }
 
 /// Imports the private key file at `path` as `name` (default: the file's name). An encrypted
-/// key needs its `passphrase`, kept in the keyring when `remember`, else for this run.
+/// key needs its `passphrase` (checked), kept in the keyring when `remember`, else asked for
+/// when a connection needs it.
 #[tauri::command]
 #[specta::specta]
 pub async fn import_key(
@@ -30,9 +31,8 @@ pub async fn import_key(
     passphrase: Option<String>,
     remember: bool,
 ) -> CmdResult<Vec<KeyRecord>> {
-    let typed = passphrase.clone().map(SecretText::new);
     let passphrase = passphrase.map(Sensitive::new);
-    let record = state
+    state
         .with_vault("Importing the key", move |vault| {
             airgate_launch::keys::import_key_file(
                 vault,
@@ -43,9 +43,6 @@ pub async fn import_key(
             )
         })
         .await?;
-    if record.encrypted && !record.passphrase_saved {
-        state.keep_passphrase(&record.name, typed);
-    }
     Ok(state
         .with_vault("Reading stored keys", |vault| vault.keys())
         .await?)

@@ -10,9 +10,41 @@ export const commands = {
 	/**  Every MWAA environment of every AWS profile and region, with the sources that failed. */
 	listEnvironments: () => typedError<Discovery_Serialize, IpcError_Serialize>(__TAURI_INVOKE("list_environments")),
 	/**  The saved bastions. */
-	listBastions: () => typedError<BastionRecord[], IpcError_Serialize>(__TAURI_INVOKE("list_bastions")),
-	/**  Saves `bastion` (replacing the one with the same name) and returns every saved bastion. */
-	saveBastion: (bastion: BastionRecord) => typedError<BastionRecord[], IpcError_Serialize>(__TAURI_INVOKE("save_bastion", { bastion })),
+	listBastions: () => typedError<BastionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("list_bastions")),
+	/**
+	 *  Saves `bastion` (replacing the one named `replacing`, or else the one with the same name)
+	 *  and returns every saved bastion. The core checks it: fields, its key, its jump hosts.
+	 */
+	saveBastion: (bastion: BastionRecord_Deserialize, replacing: string | null) => typedError<BastionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("save_bastion", { bastion, replacing })),
+	/**
+	 *  What uses the saved bastion `name`: self-hosted Airflow web servers and bastions that jump
+	 *  through it, by name, so the window can say what a delete changes.
+	 */
+	bastionUsers: (name: string) => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("bastion_users", { name })),
+	/**  Deletes the saved bastion `name`; returns every saved bastion. */
+	deleteBastion: (name: string) => typedError<BastionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_bastion", { name })),
+	/**  The stored keys. */
+	listKeys: () => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("list_keys")),
+	/**
+	 *  Imports the private key file at `path` as `name` (default: the file's name). An encrypted
+	 *  key needs its `passphrase`, kept in the keyring when `remember`, else for this run.
+	 */
+	importKey: (path: string, name: string | null, passphrase: string | null, remember: boolean) => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("import_key", { path, name, passphrase, remember })),
+	/**  Makes a new key of `kind` as `name`; returns it (its public key to copy). */
+	generateKey: (name: string, kind: KeyKind, comment: string) => typedError<KeyRecord, IpcError_Serialize>(__TAURI_INVOKE("generate_key", { name, kind, comment })),
+	/**  Renames the stored key `from` to `to` (the bastions using it follow). */
+	renameKey: (from: string, to: string) => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("rename_key", { from, to })),
+	/**  The saved bastions that log in with the stored key `name` (a delete asks about them). */
+	keyUsers: (name: string) => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("key_users", { name })),
+	/**  Deletes the stored key `name`, its text and passphrase. */
+	deleteKey: (name: string) => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("delete_key", { name })),
+	/**
+	 *  Unlocks the stored key `name` with `passphrase` (checked first): kept in the keyring when
+	 *  `remember`, else in memory until Airgate quits. The window then retries what needed it.
+	 */
+	unlockKey: (name: string, passphrase: string, remember: boolean) => typedError<KeyRecord, IpcError_Serialize>(__TAURI_INVOKE("unlock_key", { name, passphrase, remember })),
+	/**  Forgets the remembered passphrase of the stored key `name` (asked for on its next use). */
+	forgetKeyPassphrase: (name: string) => typedError<KeyRecord, IpcError_Serialize>(__TAURI_INVOKE("forget_key_passphrase", { name })),
 	/**
 	 *  Opens `environment`'s Airflow UI, logged in: starts (or reuses) its tunnel through
 	 *  `bastion` when it is private, mints a login token, starts its browser. Each step arrives as
@@ -118,13 +150,36 @@ export type AccessMode =
 /**  The Airflow major version of a self-hosted web server: it decides where its login page is. */
 export type AirflowMajor = "2" | "3";
 
+/**  The private key a bastion logs in with. */
+export type BastionKey = 
+/**  A key kept in the keyring, by name. */
+{ kind: "stored"; name: string } | 
+/**  A private key file on this machine. */
+{ kind: "file"; path: string };
+
 /**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
-export type BastionRecord = {
+export type BastionRecord = BastionRecord_Serialize | BastionRecord_Deserialize;
+
+/**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
+export type BastionRecord_Deserialize = {
 	name: string,
 	host: string,
 	port: number,
 	user: string,
-	keyPath: string,
+	key: BastionKey,
+	/**  Saved bastions to go through first, in order (`ssh -J`), by name. */
+	jump?: string[],
+};
+
+/**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
+export type BastionRecord_Serialize = {
+	name: string,
+	host: string,
+	port: number,
+	user: string,
+	key: BastionKey,
+	/**  Saved bastions to go through first, in order (`ssh -J`), by name. */
+	jump?: string[],
 };
 
 /**  A browser found on this machine (or named by path). */
@@ -248,6 +303,11 @@ export type IpcError_Deserialize = {
 	 *  trust it (once, or always), then tries again.
 	 */
 	unknownHostKey?: UnknownHostKey | null,
+	/**
+	 *  Set when a stored key needs its passphrase (or was given a wrong one): the window asks
+	 *  for it, then retries.
+	 */
+	keyPassphrase?: KeyPassphrase | null,
 };
 
 /**  An error as the UI receives it. */
@@ -259,6 +319,39 @@ export type IpcError_Serialize = {
 	 *  trust it (once, or always), then tries again.
 	 */
 	unknownHostKey?: UnknownHostKey,
+	/**
+	 *  Set when a stored key needs its passphrase (or was given a wrong one): the window asks
+	 *  for it, then retries.
+	 */
+	keyPassphrase?: KeyPassphrase,
+};
+
+/**  The kinds of key Airgate makes. */
+export type KeyKind = "ed25519" | 
+/**  For old bastions that take no ed25519. */
+"rsa4096";
+
+export type KeyPassphrase = {
+	/**  The stored key's name. */
+	key: string,
+	/**  Whether the passphrase given was wrong (else none was known). */
+	wrong: boolean,
+};
+
+/**  A stored SSH key as lists show it: nothing secret. */
+export type KeyRecord = {
+	name: string,
+	/**  e.g. `ssh-ed25519`. */
+	algorithm: string,
+	/**  `SHA256:...`. */
+	fingerprint: string,
+	/**  The public half as an `authorized_keys` line. */
+	publicKey: string,
+	comment: string,
+	/**  Whether the key is passphrase protected. */
+	encrypted: boolean,
+	/**  Whether its passphrase is kept in the keyring too (else it is asked for when needed). */
+	passphraseSaved: boolean,
 };
 
 /**  What an Open did, for the window (the login URL and its token never reach it). */

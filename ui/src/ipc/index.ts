@@ -7,6 +7,7 @@ import type { EnvironmentRef } from "./bindings";
 export type {
   AccessMode,
   AirflowMajor,
+  BastionKey,
   BastionRecord,
   Browser,
   CloseBehavior,
@@ -16,6 +17,9 @@ export type {
   ErrorCode,
   FailureKind,
   IpcError,
+  KeyKind,
+  KeyPassphrase,
+  KeyRecord,
   OpenOutcome_Serialize as OpenOutcome,
   OpenProgress,
   OpenSettings_Serialize as OpenSettings,

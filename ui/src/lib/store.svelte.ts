@@ -8,6 +8,9 @@ import {
   type EnvironmentRef,
   events,
   type IpcError,
+  type KeyKind,
+  type KeyPassphrase,
+  type KeyRecord,
   type OpenOutcome,
   type OpenStep,
   type SelfHostedRecord,
@@ -19,7 +22,13 @@ import {
   type UnknownHostKey,
 } from "../ipc";
 
-export type Section = "environments" | "tunnels" | "settings";
+export type Section = "environments" | "tunnels" | "keys" | "bastions" | "settings";
+
+/** A stored key needs its passphrase, and what to do again once the user gave it. */
+export type PassphraseAsk = {
+  ask: KeyPassphrase;
+  retry: () => Promise<void>;
+};
 
 /** A host key to ask about, and what to do again once the user answered. */
 export type HostKeyAsk = {
@@ -52,6 +61,13 @@ class Store {
 
   bastions = $state<BastionRecord[]>([]);
   bastionsError = $state<IpcError | null>(null);
+
+  /** Stored SSH keys: names, fingerprints, public keys; never their text. */
+  keys = $state<KeyRecord[]>([]);
+  keysError = $state<IpcError | null>(null);
+
+  /** A stored key needs its passphrase: the window asks for it. */
+  passphraseAsk = $state<PassphraseAsk | null>(null);
 
   /** Favourite environments (tunnel ids), kept in the tray's menu. */
   favourites = $state<string[]>([]);
@@ -99,7 +115,93 @@ class Store {
     this.tray = await commands.trayStatus();
     const favourites = await commands.favourites();
     if (favourites.status === "ok") this.favourites = favourites.data;
-    await Promise.all([this.refresh(), this.loadBastions(), this.loadSelfHosted()]);
+    await Promise.all([
+      this.refresh(),
+      this.loadBastions(),
+      this.loadSelfHosted(),
+      this.loadKeys(),
+    ]);
+  }
+
+  async loadKeys(): Promise<void> {
+    const res = await commands.listKeys();
+    if (res.status === "ok") {
+      this.keys = res.data;
+      this.keysError = null;
+    } else {
+      this.keysError = res.error;
+    }
+  }
+
+  /** Imports the key file at `path`; returns the form's error, if any. */
+  async importKey(
+    path: string,
+    name: string | null,
+    passphrase: string | null,
+    remember: boolean,
+  ): Promise<IpcError | null> {
+    const res = await commands.importKey(path, name, passphrase, remember);
+    if (res.status === "error") return res.error;
+    this.keys = res.data;
+    return null;
+  }
+
+  /** Makes a new key; returns it, or the form's error. */
+  async generateKey(
+    name: string,
+    kind: KeyKind,
+    comment: string,
+  ): Promise<{ key: KeyRecord } | { error: IpcError }> {
+    const res = await commands.generateKey(name, kind, comment);
+    if (res.status === "error") return { error: res.error };
+    await this.loadKeys();
+    return { key: res.data };
+  }
+
+  async renameKey(from: string, to: string): Promise<IpcError | null> {
+    const res = await commands.renameKey(from, to);
+    if (res.status === "error") return res.error;
+    this.keys = res.data;
+    await this.loadBastions();
+    return null;
+  }
+
+  async deleteKey(name: string): Promise<IpcError | null> {
+    const res = await commands.deleteKey(name);
+    if (res.status === "error") return res.error;
+    this.keys = res.data;
+    return null;
+  }
+
+  async forgetPassphrase(name: string): Promise<IpcError | null> {
+    const res = await commands.forgetKeyPassphrase(name);
+    if (res.status === "error") return res.error;
+    await this.loadKeys();
+    return null;
+  }
+
+  /** Unlocks the asked key and runs again what needed it; returns the dialog's error. */
+  async answerPassphrase(passphrase: string, remember: boolean): Promise<IpcError | null> {
+    const ask = this.passphraseAsk;
+    if (!ask) return null;
+    const res = await commands.unlockKey(ask.ask.key, passphrase, remember);
+    if (res.status === "error") return res.error;
+    this.passphraseAsk = null;
+    const again = ask.retry();
+    await Promise.all([again, this.loadKeys()]);
+    return null;
+  }
+
+  dismissPassphrase(): void {
+    this.passphraseAsk = null;
+  }
+
+  /** Deletes the saved bastion `name`; returns the error to show, if any. */
+  async deleteBastion(name: string): Promise<IpcError | null> {
+    const res = await commands.deleteBastion(name);
+    if (res.status === "error") return res.error;
+    this.bastions = res.data;
+    return null;
   }
 
   async refresh(): Promise<void> {
@@ -125,9 +227,12 @@ class Store {
     }
   }
 
-  /** Saves a bastion; returns the error to show next to the form, if any. */
-  async saveBastion(bastion: BastionRecord): Promise<IpcError | null> {
-    const res = await commands.saveBastion(bastion);
+  /** Saves a bastion (`replacing`: its name before an edit); returns the form's error, if any. */
+  async saveBastion(
+    bastion: BastionRecord,
+    replacing: string | null = null,
+  ): Promise<IpcError | null> {
+    const res = await commands.saveBastion(bastion, replacing);
     if (res.status === "error") return res.error;
     this.bastions = res.data;
     this.bastionsError = null;
@@ -210,9 +315,13 @@ class Store {
     }
   }
 
-  /** Asks about the unknown host key `error` carries, if it carries one. */
+  /** Asks what `error` needs from the user, if anything: to trust an unknown host key, or a
+   * key's passphrase; then `retry` runs the action again. */
   private askHostKey(error: IpcError, retry: HostKeyAsk["retry"]): void {
     if (error.unknownHostKey) this.hostKeyAsk = { key: error.unknownHostKey, retry };
+    if (error.keyPassphrase) {
+      this.passphraseAsk = { ask: error.keyPassphrase, retry: () => retry(null) };
+    }
   }
 
   /** Trusts the asked host key (always: written to Airgate's known_hosts) and tries again. */

@@ -1,0 +1,239 @@
+//! Keys from the window: import an encrypted key (its passphrase checked), delete the file,
+//! save a bastion that logs in with the stored key, connect a private environment through it
+//! (the window asks for the passphrase: a wrong one is refused, the right one connects), then
+//! edit the bastion and delete it (asked first).
+
+use std::time::{Duration, Instant};
+
+use airgate_e2e::{click_when_ready, display_or_skip, row_selector, wait_for_tunnel};
+use airgate_peers::bastion::generate_key;
+use fantoccini::{Client, Locator};
+
+async fn fill(client: &Client, form: &str, field: &str, value: &str) {
+    let input = client
+        .find(Locator::Css(&format!(
+            r#"[data-testid="{form}"] [name="{field}"]"#
+        )))
+        .await
+        .unwrap_or_else(|err| panic!("the {form} field {field}: {err}"));
+    input.clear().await.expect("clear");
+    input.send_keys(value).await.expect("type");
+}
+
+/// The text at `css` once it contains every one of `wanted`, within 30 s.
+async fn wait_for_text(client: &Client, css: &str, wanted: &[&str]) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(found) = client.find(Locator::Css(css)).await
+            && let Ok(text) = found.text().await
+        {
+            if wanted.iter().all(|w| text.contains(w)) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} did not show {wanted:?} within 30 s; last: {last:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
+    if !display_or_skip() {
+        return;
+    }
+    let Some(sandbox) = airgate_e2e::private_sandbox_or_skip().await else {
+        return;
+    };
+    let key_file = sandbox.dir().join("team_ed25519");
+    generate_key(&key_file, Some("correct horse")).expect("ssh-keygen");
+    let public = std::fs::read_to_string(key_file.with_extension("pub")).expect("public key");
+    sandbox
+        .bastion()
+        .authorize(&public)
+        .expect("authorize the team key");
+    let (_driver, client) = airgate_e2e::launch_on(&sandbox).await;
+
+    // Keys → Import: a wrong passphrase is refused, the right one imports.
+    click_when_ready(&client, r#"[data-testid="nav-keys"]"#).await;
+    click_when_ready(&client, r#"[data-testid="import-key"]"#).await;
+    fill(
+        &client,
+        "import-key-form",
+        "path",
+        &key_file.display().to_string(),
+    )
+    .await;
+    fill(&client, "import-key-form", "name", "team").await;
+    fill(&client, "import-key-form", "passphrase", "wrong").await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="import-key-form"] button[type="submit"]"#,
+    )
+    .await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="key-error"]"#,
+        &["Wrong passphrase"],
+    )
+    .await;
+    fill(&client, "import-key-form", "passphrase", "correct horse").await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="import-key-form"] button[type="submit"]"#,
+    )
+    .await;
+    let listed = wait_for_text(
+        &client,
+        r#"[data-testid="key-team"]"#,
+        &["ssh-ed25519", "Passphrase asked when needed", "SHA256:"],
+    )
+    .await;
+    assert!(
+        listed.contains(public.split_whitespace().nth(1).expect("base64")),
+        "the public key is shown: {listed}"
+    );
+    std::fs::remove_file(&key_file).expect("the original file is not needed");
+
+    // Bastions → Add, logging in with the stored key.
+    let record = sandbox.bastion_record();
+    click_when_ready(&client, r#"[data-testid="nav-bastions"]"#).await;
+    click_when_ready(&client, r#"[data-testid="add-bastion"]"#).await;
+    fill(&client, "bastion-form", "name", "team-bastion").await;
+    fill(&client, "bastion-form", "host", &record.host).await;
+    fill(&client, "bastion-form", "port", &record.port.to_string()).await;
+    fill(&client, "bastion-form", "user", &record.user).await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="bastion-form"] [name="key"] option[value="team"]"#,
+    )
+    .await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="bastion-form"] button[type="submit"]"#,
+    )
+    .await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="bastion-team-bastion"]"#,
+        &["Keyring", "team"],
+    )
+    .await;
+
+    // Connect orders-prod through it: the passphrase is asked for.
+    let env = sandbox.environment("orders-prod").expect("seeded");
+    let row = row_selector(env.name, env.profile, env.region);
+    click_when_ready(&client, r#"[data-testid="nav-environments"]"#).await;
+    click_when_ready(
+        &client,
+        &format!(r#"{row} [data-testid="bastion-select"] option[value="team-bastion"]"#),
+    )
+    .await;
+    click_when_ready(&client, &airgate_e2e::connect_selector(&row)).await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="passphrase-dialog"]"#,
+        &["Passphrase for the key team", "passphrase protected"],
+    )
+    .await;
+    fill(&client, "passphrase-dialog", "passphrase", "nope").await;
+    click_when_ready(&client, r#"[data-testid="unlock"]"#).await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="passphrase-error"]"#,
+        &["Wrong passphrase"],
+    )
+    .await;
+    fill(&client, "passphrase-dialog", "passphrase", "correct horse").await;
+    click_when_ready(&client, r#"[data-testid="unlock"]"#).await;
+    // The row said why it stopped ("enter its passphrase") until the retry starts.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client
+        .find(Locator::Css(r#"[data-testid="passphrase-dialog"][open]"#))
+        .await
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "the dialog stayed open");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let state = wait_for_tunnel(&client, &row, "connected").await;
+    let port: u16 = state
+        .attr("data-port")
+        .await
+        .expect("data-port")
+        .expect("a port")
+        .parse()
+        .expect("a number");
+    let web = sandbox.private_web_addr().expect("private web server");
+    let env_host = env.webserver_host.clone().expect("a web server host");
+    let page = airgate_peers::socks_client::http_get(
+        ([127, 0, 0, 1], port).into(),
+        &env_host,
+        web.port(),
+        "/health",
+    )
+    .await
+    .expect("through the tunnel");
+    assert_eq!(page.status, 200, "{page:?}");
+    let logins = sandbox.bastion().log();
+    assert!(
+        logins.contains("Accepted publickey"),
+        "logged in with the stored key"
+    );
+
+    // Edit the bastion (rename), then delete it: asked first.
+    click_when_ready(&client, r#"[data-testid="nav-bastions"]"#).await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="bastion-team-bastion"] [data-testid="edit-bastion"]"#,
+    )
+    .await;
+    fill(&client, "bastion-form", "name", "team-jump").await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="bastion-form"] button[type="submit"]"#,
+    )
+    .await;
+    wait_for_text(&client, r#"[data-testid="bastion-team-jump"]"#, &["team"]).await;
+    assert!(
+        client
+            .find(Locator::Css(r#"[data-testid="bastion-team-bastion"]"#))
+            .await
+            .is_err(),
+        "renamed, not copied"
+    );
+    click_when_ready(
+        &client,
+        r#"[data-testid="bastion-team-jump"] [data-testid="delete-bastion"]"#,
+    )
+    .await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="confirm-delete-bastion"]"#,
+        &["Delete the bastion team-jump?"],
+    )
+    .await;
+    assert!(
+        client
+            .find(Locator::Css(r#"[data-testid="bastion-team-jump"]"#))
+            .await
+            .is_ok(),
+        "nothing deleted before the answer"
+    );
+    click_when_ready(
+        &client,
+        r#"[data-testid="confirm-delete-bastion"] [data-testid="confirm-delete"]"#,
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client
+        .find(Locator::Css(r#"[data-testid="bastion-team-jump"]"#))
+        .await
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "the bastion was not deleted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    client.close().await.expect("close the app");
+}
