@@ -26,6 +26,9 @@ pub struct Args {
 /// How a route reaches its bastion and checks host keys: the same for connect, open, forward.
 #[derive(Debug, clap::Args)]
 struct Hops {
+    /// Read a stored key's passphrase from standard input (one line) instead of the terminal.
+    #[arg(long)]
+    passphrase_stdin: bool,
     /// A jump host to go through first ([user@]host[:port], as `ssh -J`); repeat for a chain,
     /// first hop first. Each logs in with --key.
     #[arg(long = "jump")]
@@ -58,12 +61,13 @@ enum Command {
         /// Region of the environment, when the name is in several.
         #[arg(long)]
         region: Option<String>,
-        /// The bastion: [user@]host[:port] (user defaults to ec2-user, port to 22).
+        /// The bastion: a saved one's name, or [user@]host[:port] with --key (user defaults to
+        /// ec2-user, port to 22).
         #[arg(long)]
         bastion: String,
-        /// Private key file to log in to the bastion.
+        /// Private key file to log in to a bastion given as an address.
         #[arg(long)]
-        key: PathBuf,
+        key: Option<PathBuf>,
         #[command(flatten)]
         hops: Hops,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
@@ -77,12 +81,13 @@ enum Command {
         /// Where to: host:port as the bastion sees it (the bastion resolves the name).
         #[arg(long)]
         to: String,
-        /// The bastion: [user@]host[:port] (user defaults to ec2-user, port to 22).
+        /// The bastion: a saved one's name, or [user@]host[:port] with --key (user defaults to
+        /// ec2-user, port to 22).
         #[arg(long)]
         bastion: String,
-        /// Private key file to log in to the bastion.
+        /// Private key file to log in to a bastion given as an address.
         #[arg(long)]
-        key: PathBuf,
+        key: Option<PathBuf>,
         #[command(flatten)]
         hops: Hops,
         /// Local port on 127.0.0.1 [default: the one this forward had last time, else a free
@@ -101,11 +106,12 @@ enum Command {
         /// Region of the environment, when the name is in several.
         #[arg(long)]
         region: Option<String>,
-        /// For a private environment, the bastion: [user@]host[:port].
-        #[arg(long, requires = "key")]
-        bastion: Option<String>,
-        /// Private key file to log in to the bastion.
+        /// For a private environment, the bastion: a saved one's name, or [user@]host[:port]
+        /// with --key.
         #[arg(long)]
+        bastion: Option<String>,
+        /// Private key file to log in to a bastion given as an address.
+        #[arg(long, requires = "bastion")]
         key: Option<PathBuf>,
         #[command(flatten)]
         hops: Hops,
@@ -123,6 +129,16 @@ enum Command {
         /// Use the tunnel even when the web server answers directly (VPN, inside the VPC).
         #[arg(long)]
         force_tunnel: bool,
+    },
+    /// SSH keys kept in the keyring (shared with the desktop app).
+    Keys {
+        #[command(subcommand)]
+        command: crate::saved::KeysCommand,
+    },
+    /// Saved bastions (shared with the desktop app).
+    Bastions {
+        #[command(subcommand)]
+        command: crate::saved::BastionsCommand,
     },
 }
 
@@ -178,18 +194,20 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         } => {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
-            let tunnel = match (bastion, key) {
-                (Some(bastion), Some(key)) => {
+            let tunnel = match bastion {
+                Some(bastion) => {
                     let port = port_of(env, port)?;
                     Some(tunnel_spec(&bastion, key, &hops, port)?)
                 }
-                _ => None,
+                None => None,
             };
             trusting(hops.batch, tunnel.as_ref(), |tunnel| {
                 open(env, tunnel, browser.clone(), print_url, force_tunnel)
             })
             .await
         }
+        Command::Keys { command } => crate::saved::keys(command),
+        Command::Bastions { command } => crate::saved::bastions(command),
     }
 }
 
@@ -212,15 +230,31 @@ fn remember_port(id: &str, port: u16) {
     }
 }
 
-/// The tunnel the route options describe: `--bastion`, `--key`, `--jump`, `--known-hosts`,
-/// `--port`.
-fn tunnel_spec(bastion: &str, key: PathBuf, hops: &Hops, port: u16) -> Result<TunnelSpec> {
-    let mut bastion = parse_bastion(bastion, key.clone())?;
-    bastion.jump = hops
-        .jump
-        .iter()
-        .map(|hop| parse_bastion(hop, key.clone()))
-        .collect::<Result<_>>()?;
+/// The tunnel the route options describe: `--bastion` (a saved bastion, or an address with
+/// `--key`), `--jump`, `--known-hosts`, `--port`.
+fn tunnel_spec(bastion: &str, key: Option<PathBuf>, hops: &Hops, port: u16) -> Result<TunnelSpec> {
+    let bastion =
+        match key {
+            Some(key) => {
+                let mut bastion = parse_bastion(bastion, key.clone())?;
+                bastion.jump = hops
+                    .jump
+                    .iter()
+                    .map(|hop| parse_bastion(hop, key.clone()))
+                    .collect::<Result<_>>()?;
+                bastion
+            }
+            None if !hops.jump.is_empty() => return Err(Error::NeedsKey(bastion.to_owned())),
+            None => crate::saved::bastion_spec(bastion, hops.batch, hops.passphrase_stdin)
+                .map_err(|e| match e {
+                    Error::Open(airgate_launch::Error::NoSuchBastion { .. })
+                        if bastion.contains(['@', ':', '.']) =>
+                    {
+                        Error::NeedsKey(bastion.to_owned())
+                    }
+                    other => other,
+                })?,
+        };
     Ok(TunnelSpec {
         bastion,
         known_hosts: default_known_hosts(hops.known_hosts.clone())?,

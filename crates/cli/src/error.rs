@@ -18,6 +18,18 @@ pub enum Error {
     Tunnel(#[from] airgate_tunnel::Error),
     #[error(transparent)]
     Open(#[from] airgate_launch::Error),
+    #[error(transparent)]
+    Vault(#[from] airgate_vault::Error),
+    #[error("Cannot read from the terminal: {0}")]
+    Terminal(std::io::Error),
+    #[error(
+        "A passphrase is needed and there is no terminal to ask at: pass --stdin and write it to standard input."
+    )]
+    NoTerminal,
+    #[error(
+        "--key is needed with --bastion {0:?} as an address; without --key, --bastion names a saved bastion (`airgate bastions list`)."
+    )]
+    NeedsKey(String),
     #[error("Cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("Cannot wait for Ctrl-C: {0}")]

@@ -8,6 +8,7 @@ use clap::Parser;
 
 mod cli;
 mod error;
+mod saved;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();

@@ -10,7 +10,7 @@ use airgate_peers::airflow_web::{AirflowWeb, Page};
 use airgate_peers::bastion::{Bastion, fingerprint};
 use airgate_peers::mwaa::{AwsProfile, SeedEnvironment};
 use airgate_peers::socks_client;
-use common::{ACCOUNT_A, Home, mwaa_server, run};
+use common::{ACCOUNT_A, Home, announced_port, mwaa_server, run};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// How long `airgate connect` may take to announce its SOCKS port.
@@ -34,13 +34,6 @@ fn connect_args(env: &str, bastion: &Bastion, known_hosts: &std::path::Path) -> 
 
 fn strs(args: &[String]) -> Vec<&str> {
     args.iter().map(String::as_str).collect()
-}
-
-/// The port in `... on 127.0.0.1:PORT`.
-fn announced_port(line: &str) -> Option<u16> {
-    let (_, rest) = line.split_once("127.0.0.1:")?;
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 /// A home whose profile `prod` sees the private environment `orders-prod`; returns its host too.

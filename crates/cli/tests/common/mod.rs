@@ -101,6 +101,17 @@ impl Home {
         script
     }
 
+    /// [`Self::airgate`] with this test's keyring (the D-Bus session of `with-keyring.sh`) and a
+    /// data directory of its own, so its keys and bastions are in a namespace of their own.
+    pub fn airgate_with_keyring(&self, args: &[&str]) -> Command {
+        let mut command = self.airgate(args);
+        if let Some(bus) = std::env::var_os("DBUS_SESSION_BUS_ADDRESS") {
+            command.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
+        command.env("AIRGATE_DATA_DIR", self.path().join("airgate-data"));
+        command
+    }
+
     /// Airgate's data directory under this home (where the CLI keeps its own known_hosts).
     pub fn data_dir(&self) -> PathBuf {
         self.path().join(".local/share/app.airgate.desktop")
@@ -133,4 +144,11 @@ pub async fn run(mut command: Command) -> Run {
 pub fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind a free port");
     listener.local_addr().expect("local address").port()
+}
+
+/// The port in `... on 127.0.0.1:PORT`.
+pub fn announced_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("127.0.0.1:")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }

@@ -1,0 +1,405 @@
+//! `airgate keys` and `airgate bastions`: the keyring the desktop app uses (same namespace), and
+//! saved bastions as routes for `connect`, `open` and `forward`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use airgate_launch::keys::Passphrases;
+use airgate_tunnel::{BastionSpec, KeyKind, SecretText};
+use airgate_vault::{BastionKey, BastionRecord, KeyRecord, Sensitive, Vault};
+use clap::Subcommand;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the stored keys: name, type, fingerprint, passphrase.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Import a private key file (OpenSSH or PEM) into the keyring; the file is not needed
+    /// afterwards. An encrypted key's passphrase is asked for (without echo) and checked.
+    Import {
+        file: PathBuf,
+        /// Its name in Airgate [default: the file's name].
+        #[arg(long)]
+        name: Option<String>,
+        /// Keep the passphrase in the keyring too (else it is asked for at each connect).
+        #[arg(long)]
+        remember: bool,
+        /// Read the passphrase from standard input (one line) instead of the terminal.
+        #[arg(long)]
+        stdin: bool,
+    },
+    /// Make a new key in the keyring and print its public key (an authorized_keys line).
+    Generate {
+        name: String,
+        #[arg(long = "type", value_enum, default_value_t = KeyType::Ed25519)]
+        kind: KeyType,
+        #[arg(long, default_value = "")]
+        comment: String,
+    },
+    /// Print a stored key's public key (an authorized_keys line).
+    Public { name: String },
+    /// Rename a stored key; the bastions using it follow.
+    Rename { from: String, to: String },
+    /// Delete a stored key (asks when bastions use it, unless --yes).
+    Delete {
+        name: String,
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KeyType {
+    Ed25519,
+    Rsa4096,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BastionsCommand {
+    /// List the saved bastions.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Save a bastion (replacing one with the same name).
+    Add {
+        name: String,
+        /// Host name or address.
+        #[arg(long)]
+        host: String,
+        #[arg(long, default_value_t = 22)]
+        port: u16,
+        #[arg(long, default_value = "ec2-user")]
+        user: String,
+        /// A stored key (see `airgate keys list`).
+        #[arg(
+            long,
+            conflicts_with = "key_file",
+            required_unless_present = "key_file"
+        )]
+        key: Option<String>,
+        /// A private key file instead of a stored key.
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+        /// A saved bastion to go through first; repeat for a chain.
+        #[arg(long)]
+        jump: Vec<String>,
+    },
+    /// Delete a saved bastion.
+    Delete { name: String },
+}
+
+/// The keyring namespace the desktop app uses with the same data directory.
+pub fn vault() -> Result<Vault> {
+    let chosen = airgate_launch::settings::chosen_data_dir();
+    let namespace =
+        airgate_vault::namespace(airgate_launch::settings::APP_IDENTIFIER, chosen.as_deref());
+    Ok(Vault::open(&namespace)?)
+}
+
+pub fn keys(command: KeysCommand) -> Result<ExitCode> {
+    let vault = vault()?;
+    match command {
+        KeysCommand::List { json } => {
+            let keys = vault.keys()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&keys)?);
+            } else if keys.is_empty() {
+                eprintln!("No stored key. Import one with `airgate keys import FILE`.");
+            } else {
+                for key in keys {
+                    println!(
+                        "{}\t{}\t{}\t{}",
+                        key.name,
+                        key.algorithm,
+                        key.fingerprint,
+                        passphrase_state(&key)
+                    );
+                }
+            }
+        }
+        KeysCommand::Import {
+            file,
+            name,
+            remember,
+            stdin,
+        } => {
+            let record = import(&vault, &file, name.as_deref(), remember, stdin)?;
+            eprintln!(
+                "Imported {} ({} {}); {}. The file {} is no longer needed.",
+                record.name,
+                record.algorithm,
+                record.fingerprint,
+                passphrase_state(&record).to_lowercase(),
+                file.display()
+            );
+        }
+        KeysCommand::Generate {
+            name,
+            kind,
+            comment,
+        } => {
+            let kind = match kind {
+                KeyType::Ed25519 => KeyKind::Ed25519,
+                KeyType::Rsa4096 => KeyKind::Rsa4096,
+            };
+            let record = airgate_launch::keys::generate_key(&vault, &name, kind, &comment)?;
+            eprintln!(
+                "Generated {} ({}). Add this line to ~/.ssh/authorized_keys on the bastion:",
+                record.name, record.fingerprint
+            );
+            println!("{}", record.public_key);
+        }
+        KeysCommand::Public { name } => {
+            let key = find_key(&vault, &name)?;
+            println!("{}", key.public_key);
+        }
+        KeysCommand::Rename { from, to } => {
+            let record = vault.rename_key(&from, &to)?;
+            eprintln!("Renamed {from} to {}.", record.name);
+        }
+        KeysCommand::Delete { name, yes } => {
+            find_key(&vault, &name)?;
+            let users = vault.key_users(&name)?;
+            if !users.is_empty() && !yes {
+                let using = format!(
+                    "{} {} in with {name}",
+                    users.join(", "),
+                    if users.len() == 1 { "logs" } else { "log" }
+                );
+                if !std::io::stdin().is_terminal() {
+                    eprintln!("{using}: kept it. Pass --yes to delete it anyway.");
+                    return Ok(ExitCode::FAILURE);
+                }
+                if !confirm(&format!("{using}. Delete it anyway? [y/N] "))? {
+                    eprintln!("Kept {name}.");
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            vault.delete_key(&name)?;
+            eprintln!("Deleted {name}.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
+    let vault = vault()?;
+    match command {
+        BastionsCommand::List { json } => {
+            let bastions = vault.bastions()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&bastions)?);
+            } else if bastions.is_empty() {
+                eprintln!(
+                    "No saved bastion. Add one with `airgate bastions add NAME --host H --key K`."
+                );
+            } else {
+                for b in bastions {
+                    let key = match &b.key {
+                        BastionKey::Stored { name } => format!("key {name}"),
+                        BastionKey::File { path } => format!("key file {}", path.display()),
+                    };
+                    let jump = if b.jump.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\tvia {}", b.jump.join(","))
+                    };
+                    println!("{}\t{}@{}:{}\t{key}{jump}", b.name, b.user, b.host, b.port);
+                }
+            }
+        }
+        BastionsCommand::Add {
+            name,
+            host,
+            port,
+            user,
+            key,
+            key_file,
+            jump,
+        } => {
+            let key = match (key, key_file) {
+                (Some(name), _) => BastionKey::Stored { name },
+                (None, Some(path)) => BastionKey::File { path },
+                (None, None) => unreachable!("clap requires one"),
+            };
+            let record = BastionRecord {
+                name,
+                host,
+                port,
+                user,
+                key,
+                jump,
+            }
+            .trimmed();
+            vault.save_bastion(&record)?;
+            eprintln!("Saved {}.", record.name);
+        }
+        BastionsCommand::Delete { name } => {
+            let users = vault.bastion_users(&name)?;
+            if !vault.delete_bastion(&name)? {
+                return Err(airgate_launch::Error::NoSuchBastion { name }.into());
+            }
+            if users.is_empty() {
+                eprintln!("Deleted {name}.");
+            } else {
+                eprintln!(
+                    "Deleted {name}; {} went through it and need another route.",
+                    users.join(", ")
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The saved bastion `name` as a route: its stored key's passphrase asked for at the terminal
+/// (or read from stdin with `passphrase_stdin`) when the keyring does not keep it.
+pub fn bastion_spec(name: &str, batch: bool, passphrase_stdin: bool) -> Result<BastionSpec> {
+    let vault = vault()?;
+    let mut passphrases = Passphrases::new();
+    let record = vault
+        .bastions()?
+        .into_iter()
+        .find(|b| b.name == name)
+        .ok_or_else(|| airgate_launch::Error::NoSuchBastion {
+            name: name.to_owned(),
+        })?;
+    let hops = record.jump.iter().chain(std::iter::once(&record.name));
+    for hop in hops {
+        let Some(hop) = vault.bastions()?.into_iter().find(|b| &b.name == hop) else {
+            continue;
+        };
+        let BastionKey::Stored { name: key } = &hop.key else {
+            continue;
+        };
+        let Some(stored) = vault.keys()?.into_iter().find(|k| &k.name == key) else {
+            continue;
+        };
+        if !stored.encrypted || stored.passphrase_saved || passphrases.contains_key(key) {
+            continue;
+        }
+        let passphrase = ask_passphrase(&vault, key, batch, passphrase_stdin)?;
+        passphrases.insert(key.clone(), passphrase);
+    }
+    Ok(airgate_launch::keys::bastion_spec(
+        &vault,
+        name,
+        None,
+        &passphrases,
+    )?)
+}
+
+fn import(
+    vault: &Vault,
+    file: &Path,
+    name: Option<&str>,
+    remember: bool,
+    stdin: bool,
+) -> Result<KeyRecord> {
+    let first = airgate_launch::keys::import_key_file(vault, name, file, None, false);
+    match first {
+        Err(airgate_launch::Error::Tunnel(airgate_tunnel::Error::KeyPassphraseNeeded {
+            ..
+        })) => {}
+        other => return Ok(other?),
+    }
+    for _ in 0..3 {
+        let passphrase = read_secret(&format!("Passphrase for {}: ", file.display()), stdin)?;
+        match airgate_launch::keys::import_key_file(
+            vault,
+            name,
+            file,
+            Some(Sensitive::new(passphrase.expose().to_owned())),
+            remember,
+        ) {
+            Err(airgate_launch::Error::Tunnel(
+                e @ airgate_tunnel::Error::KeyPassphraseWrong { .. },
+            )) if !stdin => eprintln!("{e}"),
+            other => return Ok(other?),
+        }
+    }
+    Err(Error::Tunnel(airgate_tunnel::Error::KeyPassphraseWrong {
+        key: file.display().to_string(),
+        stored: None,
+    }))
+}
+
+fn ask_passphrase(vault: &Vault, key: &str, batch: bool, stdin: bool) -> Result<SecretText> {
+    if batch && !stdin {
+        return Err(Error::Tunnel(airgate_tunnel::Error::KeyPassphraseNeeded {
+            key: format!("stored key {key:?}"),
+            stored: Some(key.to_owned()),
+        }));
+    }
+    for _ in 0..3 {
+        let passphrase = read_secret(&format!("Passphrase for the stored key {key}: "), stdin)?;
+        match airgate_launch::keys::check_passphrase(vault, key, &passphrase) {
+            Ok(()) => return Ok(passphrase),
+            Err(airgate_launch::Error::Tunnel(
+                e @ airgate_tunnel::Error::KeyPassphraseWrong { .. },
+            )) if !stdin => {
+                eprintln!("{e}");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Tunnel(airgate_tunnel::Error::KeyPassphraseWrong {
+        key: format!("stored key {key:?}"),
+        stored: Some(key.to_owned()),
+    }))
+}
+
+/// A secret from the terminal without echo, or one line of standard input.
+fn read_secret(prompt: &str, stdin: bool) -> Result<SecretText> {
+    if stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(Error::Terminal)?;
+        let line = line.trim_end_matches(['\n', '\r']).to_owned();
+        return Ok(SecretText::new(line));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::NoTerminal);
+    }
+    let text = rpassword::prompt_password(prompt).map_err(Error::Terminal)?;
+    Ok(SecretText::new(text))
+}
+
+fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question}");
+    std::io::stderr().flush().map_err(Error::Terminal)?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(Error::Terminal)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn find_key(vault: &Vault, name: &str) -> Result<KeyRecord> {
+    vault
+        .keys()?
+        .into_iter()
+        .find(|k| k.name == name)
+        .ok_or_else(|| {
+            airgate_vault::Error::NoSuchKey {
+                name: name.to_owned(),
+            }
+            .into()
+        })
+}
+
+fn passphrase_state(key: &KeyRecord) -> &'static str {
+    match (key.encrypted, key.passphrase_saved) {
+        (false, _) => "No passphrase",
+        (true, true) => "Passphrase remembered",
+        (true, false) => "Passphrase asked when needed",
+    }
+}

@@ -1,0 +1,179 @@
+//! `airgate keys` and `airgate bastions` against the real keyring (gnome-keyring on the test's
+//! D-Bus session), then a forward through the sshd bastion with the stored, encrypted key after
+//! its file is gone.
+
+mod common;
+
+use std::process::Stdio;
+
+use airgate_peers::airflow_web::AirflowWeb;
+use airgate_peers::bastion::{Bastion, generate_key};
+use airgate_peers::socks_client;
+use common::{Home, announced_port, run};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// Runs `airgate ARGS` with `input` on its standard input.
+async fn run_with_input(home: &Home, args: &[&str], input: &str) -> common::Run {
+    let mut command = home.airgate_with_keyring(args);
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn().expect("airgate starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(input.as_bytes())
+        .await
+        .expect("write stdin");
+    drop(stdin);
+    let output = tokio::time::timeout(common::RUN_TIMEOUT, child.wait_with_output())
+        .await
+        .expect("airgate finishes")
+        .expect("output");
+    common::Run {
+        status: output.status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn keyring_or_skip() -> bool {
+    if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "no D-Bus session: run under scripts/with-keyring.sh"
+    );
+    eprintln!("SKIPPED: no D-Bus session (run under scripts/with-keyring.sh)");
+    false
+}
+
+fn two_fields(line: &str) -> String {
+    line.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[tokio::test]
+async fn an_encrypted_key_is_imported_checked_and_logs_in_after_its_file_is_gone() {
+    if !keyring_or_skip() {
+        return;
+    }
+    let home = Home::new(None, &[]);
+    let bastion = Bastion::start().expect("start sshd");
+    let known_hosts = home.file("known_hosts");
+    bastion
+        .write_known_hosts(&known_hosts)
+        .expect("write known_hosts");
+    let file = home.file("team_ed25519");
+    generate_key(&file, Some("correct horse")).expect("ssh-keygen");
+    let public = std::fs::read_to_string(file.with_extension("pub")).expect("public key");
+    bastion.authorize(&public).expect("authorize");
+    let file_arg = file.display().to_string();
+
+    // A wrong passphrase: refused, nothing stored.
+    let wrong = run_with_input(
+        &home,
+        &["keys", "import", &file_arg, "--name", "team", "--stdin"],
+        "wrong\n",
+    )
+    .await;
+    assert!(!wrong.status.success(), "{wrong:?}");
+    assert!(wrong.stderr.contains("Wrong passphrase"), "{wrong:?}");
+    let listed = run(home.airgate_with_keyring(&["keys", "list", "--json"])).await;
+    assert_eq!(listed.stdout.trim(), "[]", "{listed:?}");
+
+    // The right one: stored, the passphrase not (it is asked at each connect).
+    let imported = run_with_input(
+        &home,
+        &["keys", "import", &file_arg, "--name", "team", "--stdin"],
+        "correct horse\n",
+    )
+    .await;
+    assert!(imported.status.success(), "{imported:?}");
+    let listed = run(home.airgate_with_keyring(&["keys", "list", "--json"])).await;
+    let keys: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    assert_eq!(keys[0]["name"], "team");
+    assert_eq!(keys[0]["encrypted"], true);
+    assert_eq!(keys[0]["passphraseSaved"], false);
+    let printed = run(home.airgate_with_keyring(&["keys", "public", "team"])).await;
+    assert_eq!(two_fields(&printed.stdout), two_fields(&public));
+    std::fs::remove_file(&file).expect("the file is not needed any more");
+
+    let saved = run(home.airgate_with_keyring(&[
+        "bastions",
+        "add",
+        "team-bastion",
+        "--host",
+        bastion.host(),
+        "--port",
+        &bastion.port().to_string(),
+        "--user",
+        bastion.user(),
+        "--key",
+        "team",
+    ]))
+    .await;
+    assert!(saved.status.success(), "{saved:?}");
+
+    // A forward through the saved bastion: the passphrase from stdin unlocks the stored key.
+    let web = AirflowWeb::start_local().await.expect("web server");
+    let to = format!("localhost:{}", web.addr().port());
+    let mut command = home.airgate_with_keyring(&[
+        "forward",
+        "--to",
+        &to,
+        "--bastion",
+        "team-bastion",
+        "--known-hosts",
+        &known_hosts.display().to_string(),
+        "--passphrase-stdin",
+    ]);
+    command.stdin(Stdio::piped());
+    let mut child = command.spawn().expect("airgate starts");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"correct horse\n")
+        .await
+        .expect("passphrase");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let line = tokio::time::timeout(common::RUN_TIMEOUT, stdout.next_line())
+        .await
+        .expect("announced in time")
+        .expect("read")
+        .unwrap_or_default();
+    assert!(line.starts_with("Forwarding 127.0.0.1:"), "{line:?}");
+    let port = announced_port(&line).expect("the local port");
+    let page = socks_client::direct_get(([127, 0, 0, 1], port).into(), "/health")
+        .await
+        .expect("through the forward");
+    assert_eq!(page.status, 200, "{page:?}");
+    let _ = child.kill().await;
+    drop(stdin);
+
+    // Deleting a key a bastion uses asks; without a terminal the answer is no.
+    let kept = run(home.airgate_with_keyring(&["keys", "delete", "team"])).await;
+    assert!(!kept.status.success(), "{kept:?}");
+    assert!(
+        kept.stderr.contains("team-bastion logs in with team"),
+        "{kept:?}"
+    );
+    let deleted = run(home.airgate_with_keyring(&["keys", "delete", "team", "--yes"])).await;
+    assert!(deleted.status.success(), "{deleted:?}");
+    let listed = run(home.airgate_with_keyring(&["keys", "list", "--json"])).await;
+    assert_eq!(listed.stdout.trim(), "[]");
+    let dangling = run(home.airgate_with_keyring(&[
+        "forward",
+        "--to",
+        &to,
+        "--bastion",
+        "team-bastion",
+        "--batch",
+    ]))
+    .await;
+    assert!(
+        dangling
+            .stderr
+            .contains("logs in with the stored key \"team\", which was deleted"),
+        "{dangling:?}"
+    );
+}
