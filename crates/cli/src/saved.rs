@@ -77,15 +77,14 @@ pub enum BastionsCommand {
         #[arg(long, default_value = "ec2-user")]
         user: String,
         /// A stored key (see `airgate keys list`).
-        #[arg(
-            long,
-            conflicts_with = "key_file",
-            required_unless_present = "key_file"
-        )]
+        #[arg(long, group = "login", required_unless_present_any = ["key_file", "agent"])]
         key: Option<String>,
         /// A private key file instead of a stored key.
-        #[arg(long)]
+        #[arg(long, group = "login")]
         key_file: Option<PathBuf>,
+        /// The keys of your SSH agent (SSH_AUTH_SOCK) instead of a stored key.
+        #[arg(long, group = "login")]
+        agent: bool,
         /// A saved bastion to go through first; repeat for a chain.
         #[arg(long)]
         jump: Vec<String>,
@@ -204,6 +203,7 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
                     let key = match &b.key {
                         BastionKey::Stored { name } => format!("key {name}"),
                         BastionKey::File { path } => format!("key file {}", path.display()),
+                        BastionKey::Agent => "the SSH agent".to_owned(),
                     };
                     let jump = if b.jump.is_empty() {
                         String::new()
@@ -221,11 +221,13 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             user,
             key,
             key_file,
+            agent,
             jump,
         } => {
             let key = match (key, key_file) {
                 (Some(name), _) => BastionKey::Stored { name },
                 (None, Some(path)) => BastionKey::File { path },
+                (None, None) if agent => BastionKey::Agent,
                 (None, None) => unreachable!("clap requires one"),
             };
             let record = BastionRecord {

@@ -103,6 +103,11 @@ pub enum Error {
     )]
     StoredKeyMissing { bastion: String, key: String },
 
+    #[error(
+        "Bastion {bastion:?} logs in with the SSH agent, and none is running (SSH_AUTH_SOCK is not set). Start ssh-agent and add your key with ssh-add, or pick a stored key."
+    )]
+    NoAgent { bastion: String },
+
     #[error("The jump hosts go round in a circle ({}). Edit the bastions so that each hop leads on.", chain.join(" → "))]
     JumpLoop { chain: Vec<String> },
 
@@ -151,6 +156,7 @@ impl Error {
             | Error::Vault(_)
             | Error::NoSuchBastion { .. }
             | Error::StoredKeyMissing { .. }
+            | Error::NoAgent { .. }
             | Error::JumpLoop { .. }
             | Error::NestedJump { .. }
             | Error::KeyFile { .. } => OpenStep::Route,

@@ -138,6 +138,13 @@ fn spec_of(
 ) -> Result<BastionSpec> {
     let key = match &record.key {
         BastionKey::File { path } => KeySource::File(path.clone()),
+        BastionKey::Agent => {
+            KeySource::Agent(airgate_tunnel::keys::default_agent().ok_or_else(|| {
+                Error::NoAgent {
+                    bastion: record.name.clone(),
+                }
+            })?)
+        }
         BastionKey::Stored { name } => {
             let secret = vault
                 .key_secret(name)?

@@ -88,6 +88,14 @@ pub enum Error {
     )]
     KeyIsPublic { key: String },
 
+    #[error(
+        "Could not use the {agent}: {reason}. Start ssh-agent (and add your key with ssh-add), or pick a stored key."
+    )]
+    AgentUnavailable { agent: String, reason: String },
+
+    #[error("The {agent} holds no key. Add yours with `ssh-add`, or pick a stored key.")]
+    AgentEmpty { agent: String },
+
     #[error("Could not load the {key}: {reason}.")]
     KeyUnreadable { key: String, reason: String },
 

@@ -56,6 +56,15 @@ pub enum KeySource {
         text: SecretText,
         passphrase: Option<SecretText>,
     },
+    /// The keys an SSH agent holds, at this socket (Unix) or named pipe (Windows), tried in
+    /// turn as `ssh` does.
+    Agent(PathBuf),
+}
+
+/// A key ready for login: decoded, or the agent to ask.
+pub(crate) enum LoginKey {
+    Private(PrivateKey),
+    Agent(PathBuf),
 }
 
 impl KeySource {
@@ -64,11 +73,19 @@ impl KeySource {
         match self {
             KeySource::File(path) => path.display().to_string(),
             KeySource::Stored { name, .. } => format!("stored key {name:?}"),
+            KeySource::Agent(path) => format!("SSH agent at {}", path.display()),
         }
     }
 
     /// Reads and decodes the key (a file is read here: call off the async executor).
-    pub(crate) fn load(&self) -> Result<PrivateKey> {
+    pub(crate) fn load(&self) -> Result<LoginKey> {
+        if let KeySource::Agent(path) = self {
+            return Ok(LoginKey::Agent(path.clone()));
+        }
+        self.decode().map(LoginKey::Private)
+    }
+
+    fn decode(&self) -> Result<PrivateKey> {
         match self {
             KeySource::File(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| Error::KeyUnreadable {
@@ -82,8 +99,19 @@ impl KeySource {
                 text,
                 passphrase,
             } => decode(&self.label(), Some(name), text, passphrase.as_ref()),
+            KeySource::Agent(_) => unreachable!("an agent holds its keys"),
         }
     }
+}
+
+/// Where this system's SSH agent is: `SSH_AUTH_SOCK` on Unix, OpenSSH's agent pipe on Windows.
+pub fn default_agent() -> Option<PathBuf> {
+    if cfg!(windows) {
+        return Some(PathBuf::from(r"\\.\pipe\openssh-ssh-agent"));
+    }
+    std::env::var_os("SSH_AUTH_SOCK")
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
 }
 
 /// What a user sees of a private key; nothing secret.

@@ -61,6 +61,7 @@ pub fn is_retryable(error: &Error) -> bool {
             | Error::KeyPassphraseNeeded { .. }
             | Error::KeyPassphraseWrong { .. }
             | Error::KeyIsPublic { .. }
+            | Error::AgentEmpty { .. }
             | Error::KeyUnreadable { .. }
             | Error::AuthRejected { .. }
             | Error::NotLoopback { .. }

@@ -9,12 +9,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use russh::client::{self, DisconnectReason, Handle};
-use russh::keys::{Algorithm, HashAlg, PrivateKey, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
+use russh::keys::{Algorithm, HashAlg, PrivateKeyWithHashAlg, PublicKeyOrCertificate};
 use russh::{ChannelId, ChannelOpenFailure, Disconnect, Preferred, cipher};
 use tokio::net::TcpStream;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tracing::{debug, info, instrument, warn};
 
+use crate::keys::LoginKey;
 use crate::known_hosts::{self, Verdict};
 use crate::{BastionSpec, Error, KeySource, Result};
 
@@ -142,7 +143,7 @@ impl BastionSession {
     /// `via` are the sessions it goes through (kept alive as long as this one).
     async fn login<S>(
         hop: &BastionSpec,
-        key: PrivateKey,
+        key: LoginKey,
         known: &known_hosts::Loaded,
         trust_once: Option<String>,
         stream: S,
@@ -191,29 +192,47 @@ impl BastionSession {
             Ok(Ok(handle)) => handle,
         };
 
-        let key_name = format!(
-            "{} ({})",
-            hop.key.label(),
-            key.public_key().fingerprint(HashAlg::Sha256)
-        );
-        let auth = async {
-            let hash = if key.algorithm().is_rsa() {
-                handle.best_supported_rsa_hash().await?.flatten()
-            } else {
-                None
-            };
-            handle
-                .authenticate_publickey(&hop.user, PrivateKeyWithHashAlg::new(Arc::new(key), hash))
-                .await
+        let (key_name, auth) = match key {
+            LoginKey::Private(key) => {
+                let key_name = format!(
+                    "{} ({})",
+                    hop.key.label(),
+                    key.public_key().fingerprint(HashAlg::Sha256)
+                );
+                let auth = async {
+                    let hash = if key.algorithm().is_rsa() {
+                        handle.best_supported_rsa_hash().await?.flatten()
+                    } else {
+                        None
+                    };
+                    handle
+                        .authenticate_publickey(
+                            &hop.user,
+                            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                        )
+                        .await
+                };
+                (
+                    key_name,
+                    tokio::time::timeout(AUTH_TIMEOUT, auth)
+                        .await
+                        .map_err(|_| timeout_error(&host, port, "authenticating", AUTH_TIMEOUT))?
+                        .map_err(|e| Error::Ssh {
+                            host: host.clone(),
+                            port,
+                            reason: e.to_string(),
+                        })?,
+                )
+            }
+            LoginKey::Agent(path) => {
+                let agent = hop.key.label();
+                let auth = agent_login(&mut handle, &hop.user, &path, &agent);
+                let (tried, auth) = tokio::time::timeout(AUTH_TIMEOUT, auth)
+                    .await
+                    .map_err(|_| timeout_error(&host, port, "authenticating", AUTH_TIMEOUT))??;
+                (format!("{agent} ({tried} tried)"), auth)
+            }
         };
-        let auth = tokio::time::timeout(AUTH_TIMEOUT, auth)
-            .await
-            .map_err(|_| timeout_error(&host, port, "authenticating", AUTH_TIMEOUT))?
-            .map_err(|e| Error::Ssh {
-                host: host.clone(),
-                port,
-                reason: e.to_string(),
-            })?;
         if let client::AuthResult::Failure {
             remaining_methods,
             partial_success,
@@ -321,6 +340,67 @@ impl BastionSession {
         }
         Ok(channel)
     }
+}
+
+/// Logs in with each key the agent at `path` holds, in its order, until one is accepted (as
+/// `ssh` does); how many were tried, and the last answer.
+async fn agent_login(
+    handle: &mut Handle<ClientHandler>,
+    user: &str,
+    path: &std::path::Path,
+    agent: &str,
+) -> Result<(usize, client::AuthResult)> {
+    use russh::keys::agent::AgentIdentity;
+    let unavailable = |reason: String| Error::AgentUnavailable {
+        agent: agent.to_owned(),
+        reason,
+    };
+    #[cfg(unix)]
+    let mut client = russh::keys::agent::client::AgentClient::connect_uds(path)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    #[cfg(windows)]
+    let mut client = russh::keys::agent::client::AgentClient::connect_named_pipe(path)
+        .await
+        .map_err(|e| unavailable(e.to_string()))?;
+    let keys: Vec<_> = client
+        .request_identities()
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .into_iter()
+        .filter_map(|identity| match identity {
+            AgentIdentity::PublicKey { key, .. } => Some(key),
+            AgentIdentity::Certificate { .. } => None,
+        })
+        .collect();
+    if keys.is_empty() {
+        return Err(Error::AgentEmpty {
+            agent: agent.to_owned(),
+        });
+    }
+    let mut last = None;
+    for (tried, key) in keys.into_iter().enumerate() {
+        let hash = if key.algorithm().is_rsa() {
+            handle
+                .best_supported_rsa_hash()
+                .await
+                .map_err(|e| unavailable(e.to_string()))?
+                .flatten()
+        } else {
+            None
+        };
+        let answer = handle
+            .authenticate_publickey_with(user, key, hash, &mut client)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        if answer.success() {
+            return Ok((tried + 1, answer));
+        }
+        last = Some((tried + 1, answer));
+    }
+    last.ok_or_else(|| Error::AgentEmpty {
+        agent: agent.to_owned(),
+    })
 }
 
 fn timeout_error(host: &str, port: u16, step: &'static str, after: Duration) -> Error {

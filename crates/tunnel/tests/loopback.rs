@@ -1179,3 +1179,85 @@ async fn a_host_certificate_is_checked_against_the_cert_authority() {
         "only the trusted certificate led to a login"
     );
 }
+
+/// An `ssh-agent` of this test's own (its socket in `dir`), with `keys` added.
+struct Agent {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &std::path::Path, keys: &[&std::path::Path]) -> Agent {
+        let socket = dir.join("agent.sock");
+        let child = std::process::Command::new("ssh-agent")
+            .args(["-D", "-a"])
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("ssh-agent starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() {
+            assert!(Instant::now() < deadline, "ssh-agent made no socket");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        for key in keys {
+            let added = std::process::Command::new("ssh-add")
+                .arg(key)
+                .env("SSH_AUTH_SOCK", &socket)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .expect("ssh-add runs");
+            assert!(added.success(), "ssh-add {}", key.display());
+        }
+        Agent { child, socket }
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_ssh_agent_logs_in_with_the_key_the_bastion_accepts() {
+    let mut bastion = Bastion::start().expect("start sshd");
+    let web = AirflowWeb::start_local().await.expect("start web server");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut spec = spec(&bastion);
+
+    // An empty agent says so, and nothing reaches sshd's authentication.
+    let empty = Agent::start(dir.path(), &[]);
+    spec.bastion.key = KeySource::Agent(empty.socket.clone());
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("no key in the agent");
+    assert!(matches!(error, Error::AgentEmpty { .. }), "{error:?}");
+    assert!(error.to_string().contains("ssh-add"), "{error}");
+    drop(empty);
+
+    // The agent holds a stranger key first, then the right one: both are tried, in order.
+    let stranger = bastion.generate_unauthorized_key().expect("another key");
+    let agent_dir = tempfile::tempdir().expect("temp dir");
+    let agent = Agent::start(agent_dir.path(), &[&stranger, bastion.user_key()]);
+    spec.bastion.key = KeySource::Agent(agent.socket.clone());
+    let tunnels = Tunnels::new();
+    let port = tunnels
+        .connect("dev", spec.clone())
+        .await
+        .expect("logged in through the agent");
+    let page = socks_client::http_get(loopback(port), "localhost", web.addr().port(), "/health")
+        .await
+        .expect("through the tunnel");
+    assert_eq!(page.status, 200);
+    tunnels.shutdown().await;
+
+    // No agent at that path: a clear error.
+    drop(agent);
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("the agent is gone");
+    assert!(matches!(error, Error::AgentUnavailable { .. }), "{error:?}");
+    assert!(error.to_string().contains("Start ssh-agent"), "{error}");
+}

@@ -79,6 +79,8 @@ pub enum BastionKey {
     Stored { name: String },
     /// A private key file on this machine.
     File { path: PathBuf },
+    /// The keys the user's SSH agent holds (`SSH_AUTH_SOCK`; OpenSSH's agent on Windows).
+    Agent,
 }
 
 impl BastionRecord {

@@ -27,7 +27,8 @@ export const commands = {
 	listKeys: () => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("list_keys")),
 	/**
 	 *  Imports the private key file at `path` as `name` (default: the file's name). An encrypted
-	 *  key needs its `passphrase`, kept in the keyring when `remember`, else for this run.
+	 *  key needs its `passphrase` (checked), kept in the keyring when `remember`, else asked for
+	 *  when a connection needs it.
 	 */
 	importKey: (path: string, name: string | null, passphrase: string | null, remember: boolean) => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("import_key", { path, name, passphrase, remember })),
 	/**  Makes a new key of `kind` as `name`; returns it (its public key to copy). */
@@ -155,7 +156,9 @@ export type BastionKey =
 /**  A key kept in the keyring, by name. */
 { kind: "stored"; name: string } | 
 /**  A private key file on this machine. */
-{ kind: "file"; path: string };
+{ kind: "file"; path: string } | 
+/**  The keys the user's SSH agent holds (`SSH_AUTH_SOCK`; OpenSSH's agent on Windows). */
+{ kind: "agent" };
 
 /**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
 export type BastionRecord = BastionRecord_Serialize | BastionRecord_Deserialize;
