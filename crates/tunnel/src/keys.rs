@@ -63,7 +63,7 @@ pub enum KeySource {
 
 /// A key ready for login: decoded, or the agent to ask.
 pub(crate) enum LoginKey {
-    Private(PrivateKey),
+    Private(Box<PrivateKey>),
     Agent(PathBuf),
 }
 
@@ -82,7 +82,7 @@ impl KeySource {
         if let KeySource::Agent(path) = self {
             return Ok(LoginKey::Agent(path.clone()));
         }
-        self.decode().map(LoginKey::Private)
+        self.decode().map(|key| LoginKey::Private(Box::new(key)))
     }
 
     fn decode(&self) -> Result<PrivateKey> {

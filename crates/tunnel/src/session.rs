@@ -208,7 +208,7 @@ impl BastionSession {
                     handle
                         .authenticate_publickey(
                             &hop.user,
-                            PrivateKeyWithHashAlg::new(Arc::new(key), hash),
+                            PrivateKeyWithHashAlg::new(Arc::new(*key), hash),
                         )
                         .await
                 };
