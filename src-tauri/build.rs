@@ -8,6 +8,8 @@ const COMMANDS: &[&str] = &[
     "save_bastion",
     "bastion_users",
     "delete_bastion",
+    "ssh_config_hosts",
+    "import_ssh_config",
     "list_keys",
     "import_key",
     "generate_key",

@@ -20,6 +20,11 @@ pub enum Error {
     Open(#[from] airgate_launch::Error),
     #[error(transparent)]
     Vault(#[from] airgate_vault::Error),
+    #[error("{} has no Host {name}. Run `airgate bastions import-ssh-config` to list its hosts.", config.display())]
+    NotInSshConfig {
+        name: String,
+        config: std::path::PathBuf,
+    },
     #[error("Cannot read from the terminal: {0}")]
     Terminal(std::io::Error),
     #[error(

@@ -91,6 +91,22 @@ pub enum BastionsCommand {
     },
     /// Delete a saved bastion.
     Delete { name: String },
+    /// Save hosts of ~/.ssh/config as bastions (Include and Host * defaults applied); with no
+    /// NAME and no --all, list what it would save.
+    ImportSshConfig {
+        /// `Host` aliases to import.
+        names: Vec<String>,
+        /// Every concrete Host.
+        #[arg(long, conflicts_with = "names")]
+        all: bool,
+        /// Put unencrypted keys named by IdentityFile in the keyring (else the bastions keep
+        /// using the files).
+        #[arg(long)]
+        import_keys: bool,
+        /// Another ssh config file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 /// The keyring namespace the desktop app uses with the same data directory.
@@ -241,6 +257,66 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             .trimmed();
             vault.save_bastion(&record)?;
             eprintln!("Saved {}.", record.name);
+        }
+        BastionsCommand::ImportSshConfig {
+            names,
+            all,
+            import_keys,
+            file,
+        } => {
+            let home = dirs::home_dir().ok_or(Error::NoHome)?;
+            let config = file.unwrap_or_else(|| airgate_launch::ssh_config::default_config(&home));
+            let hosts = airgate_launch::ssh_config::read(&vault, &config, &home)?;
+            if names.is_empty() && !all {
+                if hosts.is_empty() {
+                    eprintln!("{} names no host.", config.display());
+                }
+                for h in &hosts {
+                    let key = h
+                        .identity_file
+                        .as_ref()
+                        .map_or("the SSH agent".to_owned(), |p| p.display().to_string());
+                    let jump = if h.jump.is_empty() {
+                        String::new()
+                    } else {
+                        format!("\tvia {}", h.jump.join(","))
+                    };
+                    let saved = if h.saved {
+                        "\t(saved: replaced on import)"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{}\t{}@{}:{}\t{key}{jump}{saved}",
+                        h.name, h.user, h.host, h.port
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let chosen: Vec<String> = if all {
+                hosts.iter().map(|h| h.name.clone()).collect()
+            } else {
+                names
+            };
+            if let Some(unknown) = chosen.iter().find(|n| !hosts.iter().any(|h| &h.name == *n)) {
+                return Err(Error::NotInSshConfig {
+                    name: unknown.clone(),
+                    config,
+                });
+            }
+            let report = airgate_launch::ssh_config::import(&vault, &hosts, &chosen, import_keys)?;
+            for name in &report.saved {
+                eprintln!("Saved {name}.");
+            }
+            for key in &report.keys {
+                eprintln!("Stored key {key}.");
+            }
+            for note in &report.notes {
+                eprintln!("warning: {note}");
+            }
+            if report.saved.len() < chosen.len() {
+                return Ok(ExitCode::from(crate::cli::EXIT_PARTIAL));
+            }
         }
         BastionsCommand::Delete { name } => {
             let users = vault.bastion_users(&name)?;

@@ -177,3 +177,46 @@ async fn an_encrypted_key_is_imported_checked_and_logs_in_after_its_file_is_gone
         "{dangling:?}"
     );
 }
+
+#[tokio::test]
+async fn hosts_of_the_ssh_config_are_listed_then_imported_with_their_keys() {
+    if !keyring_or_skip() {
+        return;
+    }
+    let home = Home::new(None, &[]);
+    let ssh = home.file(".ssh");
+    std::fs::create_dir_all(&ssh).expect(".ssh");
+    generate_key(&ssh.join("id_prod"), None).expect("ssh-keygen");
+    std::fs::write(
+        ssh.join("config"),
+        "Host prod\n  HostName bastion.prod.example\n  User ubuntu\n  IdentityFile ~/.ssh/id_prod\n\
+         Host *\n  Port 2222\n",
+    )
+    .expect("config");
+
+    let listed = run(home.airgate_with_keyring(&["bastions", "import-ssh-config"])).await;
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        listed
+            .stdout
+            .starts_with("prod\tubuntu@bastion.prod.example:2222\t"),
+        "{listed:?}"
+    );
+    let saved = run(home.airgate_with_keyring(&["bastions", "list", "--json"])).await;
+    assert_eq!(saved.stdout.trim(), "[]", "listing saves nothing");
+
+    let imported =
+        run(home.airgate_with_keyring(&["bastions", "import-ssh-config", "prod", "--import-keys"]))
+            .await;
+    assert!(imported.status.success(), "{imported:?}");
+    let saved = run(home.airgate_with_keyring(&["bastions", "list", "--json"])).await;
+    let bastions: serde_json::Value = serde_json::from_str(&saved.stdout).expect("JSON");
+    assert_eq!(bastions[0]["name"], "prod");
+    assert_eq!(bastions[0]["port"], 2222);
+    assert_eq!(
+        bastions[0]["key"],
+        serde_json::json!({"kind": "stored", "name": "id_prod"})
+    );
+    let unknown = run(home.airgate_with_keyring(&["bastions", "import-ssh-config", "nope"])).await;
+    assert!(unknown.stderr.contains("has no Host nope"), "{unknown:?}");
+}

@@ -116,6 +116,9 @@ pub enum Error {
     )]
     NestedJump { bastion: String, hop: String },
 
+    #[error("Cannot read the ssh config file {}: {reason}. Fix that line, then read it again.", path.display())]
+    SshConfig { path: PathBuf, reason: String },
+
     #[error("Cannot read the key file {}: {source}. Check the path and that you may read it.", path.display())]
     KeyFile {
         path: PathBuf,
@@ -159,7 +162,8 @@ impl Error {
             | Error::NoAgent { .. }
             | Error::JumpLoop { .. }
             | Error::NestedJump { .. }
-            | Error::KeyFile { .. } => OpenStep::Route,
+            | Error::KeyFile { .. }
+            | Error::SshConfig { .. } => OpenStep::Route,
             Error::Token(_) => OpenStep::Token,
             Error::NoBrowser
             | Error::UnknownBrowser { .. }

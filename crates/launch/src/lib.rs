@@ -29,6 +29,7 @@ pub mod ports;
 pub mod probe;
 pub mod settings;
 pub mod shortcuts;
+pub mod ssh_config;
 
 pub use browser::{Browser, BrowserKind, Browsers};
 pub use error::{Error, Result};

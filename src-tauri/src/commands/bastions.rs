@@ -61,3 +61,37 @@ pub async fn delete_bastion(
         })
         .await?)
 }
+
+/// The concrete hosts of `~/.ssh/config` (with `Include`s and defaults), to pick from.
+#[tauri::command]
+#[specta::specta]
+pub async fn ssh_config_hosts(
+    state: State<'_, AppState>,
+) -> CmdResult<Vec<airgate_launch::ssh_config::SshHost>> {
+    let home = dirs::home_dir().unwrap_or_default();
+    Ok(state
+        .with_vault("Reading ~/.ssh/config", move |vault| {
+            let config = airgate_launch::ssh_config::default_config(&home);
+            airgate_launch::ssh_config::read(vault, &config, &home)
+        })
+        .await?)
+}
+
+/// Saves the `~/.ssh/config` hosts named in `names` as bastions; their keys go into the
+/// keyring when `import_keys`.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_ssh_config(
+    state: State<'_, AppState>,
+    names: Vec<String>,
+    import_keys: bool,
+) -> CmdResult<airgate_launch::ssh_config::SshImport> {
+    let home = dirs::home_dir().unwrap_or_default();
+    Ok(state
+        .with_vault("Importing from ~/.ssh/config", move |vault| {
+            let config = airgate_launch::ssh_config::default_config(&home);
+            let hosts = airgate_launch::ssh_config::read(vault, &config, &home)?;
+            airgate_launch::ssh_config::import(vault, &hosts, &names, import_keys)
+        })
+        .await?)
+}

@@ -23,6 +23,13 @@ export const commands = {
 	bastionUsers: (name: string) => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("bastion_users", { name })),
 	/**  Deletes the saved bastion `name`; returns every saved bastion. */
 	deleteBastion: (name: string) => typedError<BastionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_bastion", { name })),
+	/**  The concrete hosts of `~/.ssh/config` (with `Include`s and defaults), to pick from. */
+	sshConfigHosts: () => typedError<SshHost_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("ssh_config_hosts")),
+	/**
+	 *  Saves the `~/.ssh/config` hosts named in `names` as bastions; their keys go into the
+	 *  keyring when `import_keys`.
+	 */
+	importSshConfig: (names: string[], importKeys: boolean) => typedError<SshImport, IpcError_Serialize>(__TAURI_INVOKE("import_ssh_config", { names, importKeys })),
 	/**  The stored keys. */
 	listKeys: () => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("list_keys")),
 	/**
@@ -573,6 +580,53 @@ export type SourceFailure_Serialize = {
 	kind: FailureKind,
 	/**  What happened and what to do, for a person. */
 	message: string,
+};
+
+/**  One `Host` of the file, as it would be saved. */
+export type SshHost = SshHost_Serialize | SshHost_Deserialize;
+
+/**  One `Host` of the file, as it would be saved. */
+export type SshHost_Deserialize = {
+	/**  The `Host` alias: the bastion's name. */
+	name: string,
+	/**  `HostName`, else the alias. */
+	host: string,
+	port: number,
+	/**  `User`, else the local user name. */
+	user: string,
+	/**  The first `IdentityFile` that exists. */
+	identityFile?: string | null,
+	/**  `ProxyJump` hops, as written (aliases or `[user@]host[:port]`). */
+	jump: string[],
+	/**  A saved bastion already has this name. */
+	saved: boolean,
+};
+
+/**  One `Host` of the file, as it would be saved. */
+export type SshHost_Serialize = {
+	/**  The `Host` alias: the bastion's name. */
+	name: string,
+	/**  `HostName`, else the alias. */
+	host: string,
+	port: number,
+	/**  `User`, else the local user name. */
+	user: string,
+	/**  The first `IdentityFile` that exists. */
+	identityFile: string | null,
+	/**  `ProxyJump` hops, as written (aliases or `[user@]host[:port]`). */
+	jump: string[],
+	/**  A saved bastion already has this name. */
+	saved: boolean,
+};
+
+/**  What an import did. */
+export type SshImport = {
+	/**  Bastions saved, by name. */
+	saved: string[],
+	/**  Keys put in the keyring, by name. */
+	keys: string[],
+	/**  Hosts not saved, or saved with their key file, and why (full sentences). */
+	notes: string[],
 };
 
 /**  Where a step is. */

@@ -27,6 +27,8 @@ export type {
   SelfHostedRecord,
   SettingsView_Serialize as SettingsView,
   SourceFailure_Serialize as SourceFailure,
+  SshHost,
+  SshImport,
   StepState,
   TrayState,
   TrayView,
