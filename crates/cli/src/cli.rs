@@ -629,6 +629,7 @@ fn parse_bastion(value: &str, key_path: PathBuf) -> Result<BastionSpec> {
         key: airgate_tunnel::KeySource::File(key_path),
         keepalive: airgate_tunnel::Keepalive::default(),
         trust_once: None,
+        host_key: None,
         jump: Vec::new(),
     })
 }

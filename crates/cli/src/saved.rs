@@ -88,6 +88,10 @@ pub enum BastionsCommand {
         /// A saved bastion to go through first; repeat for a chain.
         #[arg(long)]
         jump: Vec<String>,
+        /// Pin the bastion's host key (SHA256:... as `ssh-keygen -lf` prints it): that key and
+        /// no other, whatever known_hosts says.
+        #[arg(long)]
+        host_key: Option<String>,
     },
     /// Delete a saved bastion.
     Delete { name: String },
@@ -239,6 +243,7 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             key_file,
             agent,
             jump,
+            host_key,
         } => {
             let key = match (key, key_file) {
                 (Some(name), _) => BastionKey::Stored { name },
@@ -253,6 +258,7 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
                 user,
                 key,
                 jump,
+                host_key,
             }
             .trimmed();
             vault.save_bastion(&record)?;

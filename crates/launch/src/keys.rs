@@ -172,6 +172,7 @@ fn spec_of(
         key,
         keepalive: Keepalive::default(),
         trust_once,
+        host_key: record.host_key.clone(),
         jump,
     })
 }

@@ -154,6 +154,7 @@ pub fn import(
                 user: host.user.clone(),
                 key,
                 jump: host.jump.clone(),
+                host_key: None,
             };
             match vault.save_bastion(&record) {
                 Ok(()) => {

@@ -32,6 +32,16 @@ pub enum Error {
     },
 
     #[error(
+        "{host}:{port} presented the host key {fingerprint}, but its saved bastion pins {pinned}. Refusing to connect (nothing was sent to it). If the bastion was rebuilt, confirm the new fingerprint with its owner, then edit the bastion's pinned key."
+    )]
+    HostKeyNotPinned {
+        host: String,
+        port: u16,
+        fingerprint: String,
+        pinned: String,
+    },
+
+    #[error(
         "The jump host {jump} could not reach {next}: {reason}. Check that {next} is the address the jump host sees, and that the jump host allows TCP forwarding."
     )]
     JumpFailed {

@@ -48,6 +48,9 @@ pub struct BastionSpec {
     /// trusted for this tunnel only (it is not written anywhere). A known host's changed key is
     /// refused all the same.
     pub trust_once: Option<String>,
+    /// The SHA256 fingerprint of the one host key this bastion may present (pinned on the saved
+    /// bastion): known_hosts is then not consulted, and any other key is refused.
+    pub host_key: Option<String>,
     /// Jump hosts to go through first, in order (`ssh -J a,b`); empty: a direct TCP connection.
     pub jump: Vec<BastionSpec>,
 }

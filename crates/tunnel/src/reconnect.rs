@@ -54,6 +54,7 @@ pub fn is_retryable(error: &Error) -> bool {
         error,
         Error::UnknownHostKey { .. }
             | Error::HostKeyChanged { .. }
+            | Error::HostKeyNotPinned { .. }
             | Error::HostKeyRevoked { .. }
             | Error::HostCertificate { .. }
             | Error::HostCertificateInvalid { .. }

@@ -165,6 +165,7 @@ impl BastionSession {
             end_reason: end_reason.clone(),
             keepalive: hop.keepalive,
             trust_once,
+            pinned: hop.host_key.clone(),
             _closed: closed.clone().drop_guard(),
         };
         let handshake = client::connect_stream(config, stream, handler);
@@ -528,6 +529,8 @@ struct ClientHandler {
     keepalive: crate::Keepalive,
     /// The SHA256 fingerprint of an unknown host key the user trusted for this tunnel only.
     trust_once: Option<String>,
+    /// The fingerprint the saved bastion pins: then known_hosts is not asked.
+    pinned: Option<String>,
     _closed: DropGuard,
 }
 
@@ -593,6 +596,26 @@ impl ClientHandler {
 
     fn verify(&self, server_key: &PublicKeyOrCertificate) -> Result<()> {
         let (host, port) = (self.host.clone(), self.port);
+        if let Some(pinned) = &self.pinned {
+            // The saved bastion names its key: that one and no other, whatever known_hosts says.
+            let fingerprint = match server_key {
+                PublicKeyOrCertificate::PublicKey { key, .. } => key.fingerprint(HashAlg::Sha256),
+                PublicKeyOrCertificate::Certificate(cert) => {
+                    cert.public_key().fingerprint(HashAlg::Sha256)
+                }
+            }
+            .to_string();
+            if &fingerprint == pinned {
+                debug!(%fingerprint, "host key pinned");
+                return Ok(());
+            }
+            return Err(Error::HostKeyNotPinned {
+                host,
+                port,
+                fingerprint,
+                pinned: pinned.clone(),
+            });
+        }
         let key = match server_key {
             PublicKeyOrCertificate::PublicKey { key, .. } => key,
             PublicKeyOrCertificate::Certificate(cert) => return self.verify_certificate(cert),

@@ -32,6 +32,7 @@ fn spec(bastion: &Bastion) -> TunnelSpec {
             key: airgate_tunnel::KeySource::File(bastion.user_key().to_owned()),
             keepalive: airgate_tunnel::Keepalive::default(),
             trust_once: None,
+            host_key: None,
             jump: Vec::new(),
         },
         known_hosts: vec![known_hosts],
@@ -1260,4 +1261,50 @@ async fn the_ssh_agent_logs_in_with_the_key_the_bastion_accepts() {
         .expect_err("the agent is gone");
     assert!(matches!(error, Error::AgentUnavailable { .. }), "{error:?}");
     assert!(error.to_string().contains("Start ssh-agent"), "{error}");
+}
+
+#[tokio::test]
+async fn a_pinned_host_key_wins_over_known_hosts_and_refuses_any_other() {
+    let bastion = Bastion::start().expect("start sshd");
+    let mut spec = spec(&bastion);
+    let actual = fingerprint(bastion.host_public_key_path()).expect("ssh-keygen -lf");
+    // known_hosts says the host has another key: the pin decides alone.
+    let impostor = bastion.dir().join("pin_other_key");
+    generate_key(&impostor, None).expect("ssh-keygen");
+    let other = std::fs::read_to_string(impostor.with_extension("pub")).expect("other key");
+    let known_hosts = bastion.dir().join("known_hosts_pinned");
+    std::fs::write(
+        &known_hosts,
+        format!("[{}]:{} {other}", bastion.host(), bastion.port()),
+    )
+    .expect("write known_hosts");
+    spec.known_hosts = vec![known_hosts];
+
+    spec.bastion.host_key = Some(actual.clone());
+    BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect("the pinned key is the bastion's")
+        .close()
+        .await;
+    assert_eq!(bastion.log().matches("Accepted publickey").count(), 1);
+
+    let wrong = fingerprint(&impostor.with_extension("pub")).expect("fingerprint");
+    spec.bastion.host_key = Some(wrong.clone());
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
+        .await
+        .expect_err("another key than the pinned one");
+    match &error {
+        Error::HostKeyNotPinned {
+            fingerprint,
+            pinned,
+            ..
+        } => assert_eq!((fingerprint, pinned), (&actual, &wrong)),
+        other => panic!("expected HostKeyNotPinned, got {other:?}"),
+    }
+    assert!(error.to_string().contains("nothing was sent"), "{error}");
+    assert_eq!(
+        bastion.log().matches("Accepted publickey").count(),
+        1,
+        "no second login"
+    );
 }

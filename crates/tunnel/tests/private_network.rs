@@ -27,6 +27,7 @@ fn spec_for(net: &PrivateNetwork, keepalive: airgate_tunnel::Keepalive) -> Tunne
             key: airgate_tunnel::KeySource::File(bastion.user_key().to_owned()),
             keepalive,
             trust_once: None,
+            host_key: None,
             jump: Vec::new(),
         },
         known_hosts: vec![known_hosts],

@@ -68,6 +68,10 @@ pub struct BastionRecord {
     /// Saved bastions to go through first, in order (`ssh -J`), by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub jump: Vec<String>,
+    /// The SHA256 fingerprint (`SHA256:...`) of the only host key this bastion may present;
+    /// known_hosts is then not consulted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key: Option<String>,
 }
 
 /// The private key a bastion logs in with.
@@ -93,6 +97,10 @@ impl BastionRecord {
             *name = name.trim().to_owned();
         }
         self.jump = self.jump.iter().map(|j| j.trim().to_owned()).collect();
+        self.host_key = self
+            .host_key
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
         self
     }
 
@@ -145,9 +153,23 @@ impl BastionRecord {
             _ if self.jump.iter().any(|j| j == name) => {
                 invalid(format!("bastion {name:?} cannot jump through itself"))
             }
+            _ if self.host_key.as_deref().is_some_and(|k| !is_fingerprint(k)) => invalid(format!(
+                "the pinned host key of bastion {name:?} is not a SHA256 fingerprint: give it as \
+                 `ssh-keygen -lf` prints it, SHA256: and 43 characters"
+            )),
             _ => Ok(()),
         }
     }
+}
+
+/// `SHA256:` and 43 unpadded base64 characters.
+fn is_fingerprint(value: &str) -> bool {
+    value.strip_prefix("SHA256:").is_some_and(|b64| {
+        b64.len() == 43
+            && b64
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '/')
+    })
 }
 
 /// A bastion as format versions 1 and 2 wrote it: a key file only.
@@ -170,6 +192,7 @@ impl From<LegacyBastion> for BastionRecord {
             user: old.user,
             key: BastionKey::File { path: old.key_path },
             jump: Vec::new(),
+            host_key: None,
         }
     }
 }

@@ -28,6 +28,7 @@ fn bastion(name: &str, host: &str) -> BastionRecord {
             path: KEY_FILE.path().to_owned(),
         },
         jump: Vec::new(),
+        host_key: None,
     }
 }
 
@@ -126,6 +127,13 @@ fn invalid_bastions_are_refused_with_what_to_fix() {
                 ..bastion("prod", "h")
             },
             "cannot jump through itself",
+        ),
+        (
+            BastionRecord {
+                host_key: Some("MD5:aa:bb".to_owned()),
+                ..bastion("prod", "h")
+            },
+            "is not a SHA256 fingerprint",
         ),
     ];
     for (record, expected) in cases {

@@ -85,6 +85,7 @@ fn bastion(name: &str, host: &str, port: u16) -> BastionRecord {
             path: KEY_FILE.path().to_owned(),
         },
         jump: Vec::new(),
+        host_key: None,
     }
 }
 

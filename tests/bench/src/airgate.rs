@@ -79,6 +79,7 @@ impl ServeArgs {
                 key: airgate_tunnel::KeySource::File(self.key.clone()),
                 keepalive: airgate_tunnel::Keepalive::default(),
                 trust_once: None,
+                host_key: None,
                 jump: Vec::new(),
             },
             known_hosts: vec![self.known_hosts.clone()],

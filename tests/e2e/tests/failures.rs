@@ -52,6 +52,7 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
                 path: stranger.user_key().to_path_buf(),
             },
             jump: Vec::new(),
+            host_key: None,
         })
         .expect("save the second bastion");
     let fingerprint =

@@ -408,6 +408,7 @@ impl Sandbox {
                 path: bastion.user_key().to_path_buf(),
             },
             jump: Vec::new(),
+            host_key: None,
         }
     }
 

@@ -179,6 +179,11 @@ export type BastionRecord_Deserialize = {
 	key: BastionKey,
 	/**  Saved bastions to go through first, in order (`ssh -J`), by name. */
 	jump?: string[],
+	/**
+	 *  The SHA256 fingerprint (`SHA256:...`) of the only host key this bastion may present;
+	 *  known_hosts is then not consulted.
+	 */
+	hostKey?: string | null,
 };
 
 /**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
@@ -190,6 +195,11 @@ export type BastionRecord_Serialize = {
 	key: BastionKey,
 	/**  Saved bastions to go through first, in order (`ssh -J`), by name. */
 	jump?: string[],
+	/**
+	 *  The SHA256 fingerprint (`SHA256:...`) of the only host key this bastion may present;
+	 *  known_hosts is then not consulted.
+	 */
+	hostKey?: string,
 };
 
 /**  A browser found on this machine (or named by path). */
