@@ -157,14 +157,37 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     }
 }
 
+/// The log of this run, in the data directory (the previous run's is kept as `.1`).
+pub const LOG_FILE: &str = "airgate.log";
+
+/// Logs to stderr and to [`LOG_FILE`] in the data directory (level from `RUST_LOG`, else
+/// [`DEFAULT_LOG`]). Secrets are never logged: the core's types redact them.
+fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
+    let file = airgate_launch::settings::data_dir().and_then(|dir| {
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(LOG_FILE);
+        let _ = std::fs::rename(&path, dir.join(format!("{LOG_FILE}.1")));
+        std::fs::File::create(path).ok()
+    });
+    let to_file = file.map(|file| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(std::sync::Mutex::new(file))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(tracing_subscriber::fmt::layer())
+        .with(to_file)
+        .init();
+}
+
 /// Starts the desktop app.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
-        )
-        .init();
+    init_logging();
     let options = Options {
         tray: true,
         data_dir: None,

@@ -165,9 +165,11 @@ impl AppState {
             IDENTIFIER,
             self.custom_data_dir.then_some(self.data_dir.as_path()),
         );
+        let lock = self.data_dir.join(airgate_launch::settings::VAULT_LOCK);
         let vault = tauri::async_runtime::spawn_blocking(move || Vault::open(&namespace))
             .await
-            .map_err(|e| join_error("Opening the keyring", e))??;
+            .map_err(|e| join_error("Opening the keyring", e))??
+            .with_lock_file(lock);
         *self.vault.lock().unwrap_or_else(|e| e.into_inner()) = Some(vault.clone());
         Ok(vault)
     }

@@ -118,7 +118,11 @@ pub fn vault() -> Result<Vault> {
     let chosen = airgate_launch::settings::chosen_data_dir();
     let namespace =
         airgate_vault::namespace(airgate_launch::settings::APP_IDENTIFIER, chosen.as_deref());
-    Ok(Vault::open(&namespace)?)
+    let vault = Vault::open(&namespace)?;
+    Ok(match airgate_launch::settings::data_dir() {
+        Some(dir) => vault.with_lock_file(dir.join(airgate_launch::settings::VAULT_LOCK)),
+        None => vault,
+    })
 }
 
 pub fn keys(command: KeysCommand) -> Result<ExitCode> {

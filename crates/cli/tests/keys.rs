@@ -220,3 +220,67 @@ async fn hosts_of_the_ssh_config_are_listed_then_imported_with_their_keys() {
     let unknown = run(home.airgate_with_keyring(&["bastions", "import-ssh-config", "nope"])).await;
     assert!(unknown.stderr.contains("has no Host nope"), "{unknown:?}");
 }
+
+#[tokio::test]
+async fn processes_saving_at_the_same_moment_lose_no_update() {
+    if !keyring_or_skip() {
+        return;
+    }
+    let home = Home::new(None, &[]);
+    // One write first, alone: the keyring's collection exists before the race starts.
+    let first = run(home.airgate_with_keyring(&[
+        "bastions",
+        "add",
+        "first",
+        "--host",
+        "bastion.example",
+        "--agent",
+    ]))
+    .await;
+    assert!(first.status.success(), "{first:?}");
+    const WRITERS: usize = 8;
+    let names: Vec<String> = (0..WRITERS).map(|i| format!("b{i}")).collect();
+    let writers: Vec<_> = names
+        .iter()
+        .map(|name| {
+            run(home.airgate_with_keyring(&[
+                "bastions",
+                "add",
+                name,
+                "--host",
+                "bastion.example",
+                "--agent",
+            ]))
+        })
+        .collect();
+    for done in futures_join_all(writers).await {
+        assert!(done.status.success(), "{done:?}");
+    }
+    let listed = run(home.airgate_with_keyring(&["bastions", "list", "--json"])).await;
+    let bastions: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    let mut saved: Vec<String> = bastions
+        .as_array()
+        .expect("a list")
+        .iter()
+        .map(|b| b["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    saved.sort();
+    let mut expected = names.clone();
+    expected.insert(0, "first".to_owned());
+    expected.sort();
+    assert_eq!(saved, expected, "every process's bastion is saved");
+}
+
+/// Runs the futures at once (each its own task) and waits for all.
+async fn futures_join_all<F>(futures: Vec<F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.into_iter().map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(task.await.expect("task"));
+    }
+    out
+}

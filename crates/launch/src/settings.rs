@@ -14,6 +14,10 @@ use crate::{Error, Result};
 /// keyring namespace. The CLI shares the desktop app's data directory.
 pub const APP_IDENTIFIER: &str = "app.airgate.desktop";
 
+/// The file in the data directory that the app and the CLI lock while they write the keyring's
+/// records, so that neither loses the other's update.
+pub const VAULT_LOCK: &str = "vault.lock";
+
 /// Environment variable that moves every file (and the keyring namespace) to another directory.
 pub const DATA_DIR_ENV: &str = "AIRGATE_DATA_DIR";
 

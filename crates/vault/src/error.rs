@@ -84,6 +84,14 @@ pub enum Error {
         detail: String,
     },
 
+    /// The file that serializes writes between processes cannot be used.
+    #[error("Cannot lock {} to save safely: {source}. Check the data directory's permissions.", path.display())]
+    LockFile {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The records could not be encoded (a bug: records always encode).
     #[error("Could not encode the records for {entry}: {source}")]
     Encode {

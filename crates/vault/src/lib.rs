@@ -21,8 +21,9 @@
 //! - A records document this version cannot read is kept as it is: reads report
 //!   [`Error::Corrupt`] (or [`Error::UnsupportedVersion`]) naming the entry, and writes are
 //!   refused so that nothing is lost.
-//! - Writes of one [`Vault`] (and its clones) are serialized; two processes writing records at
-//!   the same moment may lose one of the two updates.
+//! - Writes of one [`Vault`] (and its clones) are serialized; with
+//!   [`Vault::with_lock_file`], so are writes of every process using the same lock file (the
+//!   app and the CLI), and no update is lost.
 //! - Calls block on the keyring (D-Bus, Keychain, Credential Manager), and may wait for an
 //!   unlock prompt: call them from a blocking thread in async code.
 //! - Secret values are never logged, never part of an error, never `Serialize`d.
@@ -232,6 +233,16 @@ struct VersionOnly {
 pub struct Vault {
     entries: Entries,
     writes: Arc<Mutex<()>>,
+    /// A file other processes lock too (the app and the CLI), so that writes from two
+    /// processes are one after the other and none is lost.
+    lock_file: Option<PathBuf>,
+}
+
+/// Held while writing: this process's other writers and, with a lock file, other processes
+/// wait.
+struct Writing<'a> {
+    _here: std::sync::MutexGuard<'a, ()>,
+    _file: Option<std::fs::File>,
 }
 
 impl Vault {
@@ -247,7 +258,44 @@ impl Vault {
         Self {
             entries: Entries::new(store, namespace, platform::MAX_ENTRY_LEN),
             writes: Arc::new(Mutex::new(())),
+            lock_file: None,
         }
+    }
+
+    /// Serializes writes with every process that uses the same `path` (e.g. the app's and the
+    /// CLI's data directory's `vault.lock`): a read-modify-write of the records is never
+    /// interleaved with another one, so no update is lost.
+    pub fn with_lock_file(mut self, path: PathBuf) -> Self {
+        self.lock_file = Some(path);
+        self
+    }
+
+    fn writing(&self) -> Result<Writing<'_>> {
+        let here = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let file = match &self.lock_file {
+            None => None,
+            Some(path) => {
+                let failed = |source: std::io::Error| Error::LockFile {
+                    path: path.clone(),
+                    source,
+                };
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(failed)?;
+                }
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(path)
+                    .map_err(failed)?;
+                file.lock().map_err(failed)?;
+                Some(file)
+            }
+        };
+        Ok(Writing {
+            _here: here,
+            _file: file,
+        })
     }
 
     /// Stores values longer than `max_len` bytes in parts (the platform default is only needed
@@ -268,7 +316,7 @@ impl Vault {
     /// Saves `record`, replacing the one with the same name.
     pub fn save_bastion(&self, record: &BastionRecord) -> Result<()> {
         record.validate()?;
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         if let BastionKey::Stored { name } = &record.key
             && !records.keys.iter().any(|k| &k.name == name)
@@ -299,7 +347,7 @@ impl Vault {
 
     /// Removes the bastion `name`; `false` when there was none.
     pub fn delete_bastion(&self, name: &str) -> Result<bool> {
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         let before = records.bastions.len();
         records.bastions.retain(|saved| saved.name != name);
@@ -330,7 +378,7 @@ impl Vault {
 
     /// Points what used the bastion `from` (self-hosted Airflow routes, jump hosts) at `to`.
     pub fn rename_bastion_users(&self, from: &str, to: &str) -> Result<()> {
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         let mut changed = false;
         for airflow in &mut records.self_hosted {
@@ -361,7 +409,7 @@ impl Vault {
     /// Saves `record`, replacing the one with the same name.
     pub fn save_self_hosted(&self, record: &SelfHostedRecord) -> Result<()> {
         record.validate()?;
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         match records
             .self_hosted
@@ -378,7 +426,7 @@ impl Vault {
 
     /// Removes the self-hosted Airflow `name`; `false` when there was none.
     pub fn delete_self_hosted(&self, name: &str) -> Result<bool> {
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         let before = records.self_hosted.len();
         records.self_hosted.retain(|saved| saved.name != name);
@@ -393,7 +441,7 @@ impl Vault {
     /// Stores the secret `key` (e.g. `ssh-key/prod-bastion`), replacing any previous value.
     pub fn set_secret(&self, key: &str, value: Sensitive<String>) -> Result<()> {
         let account = secret_account(key)?;
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         self.entries.write(&account, value.expose().as_bytes())?;
         tracing::info!(namespace = self.namespace(), key, "stored a secret");
         Ok(())
@@ -416,7 +464,7 @@ impl Vault {
     /// Deletes the secret `key`; `false` when there was none.
     pub fn delete_secret(&self, key: &str) -> Result<bool> {
         let account = secret_account(key)?;
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let existed = self.entries.delete(&account)?;
         tracing::info!(
             namespace = self.namespace(),
@@ -447,7 +495,7 @@ impl Vault {
             passphrase_saved: passphrase.is_some(),
             ..record.clone()
         };
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         self.entries.write(
             &secret_account(&keys::text_secret(&name))?,
             text.expose().as_bytes(),
@@ -489,7 +537,7 @@ impl Vault {
         name: &str,
         passphrase: Option<&Sensitive<String>>,
     ) -> Result<KeyRecord> {
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         let Some(record) = records.keys.iter_mut().find(|k| k.name == name) else {
             return Err(Error::NoSuchKey {
@@ -517,7 +565,7 @@ impl Vault {
     /// Renames the stored key `from` to `to`, and the bastions that use it follow.
     pub fn rename_key(&self, from: &str, to: &str) -> Result<KeyRecord> {
         let to = key_name(to)?;
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         if from != to && records.keys.iter().any(|k| k.name == to) {
             return Err(Error::KeyExists { name: to });
@@ -561,7 +609,7 @@ impl Vault {
     /// Deletes the stored key `name` (its text and passphrase); `false` when there was none.
     /// Bastions that used it keep its name, and say so when they connect.
     pub fn delete_key(&self, name: &str) -> Result<bool> {
-        let _writing = self.writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let _writing = self.writing()?;
         let mut records = self.load_records()?;
         let before = records.keys.len();
         records.keys.retain(|k| k.name != name);

@@ -106,7 +106,8 @@ impl TauriDriver {
         })?;
         let port = free_port()?;
         let native_port = free_port()?;
-        let child = Command::new(driver)
+        let mut command = Command::new(driver);
+        command
             .args([
                 "--port",
                 &port.to_string(),
@@ -117,9 +118,8 @@ impl TauriDriver {
             .arg(native)
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .map_err(Error::Spawn)?;
+            .process_group(0);
+        let child = command.spawn().map_err(Error::Spawn)?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let driver = TauriDriver { child, addr };
         let deadline = Instant::now() + Duration::from_secs(20);

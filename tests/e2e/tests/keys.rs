@@ -53,7 +53,17 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
         .bastion()
         .authorize(&public)
         .expect("authorize the team key");
-    let (_driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    // The app logs everything (debug) to its log file, scanned for secrets at the end.
+    sandbox.save_bastion().expect("save the sandbox bastion");
+    let log = sandbox.data_dir().join("airgate.log");
+    let mut env = sandbox.app_env();
+    env.push(("RUST_LOG".to_owned(), "debug".to_owned()));
+    let driver = airgate_e2e::TauriDriver::start(&env).expect("tauri-driver");
+    let client = driver
+        .launch(&airgate_e2e::app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+    let key_text = std::fs::read_to_string(&key_file).expect("key text");
 
     // Keys → Import: a wrong passphrase is refused, the right one imports.
     click_when_ready(&client, r#"[data-testid="nav-keys"]"#).await;
@@ -236,4 +246,43 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     client.close().await.expect("close the app");
+    drop(driver);
+
+    // Leak check: neither the passphrase nor any line of the key's text is in the app's log or
+    // in any file under its data directory.
+    let secrets: Vec<&str> = std::iter::once("correct horse")
+        .chain(
+            key_text
+                .lines()
+                .filter(|line| !line.starts_with("-----") && line.len() > 16),
+        )
+        .collect();
+    let mut files = Vec::new();
+    let mut dirs = vec![sandbox.data_dir().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    let logged = std::fs::read_to_string(&log).expect("the app's log");
+    assert!(
+        logged.contains("stored an SSH key"),
+        "the log is the app's: {logged:.300}"
+    );
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes);
+        for secret in &secrets {
+            assert!(
+                !text.contains(secret),
+                "{} holds secret material",
+                file.display()
+            );
+        }
+    }
 }
