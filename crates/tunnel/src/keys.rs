@@ -380,6 +380,23 @@ mod tests {
     }
 
     #[test]
+    fn a_generated_rsa_key_has_4096_bits() {
+        let (text, info) = generate(KeyKind::Rsa4096, "old-bastion").expect("rsa");
+        assert_eq!(info.algorithm, "ssh-rsa");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("rsa.pub");
+        std::fs::write(&path, &info.public_key).expect("write public key");
+        let listed = std::process::Command::new("ssh-keygen")
+            .arg("-lf")
+            .arg(&path)
+            .output()
+            .expect("ssh-keygen -lf");
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        assert!(listed.starts_with("4096 "), "{listed}");
+        assert_eq!(inspect("k", &text, None).expect("reads back"), info);
+    }
+
+    #[test]
     fn secret_text_never_shows_in_debug() {
         let source = KeySource::Stored {
             name: "prod".to_owned(),
