@@ -95,6 +95,16 @@ pub enum BastionsCommand {
     },
     /// Delete a saved bastion.
     Delete { name: String },
+    /// Print a saved bastion as an `ssh -N -D` command line, or with --config as a
+    /// ~/.ssh/config block (jump hosts included; no secret).
+    Export {
+        name: String,
+        #[arg(long)]
+        config: bool,
+        /// The SOCKS port of the command line.
+        #[arg(long, default_value_t = 8157)]
+        port: u16,
+    },
     /// Save hosts of ~/.ssh/config as bastions (Include and Host * defaults applied); with no
     /// NAME and no --all, list what it would save.
     ImportSshConfig {
@@ -326,6 +336,14 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             }
             if report.saved.len() < chosen.len() {
                 return Ok(ExitCode::from(crate::cli::EXIT_PARTIAL));
+            }
+        }
+        BastionsCommand::Export { name, config, port } => {
+            let export = airgate_launch::keys::export_bastion(&vault, &name, port)?;
+            if config {
+                print!("{}", export.config);
+            } else {
+                println!("{}", export.command);
             }
         }
         BastionsCommand::Delete { name } => {

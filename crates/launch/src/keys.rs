@@ -176,3 +176,158 @@ fn spec_of(
         jump,
     })
 }
+
+/// The saved bastion `name` (and its jump hosts) as OpenSSH would be told: an `ssh` command
+/// line for a SOCKS proxy on `socks_port`, and a `~/.ssh/config` block. No secret: a stored key
+/// is named in a comment (its public half is `airgate keys public NAME`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct BastionExport {
+    pub command: String,
+    pub config: String,
+}
+
+/// See [`BastionExport`].
+pub fn export_bastion(vault: &Vault, name: &str, socks_port: u16) -> Result<BastionExport> {
+    let saved = vault.bastions()?;
+    let find = |name: &str| {
+        saved
+            .iter()
+            .find(|b| b.name == name)
+            .ok_or_else(|| Error::NoSuchBastion {
+                name: name.to_owned(),
+            })
+    };
+    let record = find(name)?;
+    let hops: Vec<&BastionRecord> = record
+        .jump
+        .iter()
+        .map(|hop| find(hop))
+        .collect::<Result<_>>()?;
+    let destination = |b: &BastionRecord| {
+        let port = if b.port == 22 {
+            String::new()
+        } else {
+            format!(":{}", b.port)
+        };
+        format!("{}@{}{port}", b.user, b.host)
+    };
+    let mut command = vec!["ssh".to_owned(), "-N".to_owned(), "-D".to_owned()];
+    command.push(socks_port.to_string());
+    if let BastionKey::File { path } = &record.key {
+        command.push("-i".to_owned());
+        command.push(shell_word(&path.display().to_string()));
+    }
+    if !hops.is_empty() {
+        command.push("-J".to_owned());
+        command.push(
+            hops.iter()
+                .map(|h| destination(h))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
+    }
+    if record.port != 22 {
+        command.push("-p".to_owned());
+        command.push(record.port.to_string());
+    }
+    command.push(format!("{}@{}", record.user, record.host));
+
+    let mut config = String::new();
+    for b in hops.iter().copied().chain([record]) {
+        config.push_str(&format!(
+            "Host {}\n  HostName {}\n  User {}\n",
+            b.name, b.host, b.user
+        ));
+        if b.port != 22 {
+            config.push_str(&format!("  Port {}\n", b.port));
+        }
+        match &b.key {
+            BastionKey::File { path } => {
+                config.push_str(&format!("  IdentityFile {}\n", path.display()));
+            }
+            BastionKey::Stored { name } => config.push_str(&format!(
+                "  # key: {name:?}, kept in Airgate's keyring (`airgate keys public {name}`)\n"
+            )),
+            BastionKey::Agent => config.push_str("  # key: the SSH agent's\n"),
+        }
+        if !b.jump.is_empty() {
+            config.push_str(&format!("  ProxyJump {}\n", b.jump.join(",")));
+        }
+        config.push('\n');
+    }
+    Ok(BastionExport {
+        command: command.join(" "),
+        config: config.trim_end().to_owned() + "\n",
+    })
+}
+
+/// `word` quoted for a POSIX shell when it needs to be.
+fn shell_word(word: &str) -> String {
+    let plain = word
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-~+:@%=,".contains(c));
+    if plain && !word.is_empty() {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+
+    use keyring_core::{CredentialStore, mock};
+
+    use super::*;
+
+    #[test]
+    fn a_bastion_exports_as_ssh_and_a_config_block_without_secrets() {
+        let store: Arc<CredentialStore> = mock::Store::new().expect("mock store");
+        let vault = Vault::with_store(store, "app.airgate.test");
+        let key = tempfile::NamedTempFile::new().expect("key file");
+        let jump = BastionRecord {
+            name: "edge".to_owned(),
+            host: "edge.example".to_owned(),
+            port: 2222,
+            user: "ops".to_owned(),
+            key: BastionKey::Agent,
+            jump: Vec::new(),
+            host_key: None,
+        };
+        vault.save_bastion(&jump).expect("save edge");
+        let inner = BastionRecord {
+            name: "prod".to_owned(),
+            host: "10.0.1.5".to_owned(),
+            port: 22,
+            user: "ec2-user".to_owned(),
+            key: BastionKey::File {
+                path: PathBuf::from(key.path()),
+            },
+            jump: vec!["edge".to_owned()],
+            host_key: None,
+        };
+        vault.save_bastion(&inner).expect("save prod");
+        let export = export_bastion(&vault, "prod", 8157).expect("export");
+        assert_eq!(
+            export.command,
+            format!(
+                "ssh -N -D 8157 -i {} -J ops@edge.example:2222 ec2-user@10.0.1.5",
+                key.path().display()
+            )
+        );
+        assert_eq!(
+            export.config,
+            format!(
+                "Host edge\n  HostName edge.example\n  User ops\n  Port 2222\n  # key: the SSH \
+                 agent's\n\nHost prod\n  HostName 10.0.1.5\n  User ec2-user\n  IdentityFile {}\n  \
+                 ProxyJump edge\n",
+                key.path().display()
+            )
+        );
+        assert_eq!(shell_word("/home/o'neil/key"), r"'/home/o'\''neil/key'");
+    }
+}

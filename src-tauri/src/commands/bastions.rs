@@ -95,3 +95,17 @@ pub async fn import_ssh_config(
         })
         .await?)
 }
+
+/// The saved bastion `name` as an `ssh -D` command line and a `~/.ssh/config` block (no secret).
+#[tauri::command]
+#[specta::specta]
+pub async fn export_bastion(
+    state: State<'_, AppState>,
+    name: String,
+) -> CmdResult<airgate_launch::keys::BastionExport> {
+    Ok(state
+        .with_vault("Reading the saved bastion", move |vault| {
+            airgate_launch::keys::export_bastion(vault, &name, 8157)
+        })
+        .await?)
+}

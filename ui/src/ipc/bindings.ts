@@ -23,6 +23,8 @@ export const commands = {
 	bastionUsers: (name: string) => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("bastion_users", { name })),
 	/**  Deletes the saved bastion `name`; returns every saved bastion. */
 	deleteBastion: (name: string) => typedError<BastionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_bastion", { name })),
+	/**  The saved bastion `name` as an `ssh -D` command line and a `~/.ssh/config` block (no secret). */
+	exportBastion: (name: string) => typedError<BastionExport, IpcError_Serialize>(__TAURI_INVOKE("export_bastion", { name })),
 	/**  The concrete hosts of `~/.ssh/config` (with `Include`s and defaults), to pick from. */
 	sshConfigHosts: () => typedError<SshHost_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("ssh_config_hosts")),
 	/**
@@ -157,6 +159,16 @@ export type AccessMode =
 
 /**  The Airflow major version of a self-hosted web server: it decides where its login page is. */
 export type AirflowMajor = "2" | "3";
+
+/**
+ *  The saved bastion `name` (and its jump hosts) as OpenSSH would be told: an `ssh` command
+ *  line for a SOCKS proxy on `socks_port`, and a `~/.ssh/config` block. No secret: a stored key
+ *  is named in a comment (its public half is `airgate keys public NAME`).
+ */
+export type BastionExport = {
+	command: string,
+	config: string,
+};
 
 /**  The private key a bastion logs in with. */
 export type BastionKey = 

@@ -7,6 +7,7 @@ import type { EnvironmentRef } from "./bindings";
 export type {
   AccessMode,
   AirflowMajor,
+  BastionExport,
   BastionKey,
   BastionRecord,
   Browser,
