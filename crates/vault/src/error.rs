@@ -34,6 +34,14 @@ pub enum Error {
     #[error("Cannot save the bastion: {problem}.")]
     InvalidBastion { problem: String },
 
+    /// An Airflow connection or token that cannot be saved as it is.
+    #[error("Cannot save the connection: {problem}.")]
+    InvalidConnection { problem: String },
+
+    /// No connection or token has that name.
+    #[error("There is no stored {what} {name:?}.")]
+    NotStored { what: &'static str, name: String },
+
     /// A key name that cannot be used.
     #[error("Cannot use that key name: {problem}.")]
     InvalidKeyName { problem: String },

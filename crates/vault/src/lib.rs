@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use keyring_core::CredentialStore;
 use serde::{Deserialize, Serialize};
 
+mod connections;
 mod entries;
 mod error;
 mod keys;
@@ -42,6 +43,7 @@ mod platform;
 mod self_hosted;
 mod sensitive;
 
+pub use connections::{ConnectionRecord, ConnectionSecrets, TokenRecord, conn_id};
 pub use error::{Error, Result};
 pub use keys::{KeyRecord, KeySecret, key_name};
 pub use namespace::namespace;
@@ -221,6 +223,12 @@ struct Records {
     /// Since version 3.
     #[serde(default)]
     keys: Vec<KeyRecord>,
+    /// Since version 3.
+    #[serde(default)]
+    connections: Vec<ConnectionRecord>,
+    /// Since version 3.
+    #[serde(default)]
+    tokens: Vec<TokenRecord>,
 }
 
 #[derive(Deserialize)]
@@ -624,6 +632,149 @@ impl Vault {
         Ok(existed)
     }
 
+    /// The stored Airflow connections (no password, no extra).
+    pub fn connections(&self) -> Result<Vec<ConnectionRecord>> {
+        Ok(self.load_records()?.connections)
+    }
+
+    /// Stores a connection: `record` as lists show it, `password` and `extra` as one secret. A
+    /// connection with the same conn_id is replaced.
+    pub fn save_connection(
+        &self,
+        record: &ConnectionRecord,
+        password: Option<&Sensitive<String>>,
+        extra: Option<&Sensitive<String>>,
+    ) -> Result<ConnectionRecord> {
+        let id = conn_id(&record.conn_id)?;
+        if record.conn_type.trim().is_empty() {
+            return Err(Error::InvalidConnection {
+                problem: format!("{id} has no conn_type (e.g. postgres, http, aws)"),
+            });
+        }
+        let record = ConnectionRecord {
+            conn_id: id.clone(),
+            conn_type: record.conn_type.trim().to_owned(),
+            has_password: password.is_some(),
+            has_extra: extra.is_some(),
+            ..record.clone()
+        };
+        let secret = connections::ConnectionSecret {
+            password: password.map(|p| p.expose().clone()),
+            extra: extra.map(|e| e.expose().clone()),
+        };
+        let bytes =
+            Sensitive::new(serde_json::to_vec(&secret).map_err(|source| Error::Encode {
+                entry: self.entries.describe(&connections::connection_secret(&id)),
+                source,
+            })?);
+        let _writing = self.writing()?;
+        self.entries.write(
+            &secret_account(&connections::connection_secret(&id))?,
+            bytes.expose(),
+        )?;
+        let mut records = self.load_records()?;
+        match records.connections.iter_mut().find(|c| c.conn_id == id) {
+            Some(saved) => *saved = record.clone(),
+            None => records.connections.push(record.clone()),
+        }
+        self.store_records(&records)?;
+        tracing::info!(namespace = self.namespace(), conn_id = %id, "stored an Airflow connection");
+        Ok(record)
+    }
+
+    /// The password and extra of the stored connection `conn_id`; `None` when there is none.
+    pub fn connection_secret(&self, conn_id: &str) -> Result<Option<ConnectionSecrets>> {
+        if !self
+            .load_records()?
+            .connections
+            .iter()
+            .any(|c| c.conn_id == conn_id)
+        {
+            return Ok(None);
+        }
+        let account = secret_account(&connections::connection_secret(conn_id))?;
+        let Some(bytes) = self.entries.read(&account)? else {
+            return Ok(Some(ConnectionSecrets::default()));
+        };
+        let bytes = Sensitive::new(bytes);
+        let secret: connections::ConnectionSecret = serde_json::from_slice(bytes.expose())
+            .map_err(|_| Error::Corrupt {
+                entry: self.entries.describe(&account),
+                reason: "it is not a connection's password and extra".to_owned(),
+            })?;
+        Ok(Some(ConnectionSecrets {
+            password: secret.password.map(Sensitive::new),
+            extra: secret.extra.map(Sensitive::new),
+        }))
+    }
+
+    /// Deletes the stored connection `conn_id`; `false` when there was none.
+    pub fn delete_connection(&self, conn_id: &str) -> Result<bool> {
+        let _writing = self.writing()?;
+        let mut records = self.load_records()?;
+        let before = records.connections.len();
+        records.connections.retain(|c| c.conn_id != conn_id);
+        let existed = records.connections.len() != before;
+        if existed {
+            self.store_records(&records)?;
+        }
+        self.entries
+            .delete(&secret_account(&connections::connection_secret(conn_id))?)?;
+        Ok(existed)
+    }
+
+    /// The stored tokens (names and notes).
+    pub fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        Ok(self.load_records()?.tokens)
+    }
+
+    /// Stores the token `record.name` with `value`, replacing one of the same name.
+    pub fn save_token(&self, record: &TokenRecord, value: &Sensitive<String>) -> Result<()> {
+        let name = conn_id(&record.name).map_err(|_| Error::InvalidConnection {
+            problem: format!("the token name {:?} is empty or has spaces", record.name),
+        })?;
+        let record = TokenRecord {
+            name: name.clone(),
+            note: record.note.trim().to_owned(),
+        };
+        let _writing = self.writing()?;
+        self.entries.write(
+            &secret_account(&connections::token_secret(&name))?,
+            value.expose().as_bytes(),
+        )?;
+        let mut records = self.load_records()?;
+        match records.tokens.iter_mut().find(|t| t.name == name) {
+            Some(saved) => *saved = record,
+            None => records.tokens.push(record),
+        }
+        self.store_records(&records)?;
+        tracing::info!(namespace = self.namespace(), token = %name, "stored a token");
+        Ok(())
+    }
+
+    /// The value of the token `name`; `None` when there is none.
+    pub fn token(&self, name: &str) -> Result<Option<Sensitive<String>>> {
+        if !self.load_records()?.tokens.iter().any(|t| t.name == name) {
+            return Ok(None);
+        }
+        self.secret(&connections::token_secret(name))
+    }
+
+    /// Deletes the token `name`; `false` when there was none.
+    pub fn delete_token(&self, name: &str) -> Result<bool> {
+        let _writing = self.writing()?;
+        let mut records = self.load_records()?;
+        let before = records.tokens.len();
+        records.tokens.retain(|t| t.name != name);
+        let existed = records.tokens.len() != before;
+        if existed {
+            self.store_records(&records)?;
+        }
+        self.entries
+            .delete(&secret_account(&connections::token_secret(name))?)?;
+        Ok(existed)
+    }
+
     fn store_passphrase(&self, name: &str, passphrase: Option<&Sensitive<String>>) -> Result<()> {
         let account = secret_account(&keys::passphrase_secret(name))?;
         match passphrase {
@@ -639,6 +790,8 @@ impl Vault {
                 bastions: Vec::new(),
                 self_hosted: Vec::new(),
                 keys: Vec::new(),
+                connections: Vec::new(),
+                tokens: Vec::new(),
             });
         };
         let entry = || self.entries.describe(RECORDS_ACCOUNT);
@@ -671,6 +824,8 @@ impl Vault {
                 bastions: old.bastions.into_iter().map(Into::into).collect(),
                 self_hosted: old.self_hosted,
                 keys: Vec::new(),
+                connections: Vec::new(),
+                tokens: Vec::new(),
             }
         } else {
             serde_json::from_slice(&bytes).map_err(mismatch)?
@@ -690,6 +845,8 @@ impl Vault {
             bastions: records.bastions.clone(),
             self_hosted: records.self_hosted.clone(),
             keys: records.keys.clone(),
+            connections: records.connections.clone(),
+            tokens: records.tokens.clone(),
         };
         let bytes = serde_json::to_vec(&document).map_err(|source| Error::Encode {
             entry: self.entries.describe(RECORDS_ACCOUNT),

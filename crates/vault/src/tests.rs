@@ -512,3 +512,86 @@ fn a_bastion_names_a_stored_key_that_exists_and_follows_its_renames() {
     );
     assert_eq!(vault.keys().expect("list").len(), 1, "the other key stays");
 }
+
+#[test]
+fn connections_and_tokens_keep_their_secrets_apart_from_the_records() {
+    let (store, vault) = vault();
+    let record = ConnectionRecord {
+        conn_id: " warehouse ".to_owned(),
+        conn_type: "postgres".to_owned(),
+        host: Some("db.internal".to_owned()),
+        schema: Some("analytics".to_owned()),
+        login: Some("etl".to_owned()),
+        port: Some(5432),
+        description: None,
+        has_password: false,
+        has_extra: false,
+    };
+    let saved = vault
+        .save_connection(
+            &record,
+            Some(&text("p@ss:w/rd")),
+            Some(&text(r#"{"sslmode":"require"}"#)),
+        )
+        .expect("save");
+    assert_eq!(saved.conn_id, "warehouse");
+    assert!(saved.has_password && saved.has_extra);
+    assert_eq!(vault.connections().expect("list"), vec![saved.clone()]);
+    let secrets = vault
+        .connection_secret("warehouse")
+        .expect("read")
+        .expect("stored");
+    assert_eq!(secrets.password.expect("password").expose(), "p@ss:w/rd");
+    assert_eq!(
+        secrets.extra.expect("extra").expose(),
+        r#"{"sslmode":"require"}"#
+    );
+    let document = raw_records(&store);
+    assert!(
+        !document.contains("p@ss") && !document.contains("sslmode"),
+        "{document}"
+    );
+
+    let bad = ConnectionRecord {
+        conn_id: "two words".to_owned(),
+        ..record.clone()
+    };
+    assert!(matches!(
+        vault.save_connection(&bad, None, None),
+        Err(Error::InvalidConnection { .. })
+    ));
+
+    vault
+        .save_token(
+            &TokenRecord {
+                name: "agent".to_owned(),
+                note: "Airflow 3 edge worker".to_owned(),
+            },
+            &text("tok-123"),
+        )
+        .expect("token");
+    assert_eq!(
+        vault
+            .token("agent")
+            .expect("read")
+            .expect("stored")
+            .expose(),
+        "tok-123"
+    );
+    assert!(!raw_records(&store).contains("tok-123"));
+    assert!(vault.delete_token("agent").expect("delete"));
+    assert!(vault.token("agent").expect("read").is_none());
+    assert!(vault.delete_connection("warehouse").expect("delete"));
+    assert!(
+        vault
+            .connection_secret("warehouse")
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        vault
+            .secret("airflow-conn/warehouse")
+            .expect("read")
+            .is_none()
+    );
+}
