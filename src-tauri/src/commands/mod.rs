@@ -1,6 +1,7 @@
 //! The commands the UI calls. Thin: each one calls the core, the same functions the CLI calls.
 
 pub mod bastions;
+pub mod connections;
 pub mod environments;
 pub mod keys;
 pub mod open;

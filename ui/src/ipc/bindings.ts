@@ -32,6 +32,18 @@ export const commands = {
 	 *  keyring when `import_keys`.
 	 */
 	importSshConfig: (names: string[], importKeys: boolean) => typedError<SshImport, IpcError_Serialize>(__TAURI_INVOKE("import_ssh_config", { names, importKeys })),
+	/**  The stored connections. */
+	listConnections: () => typedError<ConnectionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("list_connections")),
+	/**  Saves a connection; returns every stored one. */
+	saveConnection: (connection: ConnectionInput_Deserialize) => typedError<ConnectionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("save_connection", { connection })),
+	/**  Deletes the connection `conn_id`; returns every stored one. */
+	deleteConnection: (connId: string) => typedError<ConnectionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_connection", { connId })),
+	/**  The stored tokens (names and notes). */
+	listTokens: () => typedError<TokenRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("list_tokens")),
+	/**  Stores a token; returns every stored one. */
+	saveToken: (token: TokenRecord_Deserialize, value: string) => typedError<TokenRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("save_token", { token, value })),
+	/**  Deletes the token `name`; returns every stored one. */
+	deleteToken: (name: string) => typedError<TokenRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_token", { name })),
 	/**  The stored keys. */
 	listKeys: () => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("list_keys")),
 	/**
@@ -233,6 +245,80 @@ export type CloseBehavior =
 "keepInTray" | 
 /**  Quit: every tunnel closes. */
 "quit";
+
+/**  A connection as the form sends it. */
+export type ConnectionInput = ConnectionInput_Serialize | ConnectionInput_Deserialize;
+
+/**  A connection as the form sends it. */
+export type ConnectionInput_Deserialize = {
+	connId: string,
+	connType: string,
+	host?: string | null,
+	schema?: string | null,
+	login?: string | null,
+	port?: number | null,
+	description?: string | null,
+	/**  A new password; `None` keeps the stored one when `keep_secrets`. */
+	password?: string | null,
+	/**  A new extra (JSON); `None` keeps the stored one when `keep_secrets`. */
+	extra?: string | null,
+	/**  Keep the stored password and extra where the form left them empty (an edit). */
+	keepSecrets: boolean,
+	/**  The conn_id before an edit, when it was renamed. */
+	replacing?: string | null,
+};
+
+/**  A connection as the form sends it. */
+export type ConnectionInput_Serialize = {
+	connId: string,
+	connType: string,
+	host: string | null,
+	schema: string | null,
+	login: string | null,
+	port: number | null,
+	description: string | null,
+	/**  A new password; `None` keeps the stored one when `keep_secrets`. */
+	password: string | null,
+	/**  A new extra (JSON); `None` keeps the stored one when `keep_secrets`. */
+	extra: string | null,
+	/**  Keep the stored password and extra where the form left them empty (an edit). */
+	keepSecrets: boolean,
+	/**  The conn_id before an edit, when it was renamed. */
+	replacing: string | null,
+};
+
+/**  An Airflow connection as lists show it: no password, no extra. */
+export type ConnectionRecord = ConnectionRecord_Serialize | ConnectionRecord_Deserialize;
+
+/**  An Airflow connection as lists show it: no password, no extra. */
+export type ConnectionRecord_Deserialize = {
+	connId: string,
+	connType: string,
+	host?: string | null,
+	schema?: string | null,
+	login?: string | null,
+	port?: number | null,
+	description?: string | null,
+	/**  Whether a password is stored. */
+	hasPassword: boolean,
+	/**  Whether an extra is stored. */
+	hasExtra: boolean,
+};
+
+/**  An Airflow connection as lists show it: no password, no extra. */
+export type ConnectionRecord_Serialize = {
+	connId: string,
+	connType: string,
+	host?: string,
+	schema?: string,
+	login?: string,
+	port?: number,
+	description?: string,
+	/**  Whether a password is stored. */
+	hasPassword: boolean,
+	/**  Whether an extra is stored. */
+	hasExtra: boolean,
+};
 
 /**  Everything found in one sweep over all profiles and regions. */
 export type Discovery = Discovery_Serialize | Discovery_Deserialize;
@@ -653,6 +739,21 @@ export type SshImport = {
 
 /**  Where a step is. */
 export type StepState = { state: "running" } | { state: "done"; detail: string } | { state: "failed"; reason: string };
+
+/**  A plain secret token (an Airflow 3 API or agent token, ...) as lists show it. */
+export type TokenRecord = TokenRecord_Serialize | TokenRecord_Deserialize;
+
+/**  A plain secret token (an Airflow 3 API or agent token, ...) as lists show it. */
+export type TokenRecord_Deserialize = {
+	name: string,
+	note?: string,
+};
+
+/**  A plain secret token (an Airflow 3 API or agent token, ...) as lists show it. */
+export type TokenRecord_Serialize = {
+	name: string,
+	note: string,
+};
 
 /**  The tray changed (`tray-changed`): what it shows now. */
 export type TrayChanged = TrayView;

@@ -22,7 +22,7 @@ import {
   type UnknownHostKey,
 } from "../ipc";
 
-export type Section = "environments" | "tunnels" | "keys" | "bastions" | "settings";
+export type Section = "environments" | "tunnels" | "keys" | "bastions" | "connections" | "settings";
 
 /** A stored key needs its passphrase, and what to do again once the user gave it. */
 export type PassphraseAsk = {
