@@ -35,6 +35,9 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   (cd ui && npm ci --no-audit --no-fund)
 fi
 
+# Airflow itself, for the tests that check connections against its own parser.
+scripts/airflow-venv.sh >/dev/null
+
 if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked
 fi

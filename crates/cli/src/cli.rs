@@ -140,6 +140,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::saved::BastionsCommand,
     },
+    /// Airflow connections in the keyring, as AIRFLOW_CONN_<ID> for Airflow and scripts.
+    Conns {
+        #[command(subcommand)]
+        command: crate::conns::ConnsCommand,
+    },
 }
 
 pub async fn run(args: Args) -> Result<ExitCode> {
@@ -208,6 +213,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Keys { command } => crate::saved::keys(command),
         Command::Bastions { command } => crate::saved::bastions(command),
+        Command::Conns { command } => crate::conns::run(command),
     }
 }
 

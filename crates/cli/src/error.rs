@@ -25,6 +25,20 @@ pub enum Error {
         name: String,
         config: std::path::PathBuf,
     },
+    #[error("Cannot read {}: {source}.", path.display())]
+    ReadFile {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "No command to run: put it after --, e.g. `airgate conns exec -- airflow dags test etl`."
+    )]
+    NoCommand,
+    #[error("Cannot run {program}: {source}.")]
+    Exec {
+        program: String,
+        source: std::io::Error,
+    },
     #[error("Cannot read from the terminal: {0}")]
     Terminal(std::io::Error),
     #[error(

@@ -462,7 +462,7 @@ fn ask_passphrase(vault: &Vault, key: &str, batch: bool, stdin: bool) -> Result<
 }
 
 /// A secret from the terminal without echo, or one line of standard input.
-fn read_secret(prompt: &str, stdin: bool) -> Result<SecretText> {
+pub fn read_secret(prompt: &str, stdin: bool) -> Result<SecretText> {
     if stdin {
         let mut line = String::new();
         std::io::stdin()

@@ -284,3 +284,67 @@ where
     }
     out
 }
+
+#[tokio::test]
+async fn connections_are_imported_exported_and_passed_to_a_command_only() {
+    if !keyring_or_skip() {
+        return;
+    }
+    let home = Home::new(None, &[]);
+    let env_file = home.file("airflow.env");
+    std::fs::write(
+        &env_file,
+        "AIRFLOW_CONN_WAREHOUSE='postgres://etl:p%40ss%3Aw%2Frd@db.internal:5432/analytics'\n\
+         AIRFLOW_CONN_BROKEN=nothing-here\n",
+    )
+    .expect("env file");
+    let imported =
+        run(home.airgate_with_keyring(&["conns", "import", &env_file.display().to_string()])).await;
+    assert_eq!(
+        imported.status.code(),
+        Some(2),
+        "one line is broken: {imported:?}"
+    );
+    assert!(
+        imported.stderr.contains("Stored warehouse."),
+        "{imported:?}"
+    );
+    assert!(imported.stderr.contains("line 2"), "{imported:?}");
+
+    let listed = run(home.airgate_with_keyring(&["conns", "list", "--json"])).await;
+    assert!(
+        !listed.stdout.contains("p@ss"),
+        "no password in the list: {listed:?}"
+    );
+    let conns: serde_json::Value = serde_json::from_str(&listed.stdout).expect("JSON");
+    assert_eq!(conns[0]["connId"], "warehouse");
+    assert_eq!(conns[0]["hasPassword"], true);
+
+    let exported = run(home.airgate_with_keyring(&["conns", "export", "warehouse"])).await;
+    assert_eq!(
+        exported.stdout.trim(),
+        "AIRFLOW_CONN_WAREHOUSE='postgres://etl:p%40ss%3Aw%2Frd@db.internal:5432/analytics'",
+        "{exported:?}"
+    );
+
+    // The command gets the variable; the file system never does.
+    let ran = run(home.airgate_with_keyring(&[
+        "conns",
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "printf %s \"$AIRFLOW_CONN_WAREHOUSE\"; exit 3",
+    ]))
+    .await;
+    assert_eq!(ran.status.code(), Some(3), "the command's status: {ran:?}");
+    assert_eq!(
+        ran.stdout,
+        "postgres://etl:p%40ss%3Aw%2Frd@db.internal:5432/analytics"
+    );
+
+    let deleted = run(home.airgate_with_keyring(&["conns", "delete", "warehouse"])).await;
+    assert!(deleted.status.success(), "{deleted:?}");
+    let listed = run(home.airgate_with_keyring(&["conns", "list", "--json"])).await;
+    assert_eq!(listed.stdout.trim(), "[]");
+}

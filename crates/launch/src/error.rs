@@ -95,6 +95,14 @@ pub enum Error {
     #[error("{0}")]
     Vault(#[from] airgate_vault::Error),
 
+    #[error("{0}.")]
+    Connection(crate::airflow_conn::ConnError),
+
+    #[error(
+        "There is no stored Airflow connection {conn_id:?}. List them with `airgate conns list`."
+    )]
+    NoSuchConnection { conn_id: String },
+
     #[error("No saved bastion is named {name:?}. Add it under Bastions, or pick another one.")]
     NoSuchBastion { name: String },
 
@@ -163,7 +171,9 @@ impl Error {
             | Error::JumpLoop { .. }
             | Error::NestedJump { .. }
             | Error::KeyFile { .. }
-            | Error::SshConfig { .. } => OpenStep::Route,
+            | Error::SshConfig { .. }
+            | Error::Connection(_)
+            | Error::NoSuchConnection { .. } => OpenStep::Route,
             Error::Token(_) => OpenStep::Token,
             Error::NoBrowser
             | Error::UnknownBrowser { .. }

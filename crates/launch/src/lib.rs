@@ -17,7 +17,9 @@
 //! [`pac`] serves a proxy auto-config file on loopback that sends each running private
 //! environment's host to its tunnel, for browsers Airgate does not start.
 
+pub mod airflow_conn;
 pub mod browser;
+pub mod connections;
 mod error;
 pub mod handoff;
 mod http;

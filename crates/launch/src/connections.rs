@@ -1,0 +1,152 @@
+//! Airflow connections in the keyring, for the app and the CLI: store one (checked as Airflow
+//! would), read one back whole, import a `.env` file or a value, and give the
+//! `AIRFLOW_CONN_<ID>` variables a command runs with.
+//!
+//! Vault calls block on the keyring: call these from a blocking thread in async code.
+
+use airgate_vault::{ConnectionRecord, Sensitive, Vault};
+use serde::Serialize;
+
+use crate::airflow_conn::{self, AirflowConnection};
+use crate::{Error, Result};
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnImport {
+    /// conn_ids stored.
+    pub saved: Vec<String>,
+    /// Lines or connections not stored, and why.
+    pub problems: Vec<String>,
+}
+
+/// Stores `conn` (checked as Airflow reads connections): its password and extra as secrets.
+pub fn store(vault: &Vault, conn: &AirflowConnection) -> Result<ConnectionRecord> {
+    conn.validate().map_err(Error::Connection)?;
+    let blank = |v: &Option<String>| v.clone().filter(|v| !v.is_empty());
+    let record = ConnectionRecord {
+        conn_id: conn.conn_id.clone(),
+        conn_type: conn.conn_type.clone(),
+        host: blank(&conn.host),
+        schema: blank(&conn.schema),
+        login: blank(&conn.login),
+        port: conn.port,
+        description: blank(&conn.description),
+        has_password: false,
+        has_extra: false,
+    };
+    let password = conn.password.clone().map(Sensitive::new);
+    let extra = blank(&conn.extra).map(Sensitive::new);
+    Ok(vault.save_connection(&record, password.as_ref(), extra.as_ref())?)
+}
+
+/// The stored connection `conn_id`, whole (with its password and extra).
+pub fn load(vault: &Vault, conn_id: &str) -> Result<AirflowConnection> {
+    let missing = || Error::NoSuchConnection {
+        conn_id: conn_id.to_owned(),
+    };
+    let record = vault
+        .connections()?
+        .into_iter()
+        .find(|c| c.conn_id == conn_id)
+        .ok_or_else(missing)?;
+    let secrets = vault.connection_secret(conn_id)?.ok_or_else(missing)?;
+    Ok(AirflowConnection {
+        conn_id: record.conn_id,
+        conn_type: record.conn_type,
+        host: record.host,
+        schema: record.schema,
+        login: record.login,
+        password: secrets.password.map(Sensitive::into_inner),
+        port: record.port,
+        extra: secrets.extra.map(Sensitive::into_inner),
+        description: record.description,
+    })
+}
+
+/// Stores every connection of a `.env` text (`AIRFLOW_CONN_<ID>=<URI or JSON>` lines); the
+/// lines it cannot read are reported, the others stored.
+pub fn import_env(vault: &Vault, text: &str) -> Result<ConnImport> {
+    let (connections, problems) = airflow_conn::parse_env_file(text);
+    let mut report = ConnImport {
+        saved: Vec::new(),
+        problems,
+    };
+    for conn in connections {
+        match store(vault, &conn) {
+            Ok(saved) => report.saved.push(saved.conn_id),
+            Err(e) => report.problems.push(format!("{}: {e}", conn.conn_id)),
+        }
+    }
+    Ok(report)
+}
+
+/// Stores `value` (a connection URI or its JSON form, as `AIRFLOW_CONN_*` holds it) as `conn_id`.
+pub fn import_value(vault: &Vault, conn_id: &str, value: &str) -> Result<ConnectionRecord> {
+    let conn = AirflowConnection::from_env_value(conn_id, value).map_err(Error::Connection)?;
+    store(vault, &conn)
+}
+
+/// `AIRFLOW_CONN_<ID>` and its value for each of `conn_ids` (every stored connection when
+/// empty), in the form any Airflow reads back unchanged.
+pub fn environment(vault: &Vault, conn_ids: &[String]) -> Result<Vec<(String, Sensitive<String>)>> {
+    let ids: Vec<String> = if conn_ids.is_empty() {
+        vault
+            .connections()?
+            .into_iter()
+            .map(|c| c.conn_id)
+            .collect()
+    } else {
+        conn_ids.to_vec()
+    };
+    ids.iter()
+        .map(|id| {
+            let conn = load(vault, id)?;
+            Ok((
+                airflow_conn::env_var(id),
+                Sensitive::new(conn.to_env_value()),
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use keyring_core::{CredentialStore, mock};
+
+    use super::*;
+
+    #[test]
+    fn an_env_file_is_stored_and_given_back_as_airflow_reads_it() {
+        let store: Arc<CredentialStore> = mock::Store::new().expect("mock store");
+        let vault = Vault::with_store(store, "app.airgate.test");
+        let text = "# warehouse\n\
+                    AIRFLOW_CONN_WAREHOUSE='postgres://etl:p%40ss@db.internal:5432/analytics?sslmode=require'\n\
+                    export AIRFLOW_CONN_API='{\"conn_type\": \"http\", \"host\": \"api.internal\", \"extra\": {\"retries\": 3}}'\n\
+                    AIRFLOW_CONN_BROKEN=no-scheme-here\n";
+        let report = import_env(&vault, text).expect("import");
+        assert_eq!(report.saved, ["warehouse", "api"]);
+        assert_eq!(report.problems.len(), 1, "{report:?}");
+        assert!(report.problems[0].starts_with("line 4"), "{report:?}");
+
+        let warehouse = load(&vault, "warehouse").expect("stored");
+        assert_eq!(warehouse.password.as_deref(), Some("p@ss"));
+        assert_eq!(warehouse.login.as_deref(), Some("etl"));
+        let listed = vault.connections().expect("list");
+        assert!(listed.iter().all(|c| c.has_password || c.conn_id == "api"));
+
+        let env = environment(&vault, &[]).expect("environment");
+        let names: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["AIRFLOW_CONN_WAREHOUSE", "AIRFLOW_CONN_API"]);
+        let back =
+            AirflowConnection::from_env_value("warehouse", env[0].1.expose()).expect("reads");
+        assert_eq!(back, warehouse);
+        assert!(matches!(
+            load(&vault, "nope"),
+            Err(Error::NoSuchConnection { .. })
+        ));
+    }
+}
