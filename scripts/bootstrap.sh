@@ -10,6 +10,8 @@ apt_packages=(
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev librsvg2-bin libdbus-1-dev
   # run the sandbox and tests: a real bastion, a private network, a keyring, a display
   openssh-server openssh-client iproute2 nftables gnome-keyring dbus dbus-x11 libsecret-tools
+  # Airflow itself (a venv from PyPI) for the connection tests
+  python3 python3-venv
   xvfb xauth x11-utils imagemagick webkit2gtk-driver xdotool trayer
   # Open's tests launch a real browser
   chromium firefox-esr
