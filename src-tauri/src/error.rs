@@ -87,12 +87,7 @@ pub struct KeyPassphrase {
 
 impl KeyPassphrase {
     fn of(err: &Error) -> Option<Self> {
-        let tunnel = match err {
-            Error::Tunnel(e) => e,
-            Error::Open(airgate_launch::Error::Tunnel(e)) => e,
-            _ => return None,
-        };
-        match tunnel {
+        match tunnel_error(err)? {
             airgate_tunnel::Error::KeyPassphraseNeeded {
                 stored: Some(key), ..
             } => Some(Self {
@@ -123,14 +118,17 @@ pub struct UnknownHostKey {
     pub public_key: String,
 }
 
+/// The tunnel's error inside `err`, if it is one.
+fn tunnel_error(err: &Error) -> Option<&airgate_tunnel::Error> {
+    match err {
+        Error::Tunnel(e) | Error::Open(airgate_launch::Error::Tunnel(e)) => Some(e),
+        _ => None,
+    }
+}
+
 impl UnknownHostKey {
     fn of(err: &Error) -> Option<Self> {
-        let tunnel = match err {
-            Error::Tunnel(e) => e,
-            Error::Open(airgate_launch::Error::Tunnel(e)) => e,
-            _ => return None,
-        };
-        match tunnel {
+        match tunnel_error(err)? {
             airgate_tunnel::Error::UnknownHostKey {
                 host,
                 port,

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use airgate_launch::airflow_conn::{self, AirflowConnection};
+use airgate_launch::airflow_conn::AirflowConnection;
 use clap::Subcommand;
 
 use crate::error::{Error, Result};
@@ -162,30 +162,12 @@ pub fn run(command: ConnsCommand) -> Result<ExitCode> {
             }
         }
         ConnsCommand::Export { conn_ids, json } => {
-            let ids: Vec<String> = if conn_ids.is_empty() {
-                vault
-                    .connections()?
-                    .into_iter()
-                    .map(|c| c.conn_id)
-                    .collect()
-            } else {
-                conn_ids
-            };
             if std::io::stdout().is_terminal() {
                 eprintln!("# These lines hold passwords.");
             }
-            for id in ids {
-                let conn = airgate_launch::connections::load(&vault, &id)?;
-                let value = if json {
-                    conn.to_json()
-                } else {
-                    conn.to_env_value()
-                };
-                println!(
-                    "{}='{}'",
-                    airflow_conn::env_var(&id),
-                    value.replace('\'', "'\\''")
-                );
+            for (name, value) in airgate_launch::connections::environment(&vault, &conn_ids, json)?
+            {
+                println!("{name}='{}'", value.expose().replace('\'', "'\\''"));
             }
         }
         ConnsCommand::Delete { conn_id } => {
@@ -195,7 +177,7 @@ pub fn run(command: ConnsCommand) -> Result<ExitCode> {
             eprintln!("Deleted {conn_id}.");
         }
         ConnsCommand::Exec { conn_ids, command } => {
-            let env = airgate_launch::connections::environment(&vault, &conn_ids)?;
+            let env = airgate_launch::connections::environment(&vault, &conn_ids, false)?;
             let (program, args) = command.split_first().ok_or(Error::NoCommand)?;
             let status = std::process::Command::new(program)
                 .args(args)

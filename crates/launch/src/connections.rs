@@ -89,8 +89,12 @@ pub fn import_value(vault: &Vault, conn_id: &str, value: &str) -> Result<Connect
 }
 
 /// `AIRFLOW_CONN_<ID>` and its value for each of `conn_ids` (every stored connection when
-/// empty), in the form any Airflow reads back unchanged.
-pub fn environment(vault: &Vault, conn_ids: &[String]) -> Result<Vec<(String, Sensitive<String>)>> {
+/// empty), in the form any Airflow reads back unchanged (with `json`, the JSON form).
+pub fn environment(
+    vault: &Vault,
+    conn_ids: &[String],
+    json: bool,
+) -> Result<Vec<(String, Sensitive<String>)>> {
     let ids: Vec<String> = if conn_ids.is_empty() {
         vault
             .connections()?
@@ -105,7 +109,11 @@ pub fn environment(vault: &Vault, conn_ids: &[String]) -> Result<Vec<(String, Se
             let conn = load(vault, id)?;
             Ok((
                 airflow_conn::env_var(id),
-                Sensitive::new(conn.to_env_value()),
+                Sensitive::new(if json {
+                    conn.to_json()
+                } else {
+                    conn.to_env_value()
+                }),
             ))
         })
         .collect()
@@ -138,7 +146,7 @@ mod tests {
         let listed = vault.connections().expect("list");
         assert!(listed.iter().all(|c| c.has_password || c.conn_id == "api"));
 
-        let env = environment(&vault, &[]).expect("environment");
+        let env = environment(&vault, &[], false).expect("environment");
         let names: Vec<&str> = env.iter().map(|(name, _)| name.as_str()).collect();
         assert_eq!(names, ["AIRFLOW_CONN_WAREHOUSE", "AIRFLOW_CONN_API"]);
         let back =

@@ -100,14 +100,7 @@ pub fn bastion_spec(
     passphrases: &Passphrases,
 ) -> Result<BastionSpec> {
     let saved = vault.bastions()?;
-    let find = |name: &str| {
-        saved
-            .iter()
-            .find(|b| b.name == name)
-            .ok_or_else(|| Error::NoSuchBastion {
-                name: name.to_owned(),
-            })
-    };
+    let find = |name: &str| find_bastion(&saved, name);
     let record = find(name)?;
     let mut jump = Vec::new();
     let mut seen = vec![record.name.clone()];
@@ -127,6 +120,16 @@ pub fn bastion_spec(
         jump.push(spec_of(vault, hop, None, passphrases, Vec::new())?);
     }
     spec_of(vault, record, trust_once, passphrases, jump)
+}
+
+/// The bastion `name` of `saved`.
+fn find_bastion<'a>(saved: &'a [BastionRecord], name: &str) -> Result<&'a BastionRecord> {
+    saved
+        .iter()
+        .find(|b| b.name == name)
+        .ok_or_else(|| Error::NoSuchBastion {
+            name: name.to_owned(),
+        })
 }
 
 fn spec_of(
@@ -191,14 +194,7 @@ pub struct BastionExport {
 /// See [`BastionExport`].
 pub fn export_bastion(vault: &Vault, name: &str, socks_port: u16) -> Result<BastionExport> {
     let saved = vault.bastions()?;
-    let find = |name: &str| {
-        saved
-            .iter()
-            .find(|b| b.name == name)
-            .ok_or_else(|| Error::NoSuchBastion {
-                name: name.to_owned(),
-            })
-    };
+    let find = |name: &str| find_bastion(&saved, name);
     let record = find(name)?;
     let hops: Vec<&BastionRecord> = record
         .jump
