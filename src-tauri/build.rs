@@ -8,6 +8,7 @@ const COMMANDS: &[&str] = &[
     "save_bastion",
     "bastion_users",
     "delete_bastion",
+    "preferred_bastions",
     "export_bastion",
     "ssh_config_hosts",
     "import_ssh_config",

@@ -50,6 +50,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::bastions::save_bastion,
             commands::bastions::bastion_users,
             commands::bastions::delete_bastion,
+            commands::bastions::preferred_bastions,
             commands::bastions::export_bastion,
             commands::bastions::ssh_config_hosts,
             commands::bastions::import_ssh_config,

@@ -137,6 +137,14 @@ impl AppState {
             .webserver_host
     }
 
+    /// Every environment of the last discovery.
+    pub fn environments(&self) -> Vec<Environment> {
+        self.environments
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The environment `profile/region/name` of the last discovery.
     pub fn environment(&self, profile: &str, region: &str, name: &str) -> Option<Environment> {
         self.environments

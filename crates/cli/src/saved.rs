@@ -273,6 +273,7 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
                 key,
                 jump,
                 host_key,
+                serves: Vec::new(),
             }
             .trimmed();
             vault.save_bastion(&record)?;

@@ -71,6 +71,15 @@ impl Environment {
     pub fn id(&self) -> String {
         environment_id(&self.profile, &self.region, &self.name)
     }
+
+    /// The AWS account it lives in, from its ARN (`arn:aws:airflow:REGION:ACCOUNT:environment/NAME`).
+    pub fn account(&self) -> Option<&str> {
+        self.arn
+            .as_deref()?
+            .split(':')
+            .nth(4)
+            .filter(|account| !account.is_empty())
+    }
 }
 
 /// Where the shared AWS files are (honours `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`).

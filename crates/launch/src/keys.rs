@@ -122,6 +122,30 @@ pub fn bastion_spec(
     spec_of(vault, record, trust_once, passphrases, jump)
 }
 
+/// The saved bastion that serves the environment `id` (`profile/region/name`) of `account` in
+/// `region` best: one naming it wins over one naming its account or region; first saved wins a
+/// tie. `None` when no rule names it.
+pub fn preferred_bastion<'a>(
+    saved: &'a [BastionRecord],
+    id: &str,
+    account: Option<&str>,
+    region: &str,
+) -> Option<&'a str> {
+    let mut best: Option<(u8, &str)> = None;
+    for bastion in saved {
+        let score = bastion
+            .serves
+            .iter()
+            .map(|rule| rule.matches(id, account, region))
+            .max()
+            .unwrap_or(0);
+        if score > 0 && best.is_none_or(|(top, _)| score > top) {
+            best = Some((score, &bastion.name));
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
 /// The bastion `name` of `saved`.
 fn find_bastion<'a>(saved: &'a [BastionRecord], name: &str) -> Result<&'a BastionRecord> {
     saved
@@ -293,6 +317,7 @@ mod tests {
             key: BastionKey::Agent,
             jump: Vec::new(),
             host_key: None,
+            serves: Vec::new(),
         };
         vault.save_bastion(&jump).expect("save edge");
         let inner = BastionRecord {
@@ -305,6 +330,7 @@ mod tests {
             },
             jump: vec!["edge".to_owned()],
             host_key: None,
+            serves: Vec::new(),
         };
         vault.save_bastion(&inner).expect("save prod");
         let export = export_bastion(&vault, "prod", 8157).expect("export");
@@ -325,5 +351,53 @@ mod tests {
             )
         );
         assert_eq!(shell_word("/home/o'neil/key"), r"'/home/o'\''neil/key'");
+    }
+
+    #[test]
+    fn the_bastion_naming_an_environment_wins_over_one_for_its_account() {
+        use airgate_vault::ServeRule;
+        let rule =
+            |environment: Option<&str>, account: Option<&str>, region: Option<&str>| ServeRule {
+                environment: environment.map(str::to_owned),
+                account: account.map(str::to_owned),
+                region: region.map(str::to_owned),
+            };
+        let bastion = |name: &str, serves: Vec<ServeRule>| BastionRecord {
+            name: name.to_owned(),
+            host: "h".to_owned(),
+            port: 22,
+            user: "u".to_owned(),
+            key: BastionKey::Agent,
+            jump: Vec::new(),
+            host_key: None,
+            serves,
+        };
+        let saved = vec![
+            bastion("plain", Vec::new()),
+            bastion(
+                "account-wide",
+                vec![rule(None, Some("111111111111"), Some("eu-west-1"))],
+            ),
+            bastion(
+                "orders",
+                vec![rule(Some("prod/eu-west-1/orders-prod"), None, None)],
+            ),
+        ];
+        let pick = |id: &str, account: &str, region: &str| {
+            preferred_bastion(&saved, id, Some(account), region)
+        };
+        assert_eq!(
+            pick("prod/eu-west-1/orders-prod", "111111111111", "eu-west-1"),
+            Some("orders")
+        );
+        assert_eq!(
+            pick("prod/eu-west-1/billing", "111111111111", "eu-west-1"),
+            Some("account-wide")
+        );
+        assert_eq!(
+            pick("prod/us-east-1/billing", "111111111111", "us-east-1"),
+            None
+        );
+        assert_eq!(pick("dev/eu-west-1/x", "222222222222", "eu-west-1"), None);
     }
 }

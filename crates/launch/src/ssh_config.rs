@@ -155,6 +155,7 @@ pub fn import(
                 key,
                 jump: host.jump.clone(),
                 host_key: None,
+                serves: Vec::new(),
             };
             match vault.save_bastion(&record) {
                 Ok(()) => {

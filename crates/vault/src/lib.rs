@@ -44,6 +44,7 @@ mod self_hosted;
 mod sensitive;
 
 pub use connections::{ConnectionRecord, ConnectionSecrets, TokenRecord, conn_id};
+
 pub use error::{Error, Result};
 pub use keys::{KeyRecord, KeySecret, key_name};
 pub use namespace::namespace;
@@ -75,6 +76,40 @@ pub struct BastionRecord {
     /// known_hosts is then not consulted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_key: Option<String>,
+    /// Which environments it serves: Open and Connect preselect it for them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub serves: Vec<ServeRule>,
+}
+
+/// Environments a bastion serves: one environment, or every environment of an account and/or
+/// region. A rule matches when every field it has matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ServeRule {
+    /// One environment: `profile/region/name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// An AWS account id (12 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// An AWS region (`eu-west-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+impl ServeRule {
+    /// How well the rule names the environment `id` (`profile/region/name`) of `account` in
+    /// `region`: 2 for the environment itself, 1 for its account and/or region, else 0.
+    pub fn matches(&self, id: &str, account: Option<&str>, region: &str) -> u8 {
+        if let Some(environment) = &self.environment {
+            return if environment == id { 2 } else { 0 };
+        }
+        let account_ok = self.account.as_deref().is_none_or(|a| Some(a) == account);
+        let region_ok = self.region.as_deref().is_none_or(|r| r == region);
+        let names_something = self.account.is_some() || self.region.is_some();
+        u8::from(names_something && account_ok && region_ok)
+    }
 }
 
 /// The private key a bastion logs in with.
@@ -156,6 +191,25 @@ impl BastionRecord {
             _ if self.jump.iter().any(|j| j == name) => {
                 invalid(format!("bastion {name:?} cannot jump through itself"))
             }
+            _ if self
+                .serves
+                .iter()
+                .any(|r| r.environment.is_none() && r.account.is_none() && r.region.is_none()) =>
+            {
+                invalid(format!(
+                    "a rule of bastion {name:?} names no environment, account or region"
+                ))
+            }
+            _ if self.serves.iter().any(|r| {
+                r.account
+                    .as_deref()
+                    .is_some_and(|a| a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()))
+            }) =>
+            {
+                invalid(format!(
+                    "bastion {name:?} serves an account that is not 12 digits"
+                ))
+            }
             _ if self.host_key.as_deref().is_some_and(|k| !is_fingerprint(k)) => invalid(format!(
                 "the pinned host key of bastion {name:?} is not a SHA256 fingerprint: give it as \
                  `ssh-keygen -lf` prints it, SHA256: and 43 characters"
@@ -196,6 +250,7 @@ impl From<LegacyBastion> for BastionRecord {
             key: BastionKey::File { path: old.key_path },
             jump: Vec::new(),
             host_key: None,
+            serves: Vec::new(),
         }
     }
 }

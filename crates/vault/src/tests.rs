@@ -29,6 +29,7 @@ fn bastion(name: &str, host: &str) -> BastionRecord {
         },
         jump: Vec::new(),
         host_key: None,
+        serves: Vec::new(),
     }
 }
 

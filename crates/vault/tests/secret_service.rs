@@ -86,6 +86,7 @@ fn bastion(name: &str, host: &str, port: u16) -> BastionRecord {
         },
         jump: Vec::new(),
         host_key: None,
+        serves: Vec::new(),
     }
 }
 

@@ -109,3 +109,33 @@ pub async fn export_bastion(
         })
         .await?)
 }
+
+/// For each environment of the last list that a saved bastion serves (its rules), that
+/// bastion's name, by environment id: the window preselects it for Open and Connect.
+#[tauri::command]
+#[specta::specta]
+pub async fn preferred_bastions(
+    state: State<'_, AppState>,
+) -> CmdResult<std::collections::BTreeMap<String, String>> {
+    let environments = state.environments();
+    Ok(state
+        .with_vault("Reading saved bastions", move |vault| {
+            let saved = vault.bastions()?;
+            Ok::<_, airgate_vault::Error>(
+                environments
+                    .iter()
+                    .filter_map(|env| {
+                        let id = env.id();
+                        airgate_launch::keys::preferred_bastion(
+                            &saved,
+                            &id,
+                            env.account(),
+                            &env.region,
+                        )
+                        .map(|name| (id, name.to_owned()))
+                    })
+                    .collect(),
+            )
+        })
+        .await?)
+}

@@ -142,16 +142,24 @@ async fn tunnel_up(state: &AppState, id: &str) -> bool {
     )
 }
 
-/// The bastion of the last Open of `id` while it is still saved, else the first saved one.
+/// The saved bastion that serves `id` by its rules, else the one of its last Open while it is
+/// still saved, else the first saved one.
 async fn fallback_bastion(state: &AppState, id: &str) -> Option<String> {
     let saved = state
         .with_vault("Reading saved bastions", |vault| vault.bastions())
         .await
         .ok()?;
+    let serving = EnvironmentRef::from_tunnel_id(id)
+        .and_then(|env| state.environment(&env.profile, &env.region, &env.name))
+        .and_then(|env| {
+            airgate_launch::keys::preferred_bastion(&saved, id, env.account(), &env.region)
+                .map(str::to_owned)
+        });
     let last = airgate_launch::shortcuts::load(&state.data_dir)
         .ok()
         .and_then(|s| s.bastion_of(id).map(str::to_owned));
-    last.filter(|name| saved.iter().any(|b| &b.name == name))
+    serving
+        .or(last.filter(|name| saved.iter().any(|b| &b.name == name)))
         .or_else(|| saved.first().map(|b| b.name.clone()))
 }
 

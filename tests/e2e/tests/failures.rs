@@ -53,6 +53,7 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
             },
             jump: Vec::new(),
             host_key: None,
+            serves: Vec::new(),
         })
         .expect("save the second bastion");
     let fingerprint =

@@ -119,6 +119,14 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
         r#"[data-testid="bastion-form"] [name="key"] option[value="team"]"#,
     )
     .await;
+    // It serves orders-prod: preselected there, ahead of the sandbox's own bastion.
+    let env = sandbox.environment("orders-prod").expect("seeded");
+    let env_id = format!("{}/{}/{}", env.profile, env.region, env.name);
+    click_when_ready(
+        &client,
+        &format!(r#"[data-testid="bastion-form"] [name="serves"][value="{env_id}"]"#),
+    )
+    .await;
     click_when_ready(
         &client,
         r#"[data-testid="bastion-form"] button[type="submit"]"#,
@@ -131,15 +139,25 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
     )
     .await;
 
-    // Connect orders-prod through it: the passphrase is asked for.
-    let env = sandbox.environment("orders-prod").expect("seeded");
+    // Connect orders-prod through it (preselected): the passphrase is asked for.
     let row = row_selector(env.name, env.profile, env.region);
     click_when_ready(&client, r#"[data-testid="nav-environments"]"#).await;
-    click_when_ready(
-        &client,
-        &format!(r#"{row} [data-testid="bastion-select"] option[value="team-bastion"]"#),
-    )
-    .await;
+    let select = format!(r#"{row} [data-testid="bastion-select"]"#);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let chosen = match client.find(Locator::Css(&select)).await {
+            Ok(select) => select.prop("value").await.ok().flatten(),
+            Err(_) => None,
+        };
+        if chosen.as_deref() == Some("team-bastion") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "orders-prod's bastion is {chosen:?}, not the one that serves it"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     click_when_ready(&client, &airgate_e2e::connect_selector(&row)).await;
     wait_for_text(
         &client,

@@ -409,6 +409,7 @@ impl Sandbox {
             },
             jump: Vec::new(),
             host_key: None,
+            serves: Vec::new(),
         }
     }
 

@@ -23,6 +23,11 @@ export const commands = {
 	bastionUsers: (name: string) => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("bastion_users", { name })),
 	/**  Deletes the saved bastion `name`; returns every saved bastion. */
 	deleteBastion: (name: string) => typedError<BastionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_bastion", { name })),
+	/**
+	 *  For each environment of the last list that a saved bastion serves (its rules), that
+	 *  bastion's name, by environment id: the window preselects it for Open and Connect.
+	 */
+	preferredBastions: () => typedError<{ [key in string]: string }, IpcError_Serialize>(__TAURI_INVOKE("preferred_bastions")),
 	/**  The saved bastion `name` as an `ssh -D` command line and a `~/.ssh/config` block (no secret). */
 	exportBastion: (name: string) => typedError<BastionExport, IpcError_Serialize>(__TAURI_INVOKE("export_bastion", { name })),
 	/**  The concrete hosts of `~/.ssh/config` (with `Include`s and defaults), to pick from. */
@@ -208,6 +213,8 @@ export type BastionRecord_Deserialize = {
 	 *  known_hosts is then not consulted.
 	 */
 	hostKey?: string | null,
+	/**  Which environments it serves: Open and Connect preselect it for them. */
+	serves?: ServeRule_Deserialize[],
 };
 
 /**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
@@ -224,6 +231,8 @@ export type BastionRecord_Serialize = {
 	 *  known_hosts is then not consulted.
 	 */
 	hostKey?: string,
+	/**  Which environments it serves: Open and Connect preselect it for them. */
+	serves?: ServeRule_Serialize[],
 };
 
 /**  A browser found on this machine (or named by path). */
@@ -618,6 +627,38 @@ export type SelfHostedRecord_Serialize = {
 	airflow: AirflowMajor,
 	/**  The saved bastion its route goes through; `None` is a direct route (load balancer, VPN). */
 	bastion?: string,
+};
+
+/**
+ *  Environments a bastion serves: one environment, or every environment of an account and/or
+ *  region. A rule matches when every field it has matches.
+ */
+export type ServeRule = ServeRule_Serialize | ServeRule_Deserialize;
+
+/**
+ *  Environments a bastion serves: one environment, or every environment of an account and/or
+ *  region. A rule matches when every field it has matches.
+ */
+export type ServeRule_Deserialize = {
+	/**  One environment: `profile/region/name`. */
+	environment?: string | null,
+	/**  An AWS account id (12 digits). */
+	account?: string | null,
+	/**  An AWS region (`eu-west-1`). */
+	region?: string | null,
+};
+
+/**
+ *  Environments a bastion serves: one environment, or every environment of an account and/or
+ *  region. A rule matches when every field it has matches.
+ */
+export type ServeRule_Serialize = {
+	/**  One environment: `profile/region/name`. */
+	environment?: string,
+	/**  An AWS account id (12 digits). */
+	account?: string,
+	/**  An AWS region (`eu-west-1`). */
+	region?: string,
 };
 
 /**  Open's settings as the Settings screen shows them, with the browsers found here. */

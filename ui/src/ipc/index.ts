@@ -27,6 +27,7 @@ export type {
   OpenSettings_Serialize as OpenSettings,
   OpenStep,
   SelfHostedRecord,
+  ServeRule,
   SettingsView_Serialize as SettingsView,
   SourceFailure_Serialize as SourceFailure,
   SshHost,

@@ -62,6 +62,9 @@ class Store {
   bastions = $state<BastionRecord[]>([]);
   bastionsError = $state<IpcError | null>(null);
 
+  /** The bastion that serves each environment by its rules, by environment id. */
+  preferredBastions = $state<Record<string, string>>({});
+
   /** Stored SSH keys: names, fingerprints, public keys; never their text. */
   keys = $state<KeyRecord[]>([]);
   keysError = $state<IpcError | null>(null);
@@ -212,6 +215,7 @@ class Store {
       const res = await commands.listEnvironments();
       if (res.status === "ok") this.discovery = res.data;
       else this.loadError = res.error;
+      await this.loadPreferred();
     } finally {
       this.loading = false;
     }
@@ -225,6 +229,12 @@ class Store {
     } else {
       this.bastionsError = res.error;
     }
+    await this.loadPreferred();
+  }
+
+  async loadPreferred(): Promise<void> {
+    const res = await commands.preferredBastions();
+    if (res.status === "ok") this.preferredBastions = res.data;
   }
 
   /** Saves a bastion (`replacing`: its name before an edit); returns the form's error, if any. */
@@ -236,6 +246,7 @@ class Store {
     if (res.status === "error") return res.error;
     this.bastions = res.data;
     this.bastionsError = null;
+    await this.loadPreferred();
     return null;
   }
 
