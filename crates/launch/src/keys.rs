@@ -37,16 +37,38 @@ pub fn import_key_file(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "key".to_owned()),
     };
-    let name = airgate_vault::key_name(&name)?;
-    if vault.keys()?.iter().any(|k| k.name == name) {
-        return Err(airgate_vault::Error::KeyExists { name }.into());
-    }
+    let name = free_key_name(vault, &name)?;
     let passphrase = passphrase.filter(|p| !p.expose().is_empty());
     let typed = passphrase
         .as_ref()
         .map(|p| SecretText::new(p.expose().clone()));
     let info = airgate_tunnel::keys::inspect(&path.display().to_string(), &text, typed.as_ref())?;
-    let record = KeyRecord {
+    let kept = passphrase.filter(|_| remember && info.encrypted);
+    let record = record_of(name, info);
+    let text = Sensitive::new(text.expose().to_owned());
+    Ok(vault.save_key(&record, &text, kept.as_ref())?)
+}
+
+/// Makes a new key of `kind` with `comment` and keeps it in the keyring as `name`.
+pub fn generate_key(vault: &Vault, name: &str, kind: KeyKind, comment: &str) -> Result<KeyRecord> {
+    let name = free_key_name(vault, name)?;
+    let (text, info) = airgate_tunnel::keys::generate(kind, comment.trim())?;
+    let record = record_of(name, info);
+    Ok(vault.save_key(&record, &Sensitive::new(text.expose().to_owned()), None)?)
+}
+
+/// `name` as a key name, refused when a stored key has it already.
+fn free_key_name(vault: &Vault, name: &str) -> Result<String> {
+    let name = airgate_vault::key_name(name)?;
+    if vault.keys()?.iter().any(|k| k.name == name) {
+        return Err(airgate_vault::Error::KeyExists { name }.into());
+    }
+    Ok(name)
+}
+
+/// The record of a key `name` that `info` describes (its passphrase not saved yet).
+fn record_of(name: String, info: airgate_tunnel::KeyInfo) -> KeyRecord {
+    KeyRecord {
         name,
         algorithm: info.algorithm,
         fingerprint: info.fingerprint,
@@ -54,29 +76,7 @@ pub fn import_key_file(
         comment: info.comment,
         encrypted: info.encrypted,
         passphrase_saved: false,
-    };
-    let kept = passphrase.filter(|_| remember && info.encrypted);
-    let text = Sensitive::new(text.expose().to_owned());
-    Ok(vault.save_key(&record, &text, kept.as_ref())?)
-}
-
-/// Makes a new key of `kind` with `comment` and keeps it in the keyring as `name`.
-pub fn generate_key(vault: &Vault, name: &str, kind: KeyKind, comment: &str) -> Result<KeyRecord> {
-    let name = airgate_vault::key_name(name)?;
-    if vault.keys()?.iter().any(|k| k.name == name) {
-        return Err(airgate_vault::Error::KeyExists { name }.into());
     }
-    let (text, info) = airgate_tunnel::keys::generate(kind, comment.trim())?;
-    let record = KeyRecord {
-        name,
-        algorithm: info.algorithm,
-        fingerprint: info.fingerprint,
-        public_key: info.public_key,
-        comment: info.comment,
-        encrypted: false,
-        passphrase_saved: false,
-    };
-    Ok(vault.save_key(&record, &Sensitive::new(text.expose().to_owned()), None)?)
 }
 
 /// Checks `passphrase` against the stored key `name`, for a key whose passphrase is asked for.

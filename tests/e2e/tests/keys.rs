@@ -38,6 +38,15 @@ async fn wait_for_text(client: &Client, css: &str, wanted: &[&str]) -> String {
     panic!("{css} did not show {wanted:?} within 30 s; last: {last:?}");
 }
 
+/// Waits (20 s at most) until nothing matches `css`.
+async fn wait_until_gone(client: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.find(Locator::Css(css)).await.is_ok() {
+        assert!(Instant::now() < deadline, "{css} is still there after 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
     if !display_or_skip() {
@@ -176,15 +185,7 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
     fill(&client, "passphrase-dialog", "passphrase", "correct horse").await;
     click_when_ready(&client, r#"[data-testid="unlock"]"#).await;
     // The row said why it stopped ("enter its passphrase") until the retry starts.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client
-        .find(Locator::Css(r#"[data-testid="passphrase-dialog"][open]"#))
-        .await
-        .is_ok()
-    {
-        assert!(Instant::now() < deadline, "the dialog stayed open");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_gone(&client, r#"[data-testid="passphrase-dialog"][open]"#).await;
     let state = wait_for_tunnel(&client, &row, "connected").await;
     let port: u16 = state
         .attr("data-port")
@@ -254,15 +255,7 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
         r#"[data-testid="confirm-delete-bastion"] [data-testid="confirm-delete"]"#,
     )
     .await;
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client
-        .find(Locator::Css(r#"[data-testid="bastion-team-jump"]"#))
-        .await
-        .is_ok()
-    {
-        assert!(Instant::now() < deadline, "the bastion was not deleted");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until_gone(&client, r#"[data-testid="bastion-team-jump"]"#).await;
     client.close().await.expect("close the app");
     drop(driver);
 
