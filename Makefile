@@ -34,6 +34,10 @@ lint: ui
 	scripts/check-core-deps.sh
 	cd ui && npm run check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	@# Code behind cfg(windows) (Credential Manager, the agent's named pipe, Windows paths) is
+	@# compiled and linted too. The test harnesses (sandbox, GUI tests, bench) are Linux-only.
+	cargo clippy --locked --target x86_64-pc-windows-gnu -p airgate-discovery -p airgate-tunnel \
+		-p airgate-vault -p airgate-launch -p airgate-cli -p airgate-desktop --lib --bins -- -D warnings
 
 ## Unit and integration tests against real peers (sshd, a private network namespace, gnome-keyring, the MWAA server).
 unit: ui

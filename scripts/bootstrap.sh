@@ -8,6 +8,8 @@ apt_packages=(
   # build: Tauri on Linux
   build-essential pkg-config curl file libwebkit2gtk-4.1-dev libgtk-3-dev
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev librsvg2-bin libdbus-1-dev
+  # lint the Windows code: the MinGW toolchain for C build steps and resources
+  gcc-mingw-w64-x86-64
   # run the sandbox and tests: a real bastion, a private network, a keyring, a display
   openssh-server openssh-client iproute2 nftables gnome-keyring dbus dbus-x11 libsecret-tools
   # Airflow itself (a venv from PyPI) for the connection tests
@@ -39,6 +41,10 @@ fi
 
 # Airflow itself, for the tests that check connections against its own parser.
 scripts/airflow-venv.sh >/dev/null
+
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  rustup target add x86_64-pc-windows-gnu
+fi
 
 if ! command -v tauri-driver >/dev/null; then
   cargo install tauri-driver --locked
