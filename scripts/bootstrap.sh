@@ -42,8 +42,11 @@ fi
 # Airflow itself, for the tests that check connections against its own parser.
 scripts/airflow-venv.sh >/dev/null
 
-if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
-  rustup target add x86_64-pc-windows-gnu
+# Targets the lint compiles the Windows and macOS code for.
+if command -v rustup >/dev/null; then
+  for target in x86_64-pc-windows-gnu aarch64-apple-darwin; do
+    rustup target list --installed | grep -qx "$target" || rustup target add "$target"
+  done
 fi
 
 if ! command -v tauri-driver >/dev/null; then
