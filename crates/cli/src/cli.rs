@@ -26,6 +26,9 @@ pub struct Args {
 /// How a route reaches its bastion and checks host keys: the same for connect, open, forward.
 #[derive(Debug, clap::Args)]
 struct Hops {
+    /// Private key file to log in to a bastion given as an address (and to its --jump hosts).
+    #[arg(long, requires = "bastion")]
+    key: Option<PathBuf>,
     /// Read a stored key's passphrase from standard input (one line) instead of the terminal.
     #[arg(long)]
     passphrase_stdin: bool,
@@ -65,9 +68,6 @@ enum Command {
         /// ec2-user, port to 22).
         #[arg(long)]
         bastion: String,
-        /// Private key file to log in to a bastion given as an address.
-        #[arg(long)]
-        key: Option<PathBuf>,
         #[command(flatten)]
         hops: Hops,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
@@ -85,9 +85,6 @@ enum Command {
         /// ec2-user, port to 22).
         #[arg(long)]
         bastion: String,
-        /// Private key file to log in to a bastion given as an address.
-        #[arg(long)]
-        key: Option<PathBuf>,
         #[command(flatten)]
         hops: Hops,
         /// Local port on 127.0.0.1 [default: the one this forward had last time, else a free
@@ -110,9 +107,6 @@ enum Command {
         /// with --key.
         #[arg(long)]
         bastion: Option<String>,
-        /// Private key file to log in to a bastion given as an address.
-        #[arg(long, requires = "bastion")]
-        key: Option<PathBuf>,
         #[command(flatten)]
         hops: Hops,
         /// Local SOCKS port on 127.0.0.1 (0 picks a free one) [default: the environment's
@@ -155,20 +149,18 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             profile,
             region,
             bastion,
-            key,
             hops,
             port,
         } => {
             let found = discover().await;
             let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let port = port_of(env, port)?;
-            let spec = tunnel_spec(&bastion, key, &hops, port)?;
+            let spec = tunnel_spec(&bastion, &hops, port)?;
             connect(env, spec, hops.batch).await
         }
         Command::Forward {
             to,
             bastion,
-            key,
             hops,
             port,
         } => {
@@ -181,7 +173,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
                     airgate_launch::ports::of(&data_dir, &id)?.unwrap_or(0)
                 }
             };
-            let mut spec = tunnel_spec(&bastion, key, &hops, port)?;
+            let mut spec = tunnel_spec(&bastion, &hops, port)?;
             spec.forward = Some(to);
             forward(&id, spec, hops.batch).await
         }
@@ -190,7 +182,6 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             profile,
             region,
             bastion,
-            key,
             hops,
             port,
             browser,
@@ -202,7 +193,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             let tunnel = match bastion {
                 Some(bastion) => {
                     let port = port_of(env, port)?;
-                    Some(tunnel_spec(&bastion, key, &hops, port)?)
+                    Some(tunnel_spec(&bastion, &hops, port)?)
                 }
                 None => None,
             };
@@ -238,9 +229,9 @@ fn remember_port(id: &str, port: u16) {
 
 /// The tunnel the route options describe: `--bastion` (a saved bastion, or an address with
 /// `--key`), `--jump`, `--known-hosts`, `--port`.
-fn tunnel_spec(bastion: &str, key: Option<PathBuf>, hops: &Hops, port: u16) -> Result<TunnelSpec> {
+fn tunnel_spec(bastion: &str, hops: &Hops, port: u16) -> Result<TunnelSpec> {
     let bastion =
-        match key {
+        match hops.key.clone() {
             Some(key) => {
                 let mut bastion = parse_bastion(bastion, key.clone())?;
                 bastion.jump = hops

@@ -370,29 +370,9 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
 pub fn bastion_spec(name: &str, batch: bool, passphrase_stdin: bool) -> Result<BastionSpec> {
     let vault = vault()?;
     let mut passphrases = Passphrases::new();
-    let record = vault
-        .bastions()?
-        .into_iter()
-        .find(|b| b.name == name)
-        .ok_or_else(|| airgate_launch::Error::NoSuchBastion {
-            name: name.to_owned(),
-        })?;
-    let hops = record.jump.iter().chain(std::iter::once(&record.name));
-    for hop in hops {
-        let Some(hop) = vault.bastions()?.into_iter().find(|b| &b.name == hop) else {
-            continue;
-        };
-        let BastionKey::Stored { name: key } = &hop.key else {
-            continue;
-        };
-        let Some(stored) = vault.keys()?.into_iter().find(|k| &k.name == key) else {
-            continue;
-        };
-        if !stored.encrypted || stored.passphrase_saved || passphrases.contains_key(key) {
-            continue;
-        }
-        let passphrase = ask_passphrase(&vault, key, batch, passphrase_stdin)?;
-        passphrases.insert(key.clone(), passphrase);
+    for key in airgate_launch::keys::passphrases_needed(&vault, name)? {
+        let passphrase = ask_passphrase(&vault, &key, batch, passphrase_stdin)?;
+        passphrases.insert(key, passphrase);
     }
     Ok(airgate_launch::keys::bastion_spec(
         &vault,

@@ -43,15 +43,11 @@ pub fn store(vault: &Vault, conn: &AirflowConnection) -> Result<ConnectionRecord
 
 /// The stored connection `conn_id`, whole (with its password and extra).
 pub fn load(vault: &Vault, conn_id: &str) -> Result<AirflowConnection> {
-    let missing = || Error::NoSuchConnection {
-        conn_id: conn_id.to_owned(),
-    };
-    let record = vault
-        .connections()?
-        .into_iter()
-        .find(|c| c.conn_id == conn_id)
-        .ok_or_else(missing)?;
-    let secrets = vault.connection_secret(conn_id)?.ok_or_else(missing)?;
+    let (record, secrets) = vault
+        .connection(conn_id)?
+        .ok_or_else(|| Error::NoSuchConnection {
+            conn_id: conn_id.to_owned(),
+        })?;
     Ok(AirflowConnection {
         conn_id: record.conn_id,
         conn_type: record.conn_type,

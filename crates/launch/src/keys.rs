@@ -122,6 +122,31 @@ pub fn bastion_spec(
     spec_of(vault, record, trust_once, passphrases, jump)
 }
 
+/// The stored keys the saved bastion `name` and its jump hosts log in with that are encrypted
+/// and whose passphrase the keyring does not keep (in hop order, each once): what a connect
+/// has to ask for.
+pub fn passphrases_needed(vault: &Vault, name: &str) -> Result<Vec<String>> {
+    let saved = vault.bastions()?;
+    let record = find_bastion(&saved, name)?;
+    let keys = vault.keys()?;
+    let mut needed: Vec<String> = Vec::new();
+    for hop in record.jump.iter().chain([&record.name]) {
+        let Ok(hop) = find_bastion(&saved, hop) else {
+            continue;
+        };
+        let BastionKey::Stored { name: key } = &hop.key else {
+            continue;
+        };
+        let locked = keys
+            .iter()
+            .any(|k| &k.name == key && k.encrypted && !k.passphrase_saved);
+        if locked && !needed.contains(key) {
+            needed.push(key.clone());
+        }
+    }
+    Ok(needed)
+}
+
 /// The saved bastion that serves the environment `id` (`profile/region/name`) of `account` in
 /// `region` best: one naming it wins over one naming its account or region; first saved wins a
 /// tie. `None` when no rule names it.

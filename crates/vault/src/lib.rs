@@ -737,19 +737,23 @@ impl Vault {
         Ok(record)
     }
 
-    /// The password and extra of the stored connection `conn_id`; `None` when there is none.
-    pub fn connection_secret(&self, conn_id: &str) -> Result<Option<ConnectionSecrets>> {
-        if !self
+    /// The stored connection `conn_id` (its record) and its password and extra; `None` when
+    /// there is none.
+    pub fn connection(
+        &self,
+        conn_id: &str,
+    ) -> Result<Option<(ConnectionRecord, ConnectionSecrets)>> {
+        let Some(record) = self
             .load_records()?
             .connections
-            .iter()
-            .any(|c| c.conn_id == conn_id)
-        {
+            .into_iter()
+            .find(|c| c.conn_id == conn_id)
+        else {
             return Ok(None);
-        }
+        };
         let account = secret_account(&connections::connection_secret(conn_id))?;
         let Some(bytes) = self.entries.read(&account)? else {
-            return Ok(Some(ConnectionSecrets::default()));
+            return Ok(Some((record, ConnectionSecrets::default())));
         };
         let bytes = Sensitive::new(bytes);
         let secret: connections::ConnectionSecret = serde_json::from_slice(bytes.expose())
@@ -757,10 +761,11 @@ impl Vault {
                 entry: self.entries.describe(&account),
                 reason: "it is not a connection's password and extra".to_owned(),
             })?;
-        Ok(Some(ConnectionSecrets {
+        let secrets = ConnectionSecrets {
             password: secret.password.map(Sensitive::new),
             extra: secret.extra.map(Sensitive::new),
-        }))
+        };
+        Ok(Some((record, secrets)))
     }
 
     /// Deletes the stored connection `conn_id`; `false` when there was none.

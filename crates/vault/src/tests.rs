@@ -538,10 +538,11 @@ fn connections_and_tokens_keep_their_secrets_apart_from_the_records() {
     assert_eq!(saved.conn_id, "warehouse");
     assert!(saved.has_password && saved.has_extra);
     assert_eq!(vault.connections().expect("list"), vec![saved.clone()]);
-    let secrets = vault
-        .connection_secret("warehouse")
+    let (stored, secrets) = vault
+        .connection("warehouse")
         .expect("read")
         .expect("stored");
+    assert_eq!(stored, saved);
     assert_eq!(secrets.password.expect("password").expose(), "p@ss:w/rd");
     assert_eq!(
         secrets.extra.expect("extra").expose(),
@@ -583,12 +584,7 @@ fn connections_and_tokens_keep_their_secrets_apart_from_the_records() {
     assert!(vault.delete_token("agent").expect("delete"));
     assert!(vault.token("agent").expect("read").is_none());
     assert!(vault.delete_connection("warehouse").expect("delete"));
-    assert!(
-        vault
-            .connection_secret("warehouse")
-            .expect("read")
-            .is_none()
-    );
+    assert!(vault.connection("warehouse").expect("read").is_none());
     assert!(
         vault
             .secret("airflow-conn/warehouse")

@@ -76,10 +76,11 @@ pub async fn save_connection(
     Ok(state
         .with_vault("Saving the connection", move |vault| {
             let kept = match (keep, &replacing) {
-                (true, Some(old)) => vault.connection_secret(old)?,
-                (true, None) => vault.connection_secret(&record.conn_id)?,
+                (true, Some(old)) => vault.connection(old)?,
+                (true, None) => vault.connection(&record.conn_id)?,
                 (false, _) => None,
             }
+            .map(|(_, secrets)| secrets)
             .unwrap_or_default();
             let password = password.or(kept.password);
             let extra = extra.or(kept.extra);

@@ -32,7 +32,7 @@ pub async fn import_key(
     remember: bool,
 ) -> CmdResult<Vec<KeyRecord>> {
     let passphrase = passphrase.map(Sensitive::new);
-    state
+    Ok(state
         .with_vault("Importing the key", move |vault| {
             airgate_launch::keys::import_key_file(
                 vault,
@@ -40,11 +40,9 @@ pub async fn import_key(
                 &path,
                 passphrase,
                 remember,
-            )
+            )?;
+            Ok::<_, airgate_launch::Error>(vault.keys()?)
         })
-        .await?;
-    Ok(state
-        .with_vault("Reading stored keys", |vault| vault.keys())
         .await?)
 }
 
@@ -73,19 +71,18 @@ pub async fn rename_key(
     to: String,
 ) -> CmdResult<Vec<KeyRecord>> {
     let kept = state.passphrases().get(&from).cloned();
-    let (old, record) = state
+    let old = from.clone();
+    let (record, keys) = state
         .with_vault("Renaming the key", move |vault| {
             let record = vault.rename_key(&from, &to)?;
-            Ok::<_, airgate_vault::Error>((from, record))
+            Ok::<_, airgate_vault::Error>((record, vault.keys()?))
         })
         .await?;
     if kept.is_some() {
         state.keep_passphrase(&old, None);
         state.keep_passphrase(&record.name, kept);
     }
-    Ok(state
-        .with_vault("Reading stored keys", |vault| vault.keys())
-        .await?)
+    Ok(keys)
 }
 
 /// The saved bastions that log in with the stored key `name` (a delete asks about them).
