@@ -7,7 +7,7 @@ BIN := $(CARGO_TARGET_DIR)/debug
 # The private network runs this web server inside its namespace.
 export AIRGATE_AIRFLOW_WEB_BIN := $(BIN)/airflow-web
 
-.PHONY: demo run test bootstrap ui lint unit e2e package bindings icons bench
+.PHONY: demo run test bootstrap ui lint unit e2e wine package bindings icons bench
 
 ## Run the desktop app on the sandbox: a local MWAA server, AWS profiles, a bastion, a private web server.
 demo: bootstrap ui
@@ -21,7 +21,7 @@ run: bootstrap ui
 	$(BIN)/airgate-desktop
 
 ## Every test: formatting, lints, UI type check, unit and real-peer integration tests, GUI end-to-end.
-test: bootstrap lint unit e2e package
+test: bootstrap lint unit e2e wine package
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -45,13 +45,20 @@ lint: ui
 ## Unit and integration tests against real peers (sshd, a private network namespace, gnome-keyring, the MWAA server).
 unit: ui
 	cargo build --locked -p airgate-peers --bins
-	scripts/with-keyring.sh cargo nextest run --workspace --exclude airgate-e2e --locked --no-fail-fast
+	scripts/with-keyring.sh cargo nextest run --workspace --exclude airgate-e2e --exclude airgate-wine \
+		--locked --no-fail-fast
 
 ## The real app under Xvfb, driven by tauri-driver and WebKitWebDriver.
 e2e: ui
 	cargo build --locked -p airgate-desktop -p airgate-peers --bins
 	xvfb-run -a --server-args="-screen 0 1280x800x24" scripts/with-keyring.sh \
 		cargo nextest run -p airgate-e2e --locked --no-fail-fast
+
+## The CLI built for Windows, run under Wine: envs, keys in the Credential Manager, connect.
+wine:
+	cargo build --locked --target x86_64-pc-windows-gnu -p airgate-cli --bin airgate
+	AIRGATE_WINDOWS_EXE=$(CARGO_TARGET_DIR)/x86_64-pc-windows-gnu/debug/airgate.exe \
+		cargo nextest run -p airgate-wine --locked --no-fail-fast
 
 ## The .deb and .rpm (from the debug build), checked, and the packaged app driven through Open.
 package: e2e

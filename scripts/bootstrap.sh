@@ -10,6 +10,8 @@ apt_packages=(
   libayatana-appindicator3-dev librsvg2-dev libsoup-3.0-dev libssl-dev librsvg2-bin libdbus-1-dev
   # lint the Windows code: the MinGW toolchain for C build steps and resources
   gcc-mingw-w64-x86-64
+  # run the Windows build of the CLI (64-bit only: no i386 architecture needed)
+  wine wine64
   # run the sandbox and tests: a real bastion, a private network, a keyring, a display
   openssh-server openssh-client iproute2 nftables gnome-keyring dbus dbus-x11 libsecret-tools
   # Airflow itself (a venv from PyPI) for the connection tests
