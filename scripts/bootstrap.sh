@@ -41,8 +41,10 @@ if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules/.packa
   (cd ui && npm ci --no-audit --no-fund)
 fi
 
-# Airflow itself, for the tests that check connections against its own parser.
-scripts/airflow-venv.sh >/dev/null
+# Airflow itself (the tests that check connections against its own parser) and moto (an AWS
+# Secrets Manager server for push and pull).
+scripts/python-venv.sh airflow >/dev/null
+scripts/python-venv.sh moto >/dev/null
 
 # Targets the lint compiles the Windows and macOS code for.
 if command -v rustup >/dev/null; then

@@ -204,7 +204,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
         }
         Command::Keys { command } => crate::saved::keys(command),
         Command::Bastions { command } => crate::saved::bastions(command),
-        Command::Conns { command } => crate::conns::run(command),
+        Command::Conns { command } => crate::conns::run(command).await,
     }
 }
 
@@ -468,7 +468,7 @@ async fn forward(id: &str, spec: TunnelSpec, batch: bool) -> Result<ExitCode> {
     hold(&tunnels, &mut events, id, &mut interrupt).await
 }
 
-async fn discover() -> Discovery {
+pub(crate) async fn discover() -> Discovery {
     airgate_discovery::discover(&airgate_discovery::aws_files()).await
 }
 
@@ -558,7 +558,7 @@ fn table(envs: &[Environment]) -> String {
     out
 }
 
-fn pick<'a>(
+pub(crate) fn pick<'a>(
     found: &'a Discovery,
     name: &str,
     profile: Option<&str>,

@@ -5,6 +5,10 @@ use std::io::{IsTerminal, Read};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use airgate_discovery::{
+    ConnectionsPrefix, DEFAULT_CONNECTIONS_PREFIX, PrefixSource, SECRETS_MANAGER_BACKEND,
+    SecretsManager, Written,
+};
 use airgate_launch::airflow_conn::AirflowConnection;
 use clap::Subcommand;
 
@@ -59,6 +63,28 @@ pub enum ConnsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Write stored connections (every one when none is named) to AWS Secrets Manager, where
+    /// an MWAA environment's Airflow reads them (secret `<prefix>/<conn_id>`, the prefix from
+    /// the environment's secrets.backend_kwargs); secrets that do not exist are created.
+    Push {
+        conn_ids: Vec<String>,
+        #[command(flatten)]
+        target: SecretsTarget,
+        /// Write the JSON form even where the URI reads back unchanged (Airflow 2.3 and later
+        /// read it; the URI form is read by every version).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Store connections read from AWS Secrets Manager (every one under the prefix when none is
+    /// named), as the environment's Airflow reads them.
+    Pull {
+        conn_ids: Vec<String>,
+        #[command(flatten)]
+        target: SecretsTarget,
+        /// Replace connections of the same id stored already (by default they are kept).
+        #[arg(long)]
+        replace: bool,
+    },
     /// Delete a stored connection.
     Delete { conn_id: String },
     /// Run COMMAND with AIRFLOW_CONN_<ID> set for the chosen connections (every one by
@@ -72,9 +98,105 @@ pub enum ConnsCommand {
     },
 }
 
-pub fn run(command: ConnsCommand) -> Result<ExitCode> {
+/// Where `push` and `pull` go: an environment (its profile, region and prefix), or a profile
+/// and region with a prefix.
+#[derive(Debug, clap::Args)]
+pub struct SecretsTarget {
+    /// The MWAA environment whose Airflow reads the connections.
+    #[arg(long = "env", value_name = "NAME", required_unless_present = "prefix")]
+    environment: Option<String>,
+    /// The profile that sees the environment (needed without --env).
+    #[arg(long, required_unless_present = "environment")]
+    profile: Option<String>,
+    /// The region of the environment (needed without --env).
+    #[arg(long, required_unless_present = "environment")]
+    region: Option<String>,
+    /// The secrets' name prefix [default: the environment's connections_prefix, else
+    /// airflow/connections].
+    #[arg(long)]
+    prefix: Option<String>,
+}
+
+/// Secrets Manager for the target, and the prefix its connections live under.
+async fn secrets_target(target: SecretsTarget) -> Result<(SecretsManager, ConnectionsPrefix)> {
+    let files = airgate_discovery::aws_files();
+    let (profile, region) = match (&target.environment, target.profile, target.region) {
+        (_, Some(profile), Some(region)) => (profile, region),
+        (Some(name), profile, region) => {
+            let found = crate::cli::discover().await;
+            let env = crate::cli::pick(&found, name, profile.as_deref(), region.as_deref())?;
+            (env.profile.clone(), env.region.clone())
+        }
+        (None, _, _) => return Err(Error::NoSecretsTarget),
+    };
+    let prefix = match (target.prefix, &target.environment) {
+        (Some(prefix), _) => ConnectionsPrefix::chosen(&prefix),
+        (None, Some(name)) => {
+            let prefix =
+                airgate_discovery::environment_connections_prefix(&files, &profile, &region, name)
+                    .await
+                    .map_err(airgate_launch::Error::from)?;
+            if prefix.source == PrefixSource::NotConfigured {
+                eprintln!(
+                    "warning: {name} has no secrets backend configured: its Airflow reads \
+                     Secrets Manager only once secrets.backend is {SECRETS_MANAGER_BACKEND}. \
+                     Using {}.",
+                    prefix.prefix
+                );
+            }
+            prefix
+        }
+        (None, None) => ConnectionsPrefix::chosen(DEFAULT_CONNECTIONS_PREFIX),
+    };
+    let manager = SecretsManager::new(&files, &profile, &region)
+        .await
+        .map_err(airgate_launch::Error::from)?;
+    Ok((manager, prefix))
+}
+
+pub async fn run(command: ConnsCommand) -> Result<ExitCode> {
     let vault = crate::saved::vault()?;
     match command {
+        ConnsCommand::Push {
+            conn_ids,
+            target,
+            json,
+        } => {
+            let values = airgate_launch::connections::push_values(&vault, &conn_ids, json)?;
+            if values.is_empty() {
+                eprintln!("No stored connection to push.");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let (manager, prefix) = secrets_target(target).await?;
+            let report = airgate_launch::connections::push(&manager, &prefix, &values).await;
+            drop(values);
+            for pushed in &report.pushed {
+                let verb = match pushed.written {
+                    Written::Created => "created",
+                    Written::Updated => "updated",
+                };
+                eprintln!("Pushed {} to {} ({verb}).", pushed.conn_id, pushed.secret);
+            }
+            return Ok(partial(&report.problems));
+        }
+        ConnsCommand::Pull {
+            conn_ids,
+            target,
+            replace,
+        } => {
+            let (manager, prefix) = secrets_target(target).await?;
+            let (connections, mut problems) =
+                airgate_launch::connections::fetch(&manager, &prefix, &conn_ids).await?;
+            let report = airgate_launch::connections::store_pulled(&vault, &connections, replace)?;
+            for id in &report.saved {
+                eprintln!("Stored {id} from {}.", prefix.secret_name(id));
+            }
+            problems.extend(report.problems);
+            if report.saved.is_empty() && problems.is_empty() {
+                eprintln!("No connection under {}.", prefix.list_prefix());
+            }
+            return Ok(partial(&problems));
+        }
         ConnsCommand::List { json } => {
             let connections = vault.connections()?;
             if json {
@@ -197,4 +319,16 @@ pub fn run(command: ConnsCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints each problem as a warning; [`crate::cli::EXIT_PARTIAL`] when there is one.
+fn partial(problems: &[String]) -> ExitCode {
+    for problem in problems {
+        eprintln!("warning: {problem}");
+    }
+    if problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(crate::cli::EXIT_PARTIAL)
+    }
 }

@@ -49,6 +49,10 @@ pub enum Error {
         "--key is needed with --bastion {0:?} as an address; without --key, --bastion names a saved bastion (`airgate bastions list`)."
     )]
     NeedsKey(String),
+    #[error(
+        "Where to? Name the environment with --env NAME, or give --profile, --region and --prefix."
+    )]
+    NoSecretsTarget,
     #[error("Cannot write JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error("Cannot wait for Ctrl-C: {0}")]

@@ -15,4 +15,17 @@ pub enum Error {
     },
 }
 
+/// Why a profile cannot be used for a call (before any service is asked); each message says what
+/// to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("No AWS profile named {profile} in {config}. Refresh the list of environments.")]
+    NoProfile { profile: String, config: String },
+    #[error("{message}")]
+    Config { message: String },
+    /// Missing, expired or refused credentials (an SSO session that ended, rotated keys).
+    #[error("{message}")]
+    Credentials { message: String, sso: bool },
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

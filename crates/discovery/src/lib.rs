@@ -8,6 +8,8 @@
 //!   A source that fails becomes a [`SourceFailure`] saying what to do; the others are unaffected.
 //! - [`create_web_login_token`] mints the short-lived token that logs a browser in to one
 //!   environment's Airflow UI.
+//! - [`environment_connections_prefix`] reads where an environment's Airflow finds connections in
+//!   Secrets Manager; [`SecretsManager`] reads and writes them there.
 //! - Endpoints come from the profile (`endpoint_url`, a `services` section) or
 //!   `AWS_ENDPOINT_URL[_MWAA]`, as for the AWS CLI. For loopback endpoints the SDK's host prefix
 //!   (`api.`) is dropped ([`LoopbackHostPrefix`]), so a local MWAA server works.
@@ -20,12 +22,17 @@ use serde::Serialize;
 mod error;
 mod host_prefix;
 mod profiles;
+mod secrets;
 mod sweep;
 mod token;
 
-pub use error::{Error, Result};
+pub use error::{Error, ProfileError, Result};
 pub use host_prefix::{LoopbackHostPrefix, is_loopback_host, strip_loopback_prefix};
 pub use profiles::{AIRGATE_REGIONS_KEY, aws_files, load_profiles};
+pub use secrets::{
+    ConnectionsPrefix, DEFAULT_CONNECTIONS_PREFIX, PrefixSource, SECRETS_MANAGER_BACKEND,
+    SecretsError, SecretsManager, Written, environment_connections_prefix,
+};
 pub use sweep::{discover, discover_with};
 pub use token::{TokenError, WebLogin, WebToken, create_web_login_token};
 

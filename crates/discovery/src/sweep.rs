@@ -10,6 +10,7 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_runtime::env_config::file::EnvConfigFiles;
+use aws_runtime::env_config::property::PropertiesKey;
 use aws_sdk_mwaa::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_mwaa::types::WebserverAccessMode;
 use aws_smithy_types::retry::RetryConfig;
@@ -22,7 +23,8 @@ use tracing::Instrument as _;
 use crate::host_prefix::LoopbackHostPrefix;
 use crate::profiles::{self, AIRGATE_REGIONS_KEY};
 use crate::{
-    AccessMode, AwsFiles, DiscoverOptions, Discovery, Environment, FailureKind, SourceFailure,
+    AccessMode, AwsFiles, DiscoverOptions, Discovery, Environment, FailureKind, ProfileError,
+    SourceFailure,
 };
 
 /// A sweep never follows more pages than this (25 per page: 10,000 environments).
@@ -174,6 +176,8 @@ pub(crate) struct ProfileInfo {
     credential_process: bool,
     role: bool,
     endpoint_url: Option<String>,
+    /// `endpoint_url` of Secrets Manager in the profile's `services` section.
+    pub(crate) secrets_manager_endpoint: Option<String>,
 }
 
 pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
@@ -187,6 +191,18 @@ pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
             credential_process: p.get("credential_process").is_some(),
             role: p.get("role_arn").is_some(),
             endpoint_url: p.get("endpoint_url").map(str::to_owned),
+            // The AWS CLI and the SDKs' shared-config spec name it `secrets_manager`; the Rust
+            // SDK itself looks only for `secrets-manager`, so it is read here.
+            secrets_manager_endpoint: p.get("services").and_then(|section| {
+                let key = PropertiesKey::builder()
+                    .section_key("services")
+                    .section_name(section)
+                    .property_name("secrets_manager")
+                    .sub_property_name("endpoint_url")
+                    .build()
+                    .ok()?;
+                set.other_sections().get(&key).cloned()
+            }),
         })
         .collect();
     infos.sort_by(|a, b| a.name.cmp(&b.name));
@@ -256,6 +272,58 @@ pub(crate) async fn sdk_config(
         .retry_config(ctx.retries())
         .load()
         .await
+}
+
+/// The profile `profile` of the shared files and its SDK configuration for `region`, with its
+/// credentials resolved (from the profile alone), for a single call such as a login token.
+pub(crate) async fn profile_sdk_config(
+    files: &AwsFiles,
+    profile: &str,
+    region: &str,
+) -> Result<(ProfileInfo, aws_types::SdkConfig), ProfileError> {
+    let no_profile = || ProfileError::NoProfile {
+        profile: profile.to_owned(),
+        config: files.config.display().to_string(),
+    };
+    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
+    let set = profiles::parse(&existing)
+        .await
+        .map_err(|err| ProfileError::Config {
+            message: err.to_string(),
+        })?;
+    let env_files = profiles::env_config_files(&existing).ok_or_else(no_profile)?;
+    let info = profile_infos(&set)
+        .into_iter()
+        .find(|info| info.name == profile)
+        .ok_or_else(no_profile)?;
+    let ctx = Ctx::new(env_files, &DiscoverOptions::default(), files);
+    let credentials = resolve_credentials(&info, region, &ctx)
+        .await
+        .map_err(|failure| ProfileError::Credentials {
+            message: failure.message,
+            sso: info.sso,
+        })?;
+    let sdk_config = sdk_config(&info, region, credentials, &ctx).await;
+    Ok((info, sdk_config))
+}
+
+/// What to say when AWS refuses a profile's credentials (`code`: an [`is_credentials_code`]).
+pub(crate) fn refused_credentials_message(
+    profile: &str,
+    code: &str,
+    message: &str,
+    sso: bool,
+) -> String {
+    if sso {
+        format!(
+            "The SSO session of profile {profile} has ended ({code}): sign in again \
+             (`aws sso login --profile {profile}`), then try again."
+        )
+    } else {
+        format!(
+            "AWS refused the credentials of profile {profile} ({code}: {message}): check its keys."
+        )
+    }
 }
 
 /// An MWAA client for `region`; loopback endpoints lose the SDK's host prefix.

@@ -5,8 +5,8 @@ use std::fmt;
 
 use aws_sdk_mwaa::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-use crate::sweep::{self, Ctx};
-use crate::{AwsFiles, DiscoverOptions, profiles};
+use crate::sweep;
+use crate::{AwsFiles, ProfileError};
 
 /// A web login token. It logs anyone who holds it in (for 60 s): never logged, never
 /// serialized, handed only to the browser that opens the environment.
@@ -97,27 +97,7 @@ pub async fn create_web_login_token(
     region: &str,
     name: &str,
 ) -> Result<WebLogin, TokenError> {
-    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
-    let set = profiles::parse(&existing)
-        .await
-        .map_err(|err| TokenError::Config {
-            message: err.to_string(),
-        })?;
-    let Some(env_files) = profiles::env_config_files(&existing) else {
-        return Err(no_profile(files, profile));
-    };
-    let info = sweep::profile_infos(&set)
-        .into_iter()
-        .find(|info| info.name == profile)
-        .ok_or_else(|| no_profile(files, profile))?;
-    let ctx = Ctx::new(env_files, &DiscoverOptions::default(), files);
-    let credentials = sweep::resolve_credentials(&info, region, &ctx)
-        .await
-        .map_err(|failure| TokenError::Credentials {
-            message: failure.message,
-            sso: info.sso,
-        })?;
-    let sdk_config = sweep::sdk_config(&info, region, credentials, &ctx).await;
+    let (info, sdk_config) = sweep::profile_sdk_config(files, profile, region).await?;
     let client = sweep::mwaa_client(&sdk_config, region);
     let output = client
         .create_web_login_token()
@@ -140,10 +120,13 @@ pub async fn create_web_login_token(
     })
 }
 
-fn no_profile(files: &AwsFiles, profile: &str) -> TokenError {
-    TokenError::NoProfile {
-        profile: profile.to_owned(),
-        config: files.config.display().to_string(),
+impl From<ProfileError> for TokenError {
+    fn from(err: ProfileError) -> Self {
+        match err {
+            ProfileError::NoProfile { profile, config } => Self::NoProfile { profile, config },
+            ProfileError::Config { message } => Self::Config { message },
+            ProfileError::Credentials { message, sso } => Self::Credentials { message, sso },
+        }
     }
 }
 
@@ -209,17 +192,7 @@ where
                 TokenError::Throttled { environment }
             }
             Some(code) if sweep::is_credentials_code(code) => TokenError::Credentials {
-                message: if info.sso {
-                    format!(
-                        "The SSO session of profile {profile} has ended ({code}): sign in again \
-                         (`aws sso login --profile {profile}`), then Open again."
-                    )
-                } else {
-                    format!(
-                        "AWS refused the credentials of profile {profile} ({code}: {message}): \
-                         check its keys."
-                    )
-                },
+                message: sweep::refused_credentials_message(&profile, code, &message, info.sso),
                 sso: info.sso,
             },
             _ => TokenError::Other {

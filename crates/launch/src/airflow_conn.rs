@@ -500,6 +500,47 @@ impl AirflowConnection {
         }
     }
 
+    /// Reads a secret of AWS Secrets Manager as the Amazon provider's `SecretsManagerBackend`
+    /// hands it to Airflow (`get_conn_value`): a JSON secret has its keys renamed to
+    /// Airflow's (`user`/`username`/`user_name` for `login`, `pass`/`key` for `password`,
+    /// `remote_host`/`server` for `host`, `database` for `schema`, `conn_id`/`connection_type`/
+    /// `engine` for `conn_type`; the first key of the secret that matches wins, any other key is
+    /// dropped), then it is read as [`AirflowConnection::from_env_value`] reads a value.
+    pub fn from_secrets_manager(conn_id: &str, value: &str) -> Result<Self, ConnError> {
+        use pyjson::Value;
+        const WORDS: [(&str, &[&str]); 7] = [
+            ("login", &["login", "user", "username", "user_name"]),
+            ("password", &["password", "pass", "key"]),
+            ("host", &["host", "remote_host", "server"]),
+            ("port", &["port"]),
+            ("schema", &["database", "schema"]),
+            (
+                "conn_type",
+                &["conn_type", "conn_id", "connection_type", "engine"],
+            ),
+            ("extra", &["extra"]),
+        ];
+        let stripped = py_strip(value);
+        if !stripped.starts_with('{') {
+            return Self::from_env_value(conn_id, value);
+        }
+        let fields = match pyjson::loads(stripped).map_err(ConnError::BadJson)? {
+            Value::Dict(fields) => fields,
+            other => return Err(ConnError::NotJsonObject(other.kind().to_owned())),
+        };
+        let standard = WORDS
+            .iter()
+            .map(|(field, words)| {
+                let value = fields
+                    .iter()
+                    .find(|(key, _)| words.contains(&key.as_str()))
+                    .map_or(Value::Null, |(_, value)| value.clone());
+                ((*field).to_owned(), value)
+            })
+            .collect();
+        Self::from_env_value(conn_id, &pyjson::dumps(&Value::Dict(standard)))
+    }
+
     /// Whether both of Airflow's URI parsers read [`AirflowConnection::to_uri`] back as this
     /// connection, as [`AirflowConnection::equivalent`] compares them.
     pub fn uri_round_trips(&self) -> bool {
@@ -1651,6 +1692,40 @@ mod tests {
     }
 
     // The expected URIs and JSON below are what Airflow 3.3's `get_uri()` and `as_json()` write.
+
+    #[test]
+    fn a_secrets_manager_secret_is_read_with_the_backends_own_field_names() {
+        let legacy = AirflowConnection::from_secrets_manager(
+            "legacy",
+            r#" {"engine": "mysql", "username": "app", "user": "second", "key": "pw", "server": "db", "port": "3306", "database": "shop", "description": "dropped", "note": "dropped", "extra": {"ssl": true}}"#,
+        )
+        .expect("the backend reads it");
+        assert_eq!(legacy.conn_type, "mysql");
+        // The first matching key of the secret wins, as the backend takes it.
+        assert_eq!(legacy.login.as_deref(), Some("app"));
+        assert_eq!(legacy.password.as_deref(), Some("pw"));
+        assert_eq!(legacy.host.as_deref(), Some("db"));
+        assert_eq!(legacy.port, Some(3306));
+        assert_eq!(legacy.schema.as_deref(), Some("shop"));
+        assert_eq!(legacy.description, None);
+        assert_eq!(legacy.extra.as_deref(), Some(r#"{"ssl": true}"#));
+
+        // Airflow's own JSON form and URIs read as from AIRFLOW_CONN_*.
+        let c = with(|c| {
+            c.host = Some("db".into());
+            c.password = Some("p@ss".into());
+        });
+        assert!(
+            AirflowConnection::from_secrets_manager("x", &c.to_uri())
+                .is_ok_and(|back| back.equivalent(&c))
+        );
+        assert_eq!(
+            AirflowConnection::from_secrets_manager("x", &c.to_json()),
+            Ok(c)
+        );
+        assert!(AirflowConnection::from_secrets_manager("x", "[1]").is_err());
+        assert!(AirflowConnection::from_secrets_manager("x", "plain words").is_err());
+    }
 
     #[test]
     fn special_characters_in_login_and_password_are_percent_encoded() {

@@ -1,9 +1,12 @@
 //! Airflow connections in the keyring, for the app and the CLI: store one (checked as Airflow
-//! would), read one back whole, import a `.env` file or a value, and give the
-//! `AIRFLOW_CONN_<ID>` variables a command runs with.
+//! would), read one back whole, import a `.env` file or a value, give the `AIRFLOW_CONN_<ID>`
+//! variables a command runs with, and push them to or pull them from AWS Secrets Manager where
+//! an MWAA environment's Airflow reads them.
 //!
-//! Vault calls block on the keyring: call these from a blocking thread in async code.
+//! Vault calls block on the keyring: call these from a blocking thread in async code (the
+//! Secrets Manager calls are async and take no vault).
 
+use airgate_discovery::{ConnectionsPrefix, SecretsManager, Written};
 use airgate_vault::{ConnectionRecord, Sensitive, Vault};
 use serde::Serialize;
 
@@ -91,16 +94,8 @@ pub fn environment(
     conn_ids: &[String],
     json: bool,
 ) -> Result<Vec<(String, Sensitive<String>)>> {
-    let ids: Vec<String> = if conn_ids.is_empty() {
-        vault
-            .connections()?
-            .into_iter()
-            .map(|c| c.conn_id)
-            .collect()
-    } else {
-        conn_ids.to_vec()
-    };
-    ids.iter()
+    ids_or_all(vault, conn_ids)?
+        .iter()
         .map(|id| {
             let conn = load(vault, id)?;
             Ok((
@@ -113,6 +108,150 @@ pub fn environment(
             ))
         })
         .collect()
+}
+
+/// One connection written to Secrets Manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct Pushed {
+    pub conn_id: String,
+    /// The secret's name.
+    pub secret: String,
+    pub written: Written,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct ConnPush {
+    pub pushed: Vec<Pushed>,
+    /// Connections not written, and why.
+    pub problems: Vec<String>,
+}
+
+/// The secret strings to push for `conn_ids` (every stored connection when empty): the value
+/// `AIRFLOW_CONN_<ID>` would hold, which Secrets Manager's backend reads the same way (the URI
+/// when it reads back unchanged, which every Airflow version reads; else the JSON form; with
+/// `json`, always the JSON form).
+pub fn push_values(
+    vault: &Vault,
+    conn_ids: &[String],
+    json: bool,
+) -> Result<Vec<(String, Sensitive<String>)>> {
+    ids_or_all(vault, conn_ids)?
+        .into_iter()
+        .map(|id| {
+            let conn = load(vault, &id)?;
+            let value = if json {
+                conn.to_json()
+            } else {
+                conn.to_env_value()
+            };
+            Ok((id, Sensitive::new(value)))
+        })
+        .collect()
+}
+
+/// Writes each (conn_id, value) of [`push_values`] to its secret under `prefix`, creating the
+/// secrets that do not exist. One that fails is reported; the others are still written.
+pub async fn push(
+    manager: &SecretsManager,
+    prefix: &ConnectionsPrefix,
+    values: &[(String, Sensitive<String>)],
+) -> ConnPush {
+    let mut report = ConnPush::default();
+    for (conn_id, value) in values {
+        let secret = prefix.secret_name(conn_id);
+        match manager.put(&secret, value.expose()).await {
+            Ok(written) => report.pushed.push(Pushed {
+                conn_id: conn_id.clone(),
+                secret,
+                written,
+            }),
+            Err(err) => report.problems.push(format!("{conn_id}: {err}")),
+        }
+    }
+    report
+}
+
+/// Reads `conn_ids` (every connection under `prefix` when empty) from Secrets Manager, as the
+/// environment's Airflow reads them. Secrets that are missing or that Airflow could not read
+/// are reported.
+pub async fn fetch(
+    manager: &SecretsManager,
+    prefix: &ConnectionsPrefix,
+    conn_ids: &[String],
+) -> Result<(Vec<AirflowConnection>, Vec<String>)> {
+    let ids: Vec<String> = if conn_ids.is_empty() {
+        manager
+            .names(&prefix.list_prefix())
+            .await?
+            .iter()
+            .filter_map(|name| prefix.conn_id(name))
+            .filter(|id| airflow_conn::validate_conn_id(id).is_ok())
+            .map(str::to_owned)
+            .collect()
+    } else {
+        conn_ids.to_vec()
+    };
+    let mut connections = Vec::new();
+    let mut problems = Vec::new();
+    for id in ids {
+        let secret = prefix.secret_name(&id);
+        match manager.get(&secret).await {
+            Ok(Some(value)) => match AirflowConnection::from_secrets_manager(&id, &value) {
+                Ok(conn) => connections.push(conn),
+                Err(err) => problems.push(format!(
+                    "{id}: the secret {secret} is not a connection Airflow reads ({err})"
+                )),
+            },
+            Ok(None) => problems.push(format!("{id}: there is no secret {secret}")),
+            Err(err) => problems.push(format!("{id}: {err}")),
+        }
+    }
+    Ok((connections, problems))
+}
+
+/// Stores connections [`fetch`]ed; one already stored is kept unless `replace`.
+pub fn store_pulled(
+    vault: &Vault,
+    connections: &[AirflowConnection],
+    replace: bool,
+) -> Result<ConnImport> {
+    let stored: Vec<String> = vault
+        .connections()?
+        .into_iter()
+        .map(|c| c.conn_id)
+        .collect();
+    let mut report = ConnImport::default();
+    for conn in connections {
+        if !replace && stored.contains(&conn.conn_id) {
+            report.problems.push(format!(
+                "{}: a connection of that id is stored already (kept; replace it to take the pulled one)",
+                conn.conn_id
+            ));
+            continue;
+        }
+        match store(vault, conn) {
+            Ok(saved) => report.saved.push(saved.conn_id),
+            Err(e) => report.problems.push(format!("{}: {e}", conn.conn_id)),
+        }
+    }
+    Ok(report)
+}
+
+fn ids_or_all(vault: &Vault, conn_ids: &[String]) -> Result<Vec<String>> {
+    Ok(if conn_ids.is_empty() {
+        vault
+            .connections()?
+            .into_iter()
+            .map(|c| c.conn_id)
+            .collect()
+    } else {
+        conn_ids.to_vec()
+    })
 }
 
 #[cfg(test)]

@@ -103,6 +103,9 @@ pub enum Error {
     )]
     NoSuchConnection { conn_id: String },
 
+    #[error("{0}")]
+    Secrets(#[from] airgate_discovery::SecretsError),
+
     #[error("No saved bastion is named {name:?}. Add it under Bastions, or pick another one.")]
     NoSuchBastion { name: String },
 
@@ -173,7 +176,8 @@ impl Error {
             | Error::KeyFile { .. }
             | Error::SshConfig { .. }
             | Error::Connection(_)
-            | Error::NoSuchConnection { .. } => OpenStep::Route,
+            | Error::NoSuchConnection { .. }
+            | Error::Secrets(_) => OpenStep::Route,
             Error::Token(_) => OpenStep::Token,
             Error::NoBrowser
             | Error::UnknownBrowser { .. }

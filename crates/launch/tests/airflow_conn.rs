@@ -1,5 +1,5 @@
 //! Airgate's Airflow connection codec against Apache Airflow itself: the Airflow pinned in
-//! tests/airflow/requirements.txt, in the venv scripts/airflow-venv.sh makes (minutes the first
+//! tests/airflow/requirements.txt, in the venv `scripts/python-venv.sh airflow` makes (minutes the first
 //! time, instant after), driven by tests/airflow/conn_roundtrip.py.
 //!
 //! For many connections, hand-picked and generated, Airflow must read every field of what Airgate
@@ -39,7 +39,7 @@ fn skip_or_fail(why: &str) -> Option<PathBuf> {
     None
 }
 
-/// The venv's python, made by scripts/airflow-venv.sh, or None (skipped).
+/// The venv's python, made by `scripts/python-venv.sh airflow`, or None (skipped).
 fn airflow_python() -> Option<PathBuf> {
     static PYTHON: OnceLock<Option<PathBuf>> = OnceLock::new();
     PYTHON.get_or_init(make_venv).clone()
@@ -55,18 +55,19 @@ fn make_venv() -> Option<PathBuf> {
     {
         return skip_or_fail(&format!("{python} not found"));
     }
-    let script = repo_root().join("scripts/airflow-venv.sh");
+    let script = repo_root().join("scripts/python-venv.sh");
     let mut command = Command::new("bash");
     command
         .arg(&script)
+        .arg("airflow")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command.spawn().expect("start bash scripts/airflow-venv.sh");
+    let mut child = command.spawn().expect("start bash scripts/python-venv.sh");
     let started = Instant::now();
     let status = loop {
-        if let Some(status) = child.try_wait().expect("wait for airflow-venv.sh") {
+        if let Some(status) = child.try_wait().expect("wait for python-venv.sh airflow") {
             break status;
         }
         if started.elapsed() > VENV_TIMEOUT {
@@ -75,7 +76,7 @@ fn make_venv() -> Option<PathBuf> {
                 .args(["-TERM", "--", &format!("-{}", child.id())])
                 .status();
             let _ = child.wait();
-            panic!("scripts/airflow-venv.sh did not finish in {VENV_TIMEOUT:?}");
+            panic!("scripts/python-venv.sh airflow did not finish in {VENV_TIMEOUT:?}");
         }
         std::thread::sleep(Duration::from_millis(200));
     };
@@ -84,16 +85,16 @@ fn make_venv() -> Option<PathBuf> {
         &mut child.stdout.take().expect("script stdout"),
         &mut stdout,
     )
-    .expect("read airflow-venv.sh output");
+    .expect("read python-venv.sh airflow output");
     if !status.success() {
         return skip_or_fail(&format!(
-            "scripts/airflow-venv.sh failed ({status}); its output is above"
+            "scripts/python-venv.sh airflow failed ({status}); its output is above"
         ));
     }
     let path = PathBuf::from(stdout.lines().last().unwrap_or_default().trim());
     assert!(
         path.is_file(),
-        "airflow-venv.sh printed {stdout:?}, not a python"
+        "python-venv.sh airflow printed {stdout:?}, not a python"
     );
     Some(path)
 }

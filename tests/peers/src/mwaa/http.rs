@@ -356,6 +356,21 @@ async fn create_environment(
             ));
         }
     };
+    if let Some(options) = body
+        .get("AirflowConfigurationOptions")
+        .and_then(Value::as_object)
+    {
+        for (key, value) in options {
+            let Some(value) = value.as_str() else {
+                return Err(ApiError::new(
+                    ErrorCode::ValidationException,
+                    format!("AirflowConfigurationOptions {key} must be a string."),
+                ));
+            };
+            seed.airflow_configuration_options
+                .insert(key.clone(), value.to_owned());
+        }
+    }
     if let Some(tags) = body.get("Tags").and_then(Value::as_object) {
         for (key, value) in tags {
             if let Some(value) = value.as_str() {

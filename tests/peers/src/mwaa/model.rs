@@ -111,6 +111,8 @@ pub struct SeedEnvironment {
     pub tags: BTreeMap<String, String>,
     /// Overrides the derived `WebserverUrl` (a hostname, as MWAA returns it).
     pub webserver_url: Option<String>,
+    /// Airflow configuration overrides (`secrets.backend_kwargs`, ...), as MWAA returns them.
+    pub airflow_configuration_options: BTreeMap<String, String>,
 }
 
 impl Default for SeedEnvironment {
@@ -132,6 +134,7 @@ impl Default for SeedEnvironment {
             security_group_ids: vec!["sg-0a1b2c3d4e5f60001".to_owned()],
             tags: BTreeMap::new(),
             webserver_url: None,
+            airflow_configuration_options: BTreeMap::new(),
         }
     }
 }
@@ -174,6 +177,14 @@ impl SeedEnvironment {
 
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags.insert(key.into(), value.into());
+        self
+    }
+
+    /// An Airflow configuration option (`AirflowConfigurationOptions`), e.g.
+    /// `secrets.backend_kwargs`.
+    pub fn airflow_option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.airflow_configuration_options
+            .insert(key.into(), value.into());
         self
     }
 }
@@ -319,7 +330,7 @@ impl EnvRecord {
             "SourceBucketArn": s.source_bucket_arn.clone()
                 .unwrap_or_else(|| format!("arn:aws:s3:::airflow-{}", s.name)),
             "DagS3Path": s.dag_s3_path,
-            "AirflowConfigurationOptions": {},
+            "AirflowConfigurationOptions": s.airflow_configuration_options,
             "EnvironmentClass": s.environment_class,
             "MaxWorkers": 10,
             "MinWorkers": 1,
