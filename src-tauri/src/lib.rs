@@ -2,6 +2,7 @@
 //! core crates. Wiring only: the work is in `commands/`, `events.rs`, `tray.rs` and the core.
 
 pub mod airflow_window;
+pub mod clipboard;
 mod commands;
 pub mod error;
 pub mod events;
@@ -60,6 +61,11 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::connections::list_tokens,
             commands::connections::save_token,
             commands::connections::delete_token,
+            commands::connections::copy_connection_password,
+            commands::connections::copy_token,
+            commands::connections::connections_prefix,
+            commands::connections::push_connections,
+            commands::connections::pull_connections,
             commands::keys::list_keys,
             commands::keys::import_key,
             commands::keys::generate_key,
@@ -115,6 +121,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
         .invoke_handler(ipc.invoke_handler())
         .on_window_event(window::on_window_event)
         .manage(TrayModel::default())
+        .manage(clipboard::SecretClipboard::default())
         .setup(move |app| {
             ipc.mount_events(app);
             let (data_dir, custom) =

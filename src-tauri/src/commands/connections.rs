@@ -1,12 +1,153 @@
 //! Airflow connections and tokens. The window sees what lists show (no password, no extra, no
-//! token value); it sends a password or a token's value once, when the user types it.
+//! token value); it sends a password or a token's value once, when the user types it. Copying
+//! one puts it on the clipboard from here; pushing and pulling go to AWS Secrets Manager with
+//! the profile and region of an environment.
 
+use airgate_discovery::{ConnectionsPrefix, SecretsManager};
+use airgate_launch::connections::{self as conns, ConnImport, ConnPush};
 use airgate_vault::{ConnectionRecord, Sensitive, TokenRecord};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tauri::State;
 
-use crate::error::{CmdResult, Error};
+use super::tunnels::EnvironmentRef;
+use crate::clipboard::SecretClipboard;
+use crate::error::{CmdResult, Error, Result};
 use crate::state::AppState;
+
+/// What a copy did, for the window to say.
+#[derive(Debug, Clone, Serialize, specta::Type)]
+#[serde(rename_all = "camelCase")]
+pub struct Copied {
+    /// When the clipboard is cleared (if it still holds the secret then).
+    pub clear_after_secs: u32,
+}
+
+/// Copies the password of the connection `conn_id` to the clipboard; it is cleared after the
+/// settings' delay.
+#[tauri::command]
+#[specta::specta]
+pub async fn copy_connection_password(
+    state: State<'_, AppState>,
+    clipboard: State<'_, SecretClipboard>,
+    conn_id: String,
+) -> CmdResult<Copied> {
+    let id = conn_id.clone();
+    let secret = state
+        .with_vault("Reading the connection", move |vault| vault.connection(&id))
+        .await?
+        .and_then(|(_, secrets)| secrets.password)
+        .ok_or_else(|| Error::InvalidInput(format!("{conn_id} has no stored password.")))?;
+    Ok(copy(&state, &clipboard, secret)?)
+}
+
+/// Copies the value of the token `name` to the clipboard; it is cleared after the settings'
+/// delay.
+#[tauri::command]
+#[specta::specta]
+pub async fn copy_token(
+    state: State<'_, AppState>,
+    clipboard: State<'_, SecretClipboard>,
+    name: String,
+) -> CmdResult<Copied> {
+    let token = name.clone();
+    let secret = state
+        .with_vault("Reading the token", move |vault| vault.token(&token))
+        .await?
+        .ok_or_else(|| Error::InvalidInput(format!("There is no stored token {name}.")))?;
+    Ok(copy(&state, &clipboard, secret)?)
+}
+
+fn copy(
+    state: &AppState,
+    clipboard: &SecretClipboard,
+    secret: Sensitive<String>,
+) -> Result<Copied> {
+    let clear_after = airgate_launch::settings::load(&state.data_dir)
+        .unwrap_or_default()
+        .clipboard_clear_after();
+    clipboard
+        .copy(secret, clear_after)
+        .map_err(|e| Error::InvalidInput(format!("The clipboard cannot be written ({e}).")))?;
+    Ok(Copied {
+        clear_after_secs: u32::try_from(clear_after.as_secs()).unwrap_or(u32::MAX),
+    })
+}
+
+/// Where `environment`'s Airflow reads connections in Secrets Manager.
+#[tauri::command]
+#[specta::specta]
+pub async fn connections_prefix(
+    state: State<'_, AppState>,
+    environment: EnvironmentRef,
+) -> CmdResult<ConnectionsPrefix> {
+    Ok(prefix_of(&state, &environment).await?)
+}
+
+async fn prefix_of(state: &AppState, environment: &EnvironmentRef) -> Result<ConnectionsPrefix> {
+    let env = state
+        .environment(&environment.profile, &environment.region, &environment.name)
+        .ok_or_else(|| Error::EnvironmentNotFound(environment.tunnel_id()))?;
+    Ok(airgate_discovery::environment_connections_prefix(
+        &airgate_discovery::aws_files(),
+        &env.profile,
+        &env.region,
+        &env.name,
+    )
+    .await
+    .map_err(airgate_launch::Error::from)?)
+}
+
+async fn manager(environment: &EnvironmentRef) -> Result<SecretsManager> {
+    Ok(SecretsManager::new(
+        &airgate_discovery::aws_files(),
+        &environment.profile,
+        &environment.region,
+    )
+    .await
+    .map_err(airgate_launch::Error::from)?)
+}
+
+/// Writes `conn_ids` (every stored connection when empty) to Secrets Manager where
+/// `environment`'s Airflow reads them.
+#[tauri::command]
+#[specta::specta]
+pub async fn push_connections(
+    state: State<'_, AppState>,
+    environment: EnvironmentRef,
+    conn_ids: Vec<String>,
+) -> CmdResult<ConnPush> {
+    let prefix = prefix_of(&state, &environment).await?;
+    let values = state
+        .with_vault("Reading the connections", move |vault| {
+            conns::push_values(vault, &conn_ids, false)
+        })
+        .await?;
+    let manager = manager(&environment).await?;
+    Ok(conns::push(&manager, &prefix, &values).await)
+}
+
+/// Stores the connections under `environment`'s prefix in Secrets Manager (kept when stored
+/// already, unless `replace`).
+#[tauri::command]
+#[specta::specta]
+pub async fn pull_connections(
+    state: State<'_, AppState>,
+    environment: EnvironmentRef,
+    replace: bool,
+) -> CmdResult<ConnImport> {
+    let prefix = prefix_of(&state, &environment).await?;
+    let manager = manager(&environment).await?;
+    let (connections, problems) = conns::fetch(&manager, &prefix, &[])
+        .await
+        .map_err(Error::from)?;
+    let mut report = state
+        .with_vault("Storing the connections", move |vault| {
+            conns::store_pulled(vault, &connections, replace)
+        })
+        .await?;
+    report.problems.splice(0..0, problems);
+    Ok(report)
+}
 
 /// A connection as the form sends it.
 #[derive(Debug, Clone, Deserialize, specta::Type)]

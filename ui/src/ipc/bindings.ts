@@ -49,6 +49,28 @@ export const commands = {
 	saveToken: (token: TokenRecord_Deserialize, value: string) => typedError<TokenRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("save_token", { token, value })),
 	/**  Deletes the token `name`; returns every stored one. */
 	deleteToken: (name: string) => typedError<TokenRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("delete_token", { name })),
+	/**
+	 *  Copies the password of the connection `conn_id` to the clipboard; it is cleared after the
+	 *  settings' delay.
+	 */
+	copyConnectionPassword: (connId: string) => typedError<Copied, IpcError_Serialize>(__TAURI_INVOKE("copy_connection_password", { connId })),
+	/**
+	 *  Copies the value of the token `name` to the clipboard; it is cleared after the settings'
+	 *  delay.
+	 */
+	copyToken: (name: string) => typedError<Copied, IpcError_Serialize>(__TAURI_INVOKE("copy_token", { name })),
+	/**  Where `environment`'s Airflow reads connections in Secrets Manager. */
+	connectionsPrefix: (environment: EnvironmentRef) => typedError<ConnectionsPrefix, IpcError_Serialize>(__TAURI_INVOKE("connections_prefix", { environment })),
+	/**
+	 *  Writes `conn_ids` (every stored connection when empty) to Secrets Manager where
+	 *  `environment`'s Airflow reads them.
+	 */
+	pushConnections: (environment: EnvironmentRef, connIds: string[]) => typedError<ConnPush, IpcError_Serialize>(__TAURI_INVOKE("push_connections", { environment, connIds })),
+	/**
+	 *  Stores the connections under `environment`'s prefix in Secrets Manager (kept when stored
+	 *  already, unless `replace`).
+	 */
+	pullConnections: (environment: EnvironmentRef, replace: boolean) => typedError<ConnImport, IpcError_Serialize>(__TAURI_INVOKE("pull_connections", { environment, replace })),
 	/**  The stored keys. */
 	listKeys: () => typedError<KeyRecord[], IpcError_Serialize>(__TAURI_INVOKE("list_keys")),
 	/**
@@ -255,6 +277,21 @@ export type CloseBehavior =
 /**  Quit: every tunnel closes. */
 "quit";
 
+/**  What an import did. */
+export type ConnImport = {
+	/**  conn_ids stored. */
+	saved: string[],
+	/**  Lines or connections not stored, and why. */
+	problems: string[],
+};
+
+/**  What a push did. */
+export type ConnPush = {
+	pushed: Pushed[],
+	/**  Connections not written, and why. */
+	problems: string[],
+};
+
 /**  A connection as the form sends it. */
 export type ConnectionInput = ConnectionInput_Serialize | ConnectionInput_Deserialize;
 
@@ -327,6 +364,19 @@ export type ConnectionRecord_Serialize = {
 	hasPassword: boolean,
 	/**  Whether an extra is stored. */
 	hasExtra: boolean,
+};
+
+/**  Where connections live in Secrets Manager: secret `<prefix><sep><conn_id>`. */
+export type ConnectionsPrefix = {
+	prefix: string,
+	sep: string,
+	source: PrefixSource,
+};
+
+/**  What a copy did, for the window to say. */
+export type Copied = {
+	/**  When the clipboard is cleared (if it still holds the secret then). */
+	clearAfterSecs: number,
 };
 
 /**  Everything found in one sweep over all profiles and regions. */
@@ -547,6 +597,11 @@ export type OpenSettings_Deserialize = {
 	 *  [`crate::pac::DEFAULT_PAC_PORT`]; 0: any free port).
 	 */
 	pacPort?: number | null,
+	/**
+	 *  Seconds after which a password copied from the window is cleared from the clipboard
+	 *  (`None`: [`DEFAULT_CLIPBOARD_CLEAR_SECS`]).
+	 */
+	clipboardClearSecs?: number | null,
 };
 
 /**  How Open behaves. */
@@ -579,6 +634,11 @@ export type OpenSettings_Serialize = {
 	 *  [`crate::pac::DEFAULT_PAC_PORT`]; 0: any free port).
 	 */
 	pacPort: number | null,
+	/**
+	 *  Seconds after which a password copied from the window is cleared from the clipboard
+	 *  (`None`: [`DEFAULT_CLIPBOARD_CLEAR_SECS`]).
+	 */
+	clipboardClearSecs: number | null,
 };
 
 /**  The steps of Open, in order. */
@@ -595,6 +655,28 @@ export type PacRoute = {
 	/**  The web server's host name, without port. */
 	host: string,
 	socksPort: number,
+};
+
+/**  Where a [`ConnectionsPrefix`] came from. */
+export type PrefixSource = 
+/**  The environment's `secrets.backend_kwargs`. */
+"Environment" | 
+/**  The environment uses the Secrets Manager backend with its default prefix. */
+"BackendDefault" | 
+/**
+ *  The environment has no secrets backend configured: its Airflow does not read Secrets
+ *  Manager until `secrets.backend` is set; the conventional prefix is used.
+ */
+"NotConfigured" | 
+/**  Given by the user. */
+"Chosen";
+
+/**  One connection written to Secrets Manager. */
+export type Pushed = {
+	connId: string,
+	/**  The secret's name. */
+	secret: string,
+	written: Written,
 };
 
 /**
@@ -875,6 +957,9 @@ export type UnknownHostKey = {
  *  (`window-close-asked`): the window asks, then calls `answer_close`.
  */
 export type WindowCloseAsked = null;
+
+/**  What [`SecretsManager::put`] did. */
+export type Written = "Created" | "Updated";
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

@@ -13,6 +13,10 @@ export type {
   Browser,
   CloseBehavior,
   ConnectionRecord,
+  ConnectionsPrefix,
+  ConnImport,
+  ConnPush,
+  Copied,
   Discovery_Serialize as Discovery,
   Environment_Serialize as Environment,
   EnvironmentRef,
@@ -26,6 +30,8 @@ export type {
   OpenProgress,
   OpenSettings_Serialize as OpenSettings,
   OpenStep,
+  PrefixSource,
+  Pushed,
   SelfHostedRecord,
   ServeRule,
   SettingsView_Serialize as SettingsView,
@@ -40,6 +46,7 @@ export type {
   TunnelState,
   TunnelStats,
   UnknownHostKey,
+  Written,
 } from "./bindings";
 export { commands, events } from "./bindings";
 
