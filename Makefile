@@ -36,11 +36,13 @@ lint: ui
 	cargo clippy --workspace --all-targets --locked -- -D warnings
 	@# Code behind cfg(windows) (Credential Manager, the agent's named pipe, Windows paths) is
 	@# compiled and linted too. The test harnesses (sandbox, GUI tests, bench) are Linux-only.
-	cargo clippy --locked --target x86_64-pc-windows-gnu -p airgate-discovery -p airgate-tunnel \
-		-p airgate-vault -p airgate-launch -p airgate-cli -p airgate-desktop --lib --bins -- -D warnings
-	@# For macOS only the vault (the Keychain store) builds without Apple's SDK; the rest has C
-	@# build steps (aws-lc, WebKit) that only the release workflow's macOS runner compiles.
-	cargo clippy --locked --target aarch64-apple-darwin -p airgate-vault --lib -- -D warnings
+	cargo clippy --locked --target x86_64-pc-windows-gnu -p airgate-paths -p airgate-discovery \
+		-p airgate-tunnel -p airgate-vault -p airgate-launch -p airgate-cli -p airgate-desktop \
+		--lib --bins -- -D warnings
+	@# For macOS only the vault (the Keychain store) and the paths build without Apple's SDK; the
+	@# rest has C build steps (aws-lc, WebKit) that only the release workflow's macOS runner compiles.
+	cargo clippy --locked --target aarch64-apple-darwin -p airgate-vault -p airgate-paths --lib \
+		-- -D warnings
 
 ## Unit and integration tests against real peers (sshd, a private network namespace, gnome-keyring, the MWAA server).
 unit: ui

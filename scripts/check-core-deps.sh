@@ -2,7 +2,7 @@
 # Architecture invariant: the core crates never depend on Tauri, GTK or WebKit.
 set -euo pipefail
 status=0
-for crate in airgate-discovery airgate-tunnel airgate-vault airgate-launch airgate-cli; do
+for crate in airgate-paths airgate-discovery airgate-tunnel airgate-vault airgate-launch airgate-cli; do
   if hits=$(cargo tree --locked -e normal,build -p "$crate" --target all --prefix none \
       | grep -E '^(tauri|gtk|webkit2gtk|wry|tao)([-_ ]|$)' | sort -u) && [ -n "$hits" ]; then
     echo "error: $crate depends on the desktop stack:" >&2

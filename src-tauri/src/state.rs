@@ -155,13 +155,9 @@ impl AppState {
             .cloned()
     }
 
-    /// The known_hosts files a bastion's host key is checked against, in order.
+    /// The known_hosts files a bastion's host key is checked against, in order (the CLI's too).
     pub fn known_hosts(&self) -> Vec<PathBuf> {
-        let mut files = vec![self.data_dir.join("known_hosts")];
-        if let Some(home) = dirs::home_dir() {
-            files.push(home.join(".ssh").join("known_hosts"));
-        }
-        files
+        airgate_paths::Platform::current().known_hosts_files(&self.data_dir)
     }
 
     /// The vault of this app's namespace, opened off the async runtime on first use.
@@ -238,5 +234,21 @@ mod tests {
         let config: serde_json::Value =
             serde_json::from_str(include_str!("../tauri.conf.json")).expect("tauri.conf.json");
         assert_eq!(config["identifier"], super::IDENTIFIER);
+    }
+
+    /// The app takes its default data directory from Tauri, the CLI from `airgate-paths`: they
+    /// must be one directory, or the CLI would not see the app's ports, settings and known_hosts.
+    #[test]
+    fn tauri_s_data_directory_is_the_cli_s() {
+        use tauri::Manager as _;
+        let mut context = tauri::test::mock_context(tauri::test::noop_assets());
+        context.config_mut().identifier = super::IDENTIFIER.to_owned();
+        let app = tauri::test::mock_builder()
+            .build(context)
+            .expect("mock app");
+        assert_eq!(
+            app.path().app_data_dir().ok(),
+            airgate_paths::Platform::current().default_data_dir()
+        );
     }
 }

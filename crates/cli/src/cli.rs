@@ -267,17 +267,11 @@ fn default_known_hosts(known_hosts: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
         return Ok(known_hosts);
     }
     let data_dir = airgate_launch::settings::data_dir().ok_or(Error::NoHome)?;
-    Ok(vec![
-        own_known_hosts(&data_dir),
-        dirs::home_dir()
-            .ok_or(Error::NoHome)?
-            .join(".ssh")
-            .join("known_hosts"),
-    ])
+    Ok(airgate_paths::Platform::current().known_hosts_files(&data_dir))
 }
 
 fn own_known_hosts(data_dir: &std::path::Path) -> PathBuf {
-    data_dir.join("known_hosts")
+    data_dir.join(airgate_paths::KNOWN_HOSTS_FILE)
 }
 
 /// The unknown host key an error is about, if it is one.

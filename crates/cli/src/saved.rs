@@ -285,8 +285,12 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             import_keys,
             file,
         } => {
-            let home = dirs::home_dir().ok_or(Error::NoHome)?;
-            let config = file.unwrap_or_else(|| airgate_launch::ssh_config::default_config(&home));
+            let platform = airgate_paths::Platform::current();
+            let home = platform.home.clone().ok_or(Error::NoHome)?;
+            let config = match file {
+                Some(file) => file,
+                None => platform.ssh_config().ok_or(Error::NoHome)?,
+            };
             let hosts = airgate_launch::ssh_config::read(&vault, &config, &home)?;
             if names.is_empty() && !all {
                 if hosts.is_empty() {

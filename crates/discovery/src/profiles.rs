@@ -1,6 +1,6 @@
 //! The shared AWS files: where they are, and the profiles in them (parsed by aws-config).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use aws_config::profile::{ProfileFileLoadError, ProfileSet};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
@@ -12,23 +12,12 @@ use crate::{AwsFiles, Error, Profile, Result};
 pub const AIRGATE_REGIONS_KEY: &str = "airgate_regions";
 
 /// The shared AWS files of this user: `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE` when
-/// set, else `~/.aws/config` and `~/.aws/credentials`.
+/// set, else `~/.aws/config` and `~/.aws/credentials` (computed per platform by `airgate-paths`).
 pub fn aws_files() -> AwsFiles {
-    let home = dirs::home_dir().unwrap_or_default();
-    let pick = |var: &str, default: &str| match std::env::var_os(var) {
-        Some(path) if !path.is_empty() => expand_home(Path::new(&path), &home),
-        _ => home.join(".aws").join(default),
-    };
+    let platform = airgate_paths::Platform::current();
     AwsFiles {
-        config: pick("AWS_CONFIG_FILE", "config"),
-        credentials: pick("AWS_SHARED_CREDENTIALS_FILE", "credentials"),
-    }
-}
-
-fn expand_home(path: &Path, home: &Path) -> PathBuf {
-    match path.strip_prefix("~") {
-        Ok(rest) => home.join(rest),
-        Err(_) => path.to_path_buf(),
+        config: platform.aws_config_file(),
+        credentials: platform.aws_credentials_file(),
     }
 }
 
@@ -373,18 +362,6 @@ mod tests {
         assert_eq!(
             reason_of("error parsing x on line 8:\n  Expected an '=' sign defining a property"),
             "Expected an '=' sign defining a property"
-        );
-    }
-
-    #[test]
-    fn home_is_expanded() {
-        assert_eq!(
-            expand_home(Path::new("~/x/config"), Path::new("/home/me")),
-            PathBuf::from("/home/me/x/config")
-        );
-        assert_eq!(
-            expand_home(Path::new("/etc/aws"), Path::new("/home/me")),
-            PathBuf::from("/etc/aws")
         );
     }
 }

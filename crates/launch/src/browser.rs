@@ -35,28 +35,11 @@ pub struct Browser {
     pub path: PathBuf,
 }
 
-/// The operating systems whose usual install places are known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Os {
-    Linux,
-    MacOs,
-    Windows,
-}
-
-impl Os {
-    pub fn current() -> Os {
-        if cfg!(target_os = "macos") {
-            Os::MacOs
-        } else if cfg!(windows) {
-            Os::Windows
-        } else {
-            Os::Linux
-        }
-    }
-}
+/// The operating systems whose usual install places are known (the one `airgate-paths` uses).
+pub use airgate_paths::Os;
 
 /// Where each browser usually is on `os`, in order of preference. `env` reads environment
-/// variables (`ProgramFiles`, `LOCALAPPDATA`, `HOME`), so every platform's list can be
+/// variables (`ProgramFiles`, `LOCALAPPDATA`, `HOME`, `PATH`), so every platform's list can be
 /// computed (and tested) anywhere.
 pub fn candidates(os: Os, env: &dyn Fn(&str) -> Option<String>) -> Vec<Browser> {
     use BrowserKind::{Chromium, Firefox};
@@ -66,24 +49,54 @@ pub fn candidates(os: Os, env: &dyn Fn(&str) -> Option<String>) -> Vec<Browser> 
         path,
     };
     match os {
-        Os::Linux => [
-            ("Google Chrome", Chromium, "/usr/bin/google-chrome-stable"),
-            ("Google Chrome", Chromium, "/usr/bin/google-chrome"),
-            ("Google Chrome", Chromium, "/opt/google/chrome/chrome"),
-            ("Chromium", Chromium, "/usr/bin/chromium"),
-            ("Chromium", Chromium, "/usr/bin/chromium-browser"),
-            ("Chromium", Chromium, "/snap/bin/chromium"),
-            ("Microsoft Edge", Chromium, "/usr/bin/microsoft-edge"),
-            ("Microsoft Edge", Chromium, "/opt/microsoft/msedge/msedge"),
-            ("Brave", Chromium, "/usr/bin/brave-browser"),
-            ("Brave", Chromium, "/opt/brave.com/brave/brave"),
-            ("Firefox", Firefox, "/usr/bin/firefox"),
-            ("Firefox", Firefox, "/usr/bin/firefox-esr"),
-            ("Firefox", Firefox, "/snap/bin/firefox"),
-        ]
-        .into_iter()
-        .map(|(name, kind, path)| entry(name, kind, PathBuf::from(path)))
-        .collect(),
+        Os::Linux => {
+            let usual = [
+                ("Google Chrome", Chromium, "/usr/bin/google-chrome-stable"),
+                ("Google Chrome", Chromium, "/usr/bin/google-chrome"),
+                ("Google Chrome", Chromium, "/opt/google/chrome/chrome"),
+                ("Chromium", Chromium, "/usr/bin/chromium"),
+                ("Chromium", Chromium, "/usr/bin/chromium-browser"),
+                ("Chromium", Chromium, "/snap/bin/chromium"),
+                ("Microsoft Edge", Chromium, "/usr/bin/microsoft-edge"),
+                ("Microsoft Edge", Chromium, "/opt/microsoft/msedge/msedge"),
+                ("Brave", Chromium, "/usr/bin/brave-browser"),
+                ("Brave", Chromium, "/opt/brave.com/brave/brave"),
+                ("Firefox", Firefox, "/usr/bin/firefox"),
+                ("Firefox", Firefox, "/usr/bin/firefox-esr"),
+                ("Firefox", Firefox, "/snap/bin/firefox"),
+            ];
+            // The commands' names, looked up in `PATH` after the usual places.
+            let commands = [
+                ("Google Chrome", Chromium, "google-chrome-stable"),
+                ("Google Chrome", Chromium, "google-chrome"),
+                ("Chromium", Chromium, "chromium"),
+                ("Chromium", Chromium, "chromium-browser"),
+                ("Microsoft Edge", Chromium, "microsoft-edge-stable"),
+                ("Microsoft Edge", Chromium, "microsoft-edge"),
+                ("Brave", Chromium, "brave-browser"),
+                ("Brave", Chromium, "brave"),
+                ("Firefox", Firefox, "firefox"),
+                ("Firefox", Firefox, "firefox-esr"),
+            ];
+            let mut found: Vec<Browser> = usual
+                .into_iter()
+                .map(|(name, kind, path)| entry(name, kind, PathBuf::from(path)))
+                .collect();
+            // Then `PATH` (/usr/local/bin, a Nix or Homebrew profile, ...): after the usual
+            // places, so a browser found there before stays the one chosen. Relative entries
+            // (the working directory) are skipped: a browser is never run from there.
+            let path = env("PATH").unwrap_or_default();
+            let dirs: Vec<&str> = path.split(':').filter(|d| d.starts_with('/')).collect();
+            for (name, kind, command) in commands {
+                for dir in &dirs {
+                    let path = PathBuf::from(format!("{}/{command}", dir.trim_end_matches('/')));
+                    if !found.iter().any(|b| b.path == path) {
+                        found.push(entry(name, kind, path));
+                    }
+                }
+            }
+            found
+        }
         Os::MacOs => {
             let apps = [
                 (
@@ -555,6 +568,41 @@ mod tests {
             linux
                 .iter()
                 .any(|b| b.path == Path::new("/usr/bin/firefox-esr"))
+        );
+    }
+
+    #[test]
+    fn linux_also_finds_browsers_on_path_after_the_usual_places() {
+        let path_env = |name: &str| {
+            (name == "PATH").then(|| "/home/me/.nix-profile/bin:bin::/usr/bin/".to_owned())
+        };
+        let linux = candidates(Os::Linux, &path_env);
+        let usual = candidates(Os::Linux, &no_env);
+        assert_eq!(
+            linux[..usual.len()],
+            usual[..],
+            "the usual places come first"
+        );
+        let nix = linux
+            .iter()
+            .find(|b| b.path == Path::new("/home/me/.nix-profile/bin/chromium"))
+            .expect("chromium on PATH");
+        assert_eq!(
+            (nix.name.as_str(), nix.kind),
+            ("Chromium", BrowserKind::Chromium)
+        );
+        assert!(
+            linux
+                .iter()
+                .any(|b| b.path == Path::new("/usr/bin/microsoft-edge-stable"))
+        );
+        // Each path once; relative PATH entries are never searched.
+        let paths: std::collections::HashSet<_> = linux.iter().map(|b| &b.path).collect();
+        assert_eq!(paths.len(), linux.len());
+        assert!(
+            linux
+                .iter()
+                .all(|b| b.path.to_string_lossy().starts_with('/'))
         );
     }
 

@@ -10,28 +10,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// The app's identifier (as in `tauri.conf.json`): its data directory's name and the base of its
-/// keyring namespace. The CLI shares the desktop app's data directory.
-pub const APP_IDENTIFIER: &str = "app.airgate.desktop";
+pub use airgate_paths::{APP_IDENTIFIER, DATA_DIR_ENV};
 
 /// The file in the data directory that the app and the CLI lock while they write the keyring's
 /// records, so that neither loses the other's update.
 pub const VAULT_LOCK: &str = "vault.lock";
 
-/// Environment variable that moves every file (and the keyring namespace) to another directory.
-pub const DATA_DIR_ENV: &str = "AIRGATE_DATA_DIR";
-
 /// The data directory [`DATA_DIR_ENV`] names, when it is set.
 pub fn chosen_data_dir() -> Option<PathBuf> {
-    std::env::var_os(DATA_DIR_ENV)
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+    airgate_paths::Platform::current().chosen_data_dir()
 }
 
 /// The app's data directory: [`DATA_DIR_ENV`], else `<OS data directory>/`[`APP_IDENTIFIER`]
-/// (where the desktop app keeps it too); `None` without a home directory.
+/// (where the desktop app keeps it too; `airgate_paths::Platform::data_dir` says where that is
+/// on each platform); `None` without a home directory.
 pub fn data_dir() -> Option<PathBuf> {
-    chosen_data_dir().or_else(|| dirs::data_dir().map(|dir| dir.join(APP_IDENTIFIER)))
+    airgate_paths::Platform::current().data_dir()
 }
 
 /// The settings file's name inside the data directory.

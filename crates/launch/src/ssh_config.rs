@@ -6,6 +6,9 @@
 //! only when asked (and only an unencrypted one: an encrypted key is imported under Keys, where
 //! its passphrase is asked for), else the bastion keeps using the file. A host without
 //! `IdentityFile` logs in with the SSH agent, as `ssh` would try it first.
+//!
+//! The front ends read the file `airgate_paths::Platform::ssh_config` names, or one the user
+//! gives.
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -47,11 +50,6 @@ pub struct SshImport {
     pub keys: Vec<String>,
     /// Hosts not saved, or saved with their key file, and why (full sentences).
     pub notes: Vec<String>,
-}
-
-/// `~/.ssh/config` under `home`.
-pub fn default_config(home: &Path) -> PathBuf {
-    home.join(".ssh").join("config")
 }
 
 /// The concrete hosts of the ssh config file `config` (`Include`s and `~` resolved against
@@ -269,6 +267,11 @@ mod tests {
         assert!(status.success());
     }
 
+    /// The `~/.ssh/config` of the test home `home`.
+    fn config_in(home: &Path) -> PathBuf {
+        home.join(".ssh").join("config")
+    }
+
     /// A home whose config includes another file, with `Host *` defaults and a jump host.
     fn home() -> tempfile::TempDir {
         let home = tempfile::tempdir().expect("temp home");
@@ -304,7 +307,7 @@ mod tests {
     fn concrete_hosts_are_read_with_includes_and_defaults() {
         let home = home();
         let vault = vault();
-        let hosts = read(&vault, &default_config(home.path()), home.path()).expect("read");
+        let hosts = read(&vault, &config_in(home.path()), home.path()).expect("read");
         let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
         assert_eq!(names, ["lab", "prod-bastion", "prod-db-jump", "lonely"]);
         let lab = &hosts[0];
@@ -331,7 +334,7 @@ mod tests {
     fn chosen_hosts_are_saved_jump_hosts_first_with_keys_in_the_keyring() {
         let home = home();
         let vault = vault();
-        let hosts = read(&vault, &default_config(home.path()), home.path()).expect("read");
+        let hosts = read(&vault, &config_in(home.path()), home.path()).expect("read");
         let chosen: Vec<String> = ["prod-db-jump", "prod-bastion", "lonely", "lab"]
             .map(str::to_owned)
             .to_vec();
@@ -367,7 +370,7 @@ mod tests {
         assert!(vault.key_secret("id_prod").expect("read").is_some());
 
         // Read again: now listed as saved; a second import reuses the stored key.
-        let again = read(&vault, &default_config(home.path()), home.path()).expect("read");
+        let again = read(&vault, &config_in(home.path()), home.path()).expect("read");
         assert!(again.iter().find(|h| h.name == "lab").expect("lab").saved);
         let report = import(&vault, &again, &["prod-bastion".to_owned()], true).expect("again");
         assert!(report.keys.is_empty(), "the same key is not stored twice");
@@ -378,13 +381,13 @@ mod tests {
         let home = tempfile::tempdir().expect("temp home");
         let vault = vault();
         assert!(
-            read(&vault, &default_config(home.path()), home.path())
+            read(&vault, &config_in(home.path()), home.path())
                 .expect("none")
                 .is_empty()
         );
         std::fs::create_dir_all(home.path().join(".ssh")).expect("dir");
-        std::fs::write(default_config(home.path()), "Host a\n  Port notaport\n").expect("write");
-        let err = read(&vault, &default_config(home.path()), home.path()).expect_err("broken");
+        std::fs::write(config_in(home.path()), "Host a\n  Port notaport\n").expect("write");
+        let err = read(&vault, &config_in(home.path()), home.path()).expect_err("broken");
         assert!(err.to_string().contains(".ssh/config"), "{err}");
     }
 }

@@ -104,14 +104,10 @@ impl KeySource {
     }
 }
 
-/// Where this system's SSH agent is: `SSH_AUTH_SOCK` on Unix, OpenSSH's agent pipe on Windows.
+/// Where this system's SSH agent is: `SSH_AUTH_SOCK` on Unix, OpenSSH's agent pipe on Windows
+/// (`airgate-paths` computes it per platform).
 pub fn default_agent() -> Option<PathBuf> {
-    if cfg!(windows) {
-        return Some(PathBuf::from(r"\\.\pipe\openssh-ssh-agent"));
-    }
-    std::env::var_os("SSH_AUTH_SOCK")
-        .filter(|s| !s.is_empty())
-        .map(PathBuf::from)
+    airgate_paths::Platform::current().ssh_agent()
 }
 
 /// What a user sees of a private key; nothing secret.

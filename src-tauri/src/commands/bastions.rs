@@ -68,10 +68,11 @@ pub async fn delete_bastion(
 pub async fn ssh_config_hosts(
     state: State<'_, AppState>,
 ) -> CmdResult<Vec<airgate_launch::ssh_config::SshHost>> {
-    let home = dirs::home_dir().unwrap_or_default();
+    let Some((config, home)) = ssh_config() else {
+        return Ok(Vec::new());
+    };
     Ok(state
         .with_vault("Reading ~/.ssh/config", move |vault| {
-            let config = airgate_launch::ssh_config::default_config(&home);
             airgate_launch::ssh_config::read(vault, &config, &home)
         })
         .await?)
@@ -86,14 +87,22 @@ pub async fn import_ssh_config(
     names: Vec<String>,
     import_keys: bool,
 ) -> CmdResult<airgate_launch::ssh_config::SshImport> {
-    let home = dirs::home_dir().unwrap_or_default();
+    let Some((config, home)) = ssh_config() else {
+        return Ok(Default::default());
+    };
     Ok(state
         .with_vault("Importing from ~/.ssh/config", move |vault| {
-            let config = airgate_launch::ssh_config::default_config(&home);
             let hosts = airgate_launch::ssh_config::read(vault, &config, &home)?;
             airgate_launch::ssh_config::import(vault, &hosts, &names, import_keys)
         })
         .await?)
+}
+
+/// `~/.ssh/config` and the home its `~` stands for; none without a home directory (then there
+/// is no host to list or import).
+fn ssh_config() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    let platform = airgate_paths::Platform::current();
+    Some((platform.ssh_config()?, platform.home?))
 }
 
 /// The saved bastion `name` as an `ssh -D` command line and a `~/.ssh/config` block (no secret).

@@ -142,7 +142,7 @@ pub async fn trust_host_key(
     port: u16,
     public_key: String,
 ) -> CmdResult<()> {
-    let file = state.data_dir.join("known_hosts");
+    let file = state.data_dir.join(airgate_paths::KNOWN_HOSTS_FILE);
     airgate_tunnel::trust_host_key(&file, &host, port, &public_key).map_err(Error::from)?;
     tracing::info!(%host, port, "host key trusted");
     Ok(())
