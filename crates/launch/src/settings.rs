@@ -54,9 +54,24 @@ pub struct OpenSettings {
     /// The loopback port of the proxy auto-config file (`None`: the default,
     /// [`crate::pac::DEFAULT_PAC_PORT`]; 0: any free port).
     pub pac_port: Option<u16>,
+    /// Seconds after which a password copied from the window is cleared from the clipboard
+    /// (`None`: [`DEFAULT_CLIPBOARD_CLEAR_SECS`]).
+    pub clipboard_clear_secs: Option<u32>,
 }
 
+/// How long a copied password stays on the clipboard by default.
+pub const DEFAULT_CLIPBOARD_CLEAR_SECS: u32 = 30;
+
 impl OpenSettings {
+    /// [`OpenSettings::clipboard_clear_secs`], or its default; at least one second.
+    pub fn clipboard_clear_after(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(u64::from(
+            self.clipboard_clear_secs
+                .unwrap_or(DEFAULT_CLIPBOARD_CLEAR_SECS)
+                .max(1),
+        ))
+    }
+
     /// The browser choice for the environment `id`: its own, else the default one.
     pub fn browser_for(&self, id: &str) -> Option<&str> {
         self.browser_overrides
@@ -142,11 +157,17 @@ mod tests {
             window_certificates: vec![PathBuf::from("/etc/airgate/internal.pem")],
             force_tunnel: true,
             pac_port: Some(0),
+            clipboard_clear_secs: Some(10),
         };
         save(dir.path(), &settings).expect("save");
         assert_eq!(load(dir.path()).expect("load"), settings);
         assert_eq!(settings.browser_for("p/r/env"), Some("airgate"));
         assert_eq!(settings.browser_for("p/r/other"), Some("/usr/bin/chromium"));
+        assert_eq!(settings.clipboard_clear_after().as_secs(), 10);
+        assert_eq!(
+            OpenSettings::default().clipboard_clear_after().as_secs(),
+            u64::from(DEFAULT_CLIPBOARD_CLEAR_SECS)
+        );
     }
 
     #[test]
