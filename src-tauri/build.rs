@@ -4,6 +4,7 @@
 /// Every command of `src/commands`, each granted explicitly in `capabilities/`.
 const COMMANDS: &[&str] = &[
     "list_environments",
+    "cached_environments",
     "list_bastions",
     "save_bastion",
     "bastion_users",

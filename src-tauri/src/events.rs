@@ -12,6 +12,36 @@ use crate::tray;
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct TunnelChanged(pub TunnelEvent);
 
+/// One source of a listing has answered (`environments-found`): its environments, or why it
+/// failed. The listing's own answer follows once every source has.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+pub struct EnvironmentsFound(pub airgate_discovery::SourceFound);
+
+/// Where a listing's sources go as they answer: the window's `EnvironmentsFound` events (a
+/// managed state, set up with the app).
+#[derive(Clone)]
+pub struct FoundSink(std::sync::Arc<dyn Fn(airgate_discovery::SourceFound) + Send + Sync>);
+
+impl FoundSink {
+    pub fn to_window<R: Runtime>(app: AppHandle<R>) -> Self {
+        Self(std::sync::Arc::new(move |source| {
+            if let Err(err) = EnvironmentsFound(source).emit(&app) {
+                tracing::warn!(cause = %err, "cannot send a listed source to the window");
+            }
+        }))
+    }
+
+    pub fn send(&self, source: airgate_discovery::SourceFound) {
+        (self.0)(source);
+    }
+}
+
+impl std::fmt::Debug for FoundSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FoundSink")
+    }
+}
+
 /// A step of an Open changed (`open-progressed`).
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct OpenProgressed(pub airgate_launch::OpenProgress);

@@ -47,6 +47,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
     tauri_specta::Builder::<R>::new()
         .commands(tauri_specta::collect_commands![
             commands::environments::list_environments,
+            commands::environments::cached_environments,
             commands::bastions::list_bastions,
             commands::bastions::save_bastion,
             commands::bastions::bastion_users,
@@ -102,7 +103,8 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             events::TunnelChanged,
             events::OpenProgressed,
             events::WindowCloseAsked,
-            events::TrayChanged
+            events::TrayChanged,
+            events::EnvironmentsFound
         ])
 }
 
@@ -140,6 +142,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
                 window,
                 airflow_windows,
             ));
+            app.manage(events::FoundSink::to_window(app.handle().clone()));
             pac::start(&app.state::<AppState>());
             if options.tray {
                 tray::create_tray(app.handle())?;

@@ -17,7 +17,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 mod error;
 mod host_prefix;
@@ -33,11 +33,11 @@ pub use secrets::{
     ConnectionsPrefix, DEFAULT_CONNECTIONS_PREFIX, PrefixSource, SECRETS_MANAGER_BACKEND,
     SecretsError, SecretsManager, Written, environment_connections_prefix,
 };
-pub use sweep::{discover, discover_with};
+pub use sweep::{discover, discover_streaming, discover_with};
 pub use token::{TokenError, WebLogin, WebToken, create_web_login_token};
 
 /// How the Airflow web server of an environment is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum AccessMode {
     /// `PUBLIC_ONLY`: reachable from the internet.
@@ -47,7 +47,7 @@ pub enum AccessMode {
 }
 
 /// One MWAA environment as seen through one profile in one region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {
@@ -63,6 +63,7 @@ pub struct Environment {
     pub arn: Option<String>,
     /// The security groups of the environment (`NetworkConfiguration`): a bastion must be
     /// allowed in by one of them on 443 to reach the web server.
+    #[serde(default)]
     pub security_group_ids: Vec<String>,
 }
 
@@ -136,6 +137,19 @@ pub enum FailureKind {
     /// No profile at all in the shared files: the message says where Airgate looked.
     NoProfiles,
     Other,
+}
+
+/// One source of a sweep, as soon as it answered: a profile and region with its environments
+/// (or why it failed), or a profile (or file) that failed before any region was asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct SourceFound {
+    pub profile: String,
+    /// `None` for a failure of the profile (or file) itself.
+    pub region: Option<String>,
+    pub environments: Vec<Environment>,
+    pub failure: Option<SourceFailure>,
 }
 
 /// Everything found in one sweep over all profiles and regions.

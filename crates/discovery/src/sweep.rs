@@ -24,7 +24,7 @@ use crate::host_prefix::LoopbackHostPrefix;
 use crate::profiles::{self, AIRGATE_REGIONS_KEY};
 use crate::{
     AccessMode, AwsFiles, DiscoverOptions, Discovery, Environment, FailureKind, ProfileError,
-    SourceFailure,
+    SourceFailure, SourceFound,
 };
 
 /// A sweep never follows more pages than this (25 per page: 10,000 environments).
@@ -37,6 +37,17 @@ pub async fn discover(files: &AwsFiles) -> Discovery {
 
 /// [`discover`] with explicit limits.
 pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Discovery {
+    discover_streaming(files, options, &|_| {}).await
+}
+
+/// [`discover_with`], telling `found` about each source (a profile, or a profile and region) as
+/// soon as it has answered or failed, so a list can fill in while slow sources are still
+/// being asked. Returns everything, as [`discover_with`] does.
+pub async fn discover_streaming(
+    files: &AwsFiles,
+    options: &DiscoverOptions,
+    found: &(dyn Fn(SourceFound) + Send + Sync),
+) -> Discovery {
     let mut failures = Vec::new();
     let (usable, broken, unreadable) = profiles::read_lenient(files).await;
     // A profile whose section is broken is reported once, not again as incomplete.
@@ -85,13 +96,22 @@ pub async fn discover_with(files: &AwsFiles, options: &DiscoverOptions) -> Disco
             message: no_profiles_message(files),
         });
     }
+    // What is known before any service is asked: broken files and sections.
+    for failure in &failures {
+        found(SourceFound {
+            profile: failure.profile.clone(),
+            region: None,
+            environments: Vec::new(),
+            failure: Some(failure.clone()),
+        });
+    }
     let mut environments = Vec::new();
     if let Some(env_files) = profiles::env_config_files(&usable) {
         let ctx = Arc::new(Ctx::new(env_files, options, files));
         let sweeps = profile_infos(&set)
             .into_iter()
             .filter(|info| !skipped.contains(&info.name))
-            .map(|info| discover_profile(info, ctx.clone()));
+            .map(|info| discover_profile(info, ctx.clone(), found));
         for (found, failed) in futures::future::join_all(sweeps).await {
             environments.extend(found);
             failures.extend(failed);
@@ -226,27 +246,40 @@ fn failure(
 async fn discover_profile(
     info: ProfileInfo,
     ctx: Arc<Ctx>,
+    found: &(dyn Fn(SourceFound) + Send + Sync),
 ) -> (Vec<Environment>, Vec<SourceFailure>) {
+    let profile_failed = |failed: SourceFailure| {
+        found(SourceFound {
+            profile: info.name.clone(),
+            region: None,
+            environments: Vec::new(),
+            failure: Some(failed.clone()),
+        });
+        (Vec::new(), vec![failed])
+    };
     let Some(first_region) = info.regions.first().cloned() else {
         let message = format!(
             "Profile {} has no region: set `region` (or `{AIRGATE_REGIONS_KEY}`) for it in {}.",
             info.name,
             ctx.config_path.display()
         );
-        return (
-            Vec::new(),
-            vec![failure(&info, None, FailureKind::NoRegion, message)],
-        );
+        return profile_failed(failure(&info, None, FailureKind::NoRegion, message));
     };
     let credentials = match resolve_credentials(&info, &first_region, &ctx).await {
         Ok(credentials) => credentials,
-        Err(failed) => return (Vec::new(), vec![failed]),
+        Err(failed) => return profile_failed(failed),
     };
     let sdk_config = sdk_config(&info, &first_region, credentials, &ctx).await;
-    let sources = info
-        .regions
-        .iter()
-        .map(|region| list_source(&info, region, &sdk_config, &ctx));
+    let sources = info.regions.iter().map(|region| async {
+        let (listed, failed) = list_source(&info, region, &sdk_config, &ctx).await;
+        found(SourceFound {
+            profile: info.name.clone(),
+            region: Some(region.clone()),
+            environments: listed.clone(),
+            failure: failed.first().cloned(),
+        });
+        (listed, failed)
+    });
     let mut environments = Vec::new();
     let mut failures = Vec::new();
     for (found, failed) in futures::future::join_all(sources).await {

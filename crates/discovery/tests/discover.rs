@@ -582,3 +582,99 @@ async fn endpoint_from_a_services_section() {
     assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
     assert_eq!(found(&discovery), [triple("svc", "eu-west-1", "prod")]);
 }
+
+#[tokio::test]
+async fn each_source_is_told_as_soon_as_it_answers_while_a_silent_one_is_still_waited_for() {
+    use std::sync::{Arc, Mutex};
+
+    use airgate_discovery::{SourceFound, discover_streaming};
+    use airgate_peers::mwaa::AwsProfileFiles;
+
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("orders-prod"));
+    server.seed(ACCOUNT_B, "eu-west-1", SeedEnvironment::new("ml-training"));
+    // A server that accepts connections and never answers: the profile behind it is slow.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    let dir = tempfile::tempdir().expect("temp dir");
+    let written = AwsProfileFiles::write(
+        dir.path(),
+        None,
+        &[
+            AwsProfile::new("prod", "AKIAA", "eu-west-1").set("endpoint_url", server.endpoint()),
+            AwsProfile::new("data", "AKIAB", "eu-west-1").set("endpoint_url", server.endpoint()),
+            AwsProfile::new("far", "AKIAC", "eu-west-1").set("endpoint_url", &silent_url),
+            AwsProfile::new("noregion", "AKIAC", "eu-west-1").without_region(),
+        ],
+    )
+    .expect("AWS files written");
+    let files = AwsFiles {
+        config: written.config,
+        credentials: written.credentials,
+    };
+    let started = Instant::now();
+    let told: Arc<Mutex<Vec<(Duration, SourceFound)>>> = Arc::default();
+    let sink = Arc::clone(&told);
+    let options = airgate_discovery::DiscoverOptions {
+        max_attempts: 1,
+        ..options()
+    };
+    let discovery = discover_streaming(&files, &options, &move |source| {
+        sink.lock().unwrap().push((started.elapsed(), source));
+    })
+    .await;
+    let total = started.elapsed();
+    held.abort();
+
+    let told = told.lock().unwrap();
+    let when = |profile: &str| {
+        told.iter()
+            .find(|(_, s)| s.profile == profile)
+            .unwrap_or_else(|| panic!("{profile} told: {told:?}"))
+    };
+    let (prod_at, prod) = when("prod");
+    assert_eq!(prod.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(prod.environments.len(), 1);
+    assert_eq!(prod.environments[0].name, "orders-prod");
+    assert!(prod.failure.is_none());
+    let (noregion_at, noregion) = when("noregion");
+    assert_eq!(noregion.region, None);
+    assert_eq!(
+        noregion.failure.as_ref().map(|f| f.kind),
+        Some(FailureKind::NoRegion)
+    );
+    let (far_at, far) = when("far");
+    assert_eq!(
+        far.failure.as_ref().map(|f| f.kind),
+        Some(FailureKind::Unreachable),
+        "{far:?}"
+    );
+    // The answering sources were told while the silent one was still being waited for.
+    assert!(
+        *far_at >= Duration::from_secs(2),
+        "the silent source waits out its attempt: {far_at:?}"
+    );
+    for at in [prod_at, noregion_at, &when("data").0] {
+        assert!(
+            *at + Duration::from_secs(1) < *far_at,
+            "{at:?} vs {far_at:?}"
+        );
+    }
+    assert_eq!(told.len(), 4, "{told:?}");
+    // And the whole sweep says the same as the sources did.
+    assert_eq!(
+        found(&discovery),
+        [
+            triple("data", "eu-west-1", "ml-training"),
+            triple("prod", "eu-west-1", "orders-prod"),
+        ]
+    );
+    assert_eq!(discovery.failures.len(), 2, "{:?}", discovery.failures);
+    assert!(total >= *far_at);
+}

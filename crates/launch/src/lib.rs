@@ -23,6 +23,7 @@ pub mod connections;
 mod error;
 pub mod handoff;
 mod http;
+pub mod inventory;
 pub mod keys;
 pub mod login;
 pub mod open;

@@ -7,8 +7,17 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
-	/**  Every MWAA environment of every AWS profile and region, with the sources that failed. */
+	/**
+	 *  Every MWAA environment of every AWS profile and region, with the sources that failed. Each
+	 *  source also arrives as an `EnvironmentsFound` event as soon as it has answered, and the
+	 *  result is cached for the next start.
+	 */
 	listEnvironments: () => typedError<Discovery_Serialize, IpcError_Serialize>(__TAURI_INVOKE("list_environments")),
+	/**
+	 *  The environments of the last listing (cached on disk), to show at once while
+	 *  `list_environments` runs; `None` before the first listing.
+	 */
+	cachedEnvironments: () => typedError<Inventory_Serialize | null, IpcError_Serialize>(__TAURI_INVOKE("cached_environments")),
 	/**  The saved bastions. */
 	listBastions: () => typedError<BastionRecord_Serialize[], IpcError_Serialize>(__TAURI_INVOKE("list_bastions")),
 	/**
@@ -182,6 +191,7 @@ export const commands = {
 
 /** Events */
 export const events = {
+	environmentsFound: makeEvent<EnvironmentsFound_Serialize, EnvironmentsFound_Deserialize>("environments-found"),
 	openProgressed: makeEvent<OpenProgressed, OpenProgressed>("open-progressed"),
 	trayChanged: makeEvent<TrayChanged, TrayChanged>("tray-changed"),
 	tunnelChanged: makeEvent<TunnelChanged, TunnelChanged>("tunnel-changed"),
@@ -420,7 +430,7 @@ export type Environment_Deserialize = {
 	 *  The security groups of the environment (`NetworkConfiguration`): a bastion must be
 	 *  allowed in by one of them on 443 to reach the web server.
 	 */
-	securityGroupIds: string[],
+	securityGroupIds?: string[],
 };
 
 /**  One MWAA environment as seen through one profile in one region. */
@@ -441,6 +451,24 @@ export type Environment_Serialize = {
 	 */
 	securityGroupIds: string[],
 };
+
+/**
+ *  One source of a listing has answered (`environments-found`): its environments, or why it
+ *  failed. The listing's own answer follows once every source has.
+ */
+export type EnvironmentsFound = EnvironmentsFound_Serialize | EnvironmentsFound_Deserialize;
+
+/**
+ *  One source of a listing has answered (`environments-found`): its environments, or why it
+ *  failed. The listing's own answer follows once every source has.
+ */
+export type EnvironmentsFound_Deserialize = SourceFound_Deserialize;
+
+/**
+ *  One source of a listing has answered (`environments-found`): its environments, or why it
+ *  failed. The listing's own answer follows once every source has.
+ */
+export type EnvironmentsFound_Serialize = SourceFound_Serialize;
 
 /**  What the UI can branch on. A code exists only when the UI treats it differently. */
 export type ErrorCode = 
@@ -467,6 +495,23 @@ export type FailureKind =
 "Config" | 
 /**  No profile at all in the shared files: the message says where Airgate looked. */
 "NoProfiles" | "Other";
+
+/**  The environments of the last sweep, and when it ended. */
+export type Inventory = Inventory_Serialize | Inventory_Deserialize;
+
+/**  The environments of the last sweep, and when it ended. */
+export type Inventory_Deserialize = {
+	/**  Milliseconds since the Unix epoch (a JavaScript time: exact far beyond this century). */
+	savedAtMs: number | null,
+	environments: Environment_Deserialize[],
+};
+
+/**  The environments of the last sweep, and when it ended. */
+export type Inventory_Serialize = {
+	/**  Milliseconds since the Unix epoch (a JavaScript time: exact far beyond this century). */
+	savedAtMs: number | null,
+	environments: Environment_Serialize[],
+};
 
 /**  An error as the UI receives it. */
 export type IpcError = IpcError_Serialize | IpcError_Deserialize;
@@ -811,6 +856,36 @@ export type SourceFailure_Serialize = {
 	kind: FailureKind,
 	/**  What happened and what to do, for a person. */
 	message: string,
+};
+
+/**
+ *  One source of a sweep, as soon as it answered: a profile and region with its environments
+ *  (or why it failed), or a profile (or file) that failed before any region was asked.
+ */
+export type SourceFound = SourceFound_Serialize | SourceFound_Deserialize;
+
+/**
+ *  One source of a sweep, as soon as it answered: a profile and region with its environments
+ *  (or why it failed), or a profile (or file) that failed before any region was asked.
+ */
+export type SourceFound_Deserialize = {
+	profile: string,
+	/**  `None` for a failure of the profile (or file) itself. */
+	region?: string | null,
+	environments: Environment_Deserialize[],
+	failure?: SourceFailure_Deserialize | null,
+};
+
+/**
+ *  One source of a sweep, as soon as it answered: a profile and region with its environments
+ *  (or why it failed), or a profile (or file) that failed before any region was asked.
+ */
+export type SourceFound_Serialize = {
+	profile: string,
+	/**  `None` for a failure of the profile (or file) itself. */
+	region: string | null,
+	environments: Environment_Serialize[],
+	failure: SourceFailure_Serialize | null,
 };
 
 /**  One `Host` of the file, as it would be saved. */

@@ -36,6 +36,7 @@ export type {
   ServeRule,
   SettingsView_Serialize as SettingsView,
   SourceFailure_Serialize as SourceFailure,
+  SourceFound_Serialize as SourceFound,
   SshHost,
   SshImport,
   StepState,

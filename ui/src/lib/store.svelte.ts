@@ -14,6 +14,7 @@ import {
   type OpenOutcome,
   type OpenStep,
   type SelfHostedRecord,
+  type SourceFound,
   type StepState,
   selfHostedId,
   type TrayView,
@@ -56,6 +57,8 @@ class Store {
   section = $state<Section>("environments");
 
   discovery = $state<Discovery | null>(null);
+  /** When the shown list was cached (ms since the epoch); null once a listing has answered. */
+  cachedAt = $state<number | null>(null);
   loading = $state(false);
   loadError = $state<IpcError | null>(null);
 
@@ -99,6 +102,15 @@ class Store {
   );
 
   async start(): Promise<void> {
+    // The last list at once, while the fresh one is asked for.
+    const cached = await commands.cachedEnvironments();
+    if (cached.status === "ok" && cached.data && !this.discovery) {
+      this.discovery = { environments: cached.data.environments, failures: [] };
+      this.cachedAt = cached.data.savedAtMs;
+    }
+    await events.environmentsFound.listen((e) => this.found(e.payload));
+    // The fresh listing starts now: it is the slow part.
+    const listing = this.refresh();
     await events.tunnelChanged.listen((e) => this.setTunnel(e.payload.id, e.payload.state));
     await events.openProgressed.listen((e) => {
       const { id, step, state } = e.payload;
@@ -119,7 +131,7 @@ class Store {
     const favourites = await commands.favourites();
     if (favourites.status === "ok") this.favourites = favourites.data;
     await Promise.all([
-      this.refresh(),
+      listing,
       this.loadBastions(),
       this.loadSelfHosted(),
       this.loadKeys(),
@@ -207,14 +219,35 @@ class Store {
     return null;
   }
 
+  /** One source of a running listing answered: its rows (or its failure) replace what was
+   * shown for it, while the other sources are still being asked. */
+  found(source: SourceFound): void {
+    if (!this.loading) return;
+    const current = this.discovery ?? { environments: [], failures: [] };
+    const same = (profile: string, region: string | null) =>
+      profile === source.profile && (source.region === null || region === source.region);
+    this.discovery = {
+      environments: [
+        ...current.environments.filter((e) => !same(e.profile, e.region)),
+        ...source.environments,
+      ],
+      failures: [
+        ...current.failures.filter((f) => !same(f.profile, f.region)),
+        ...(source.failure ? [source.failure] : []),
+      ],
+    };
+  }
+
   async refresh(): Promise<void> {
     if (this.loading) return;
     this.loading = true;
     this.loadError = null;
     try {
       const res = await commands.listEnvironments();
-      if (res.status === "ok") this.discovery = res.data;
-      else this.loadError = res.error;
+      if (res.status === "ok") {
+        this.discovery = res.data;
+        this.cachedAt = null;
+      } else this.loadError = res.error;
       await this.loadPreferred();
     } finally {
       this.loading = false;
