@@ -50,6 +50,12 @@ pub enum Error {
     )]
     NeedsKey(String),
     #[error(
+        "Bad --serve {0:?}: give an environment as profile/region/name, or a rule as account=ID,region=REGION."
+    )]
+    BadServe(String),
+    #[error("Say how the bastion logs in: --key NAME (a stored key), --key-file PATH or --agent.")]
+    NoLogin,
+    #[error(
         "Where to? Name the environment with --env NAME, or give --profile, --region and --prefix."
     )]
     NoSecretsTarget,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use airgate_launch::keys::Passphrases;
 use airgate_tunnel::{BastionSpec, KeyKind, SecretText};
-use airgate_vault::{BastionKey, BastionRecord, KeyRecord, Sensitive, Vault};
+use airgate_vault::{BastionKey, BastionRecord, KeyRecord, Sensitive, ServeRule, Vault};
 use clap::Subcommand;
 
 use crate::error::{Error, Result};
@@ -92,6 +92,50 @@ pub enum BastionsCommand {
         /// no other, whatever known_hosts says.
         #[arg(long)]
         host_key: Option<String>,
+        /// Environments it serves (Open and Connect pick it for them): `profile/region/name`,
+        /// or a rule `account=ID,region=REGION` (either part alone too); repeat.
+        #[arg(long, value_name = "SPEC")]
+        serve: Vec<String>,
+    },
+    /// Change a saved bastion: only what is given changes.
+    Edit {
+        name: String,
+        /// A new name (what jumps through it or routes through it follows).
+        #[arg(long)]
+        rename: Option<String>,
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(long)]
+        user: Option<String>,
+        /// Log in with this stored key.
+        #[arg(long, group = "login")]
+        key: Option<String>,
+        /// Log in with this private key file.
+        #[arg(long, group = "login")]
+        key_file: Option<PathBuf>,
+        /// Log in with the keys of your SSH agent.
+        #[arg(long, group = "login")]
+        agent: bool,
+        /// The jump chain, replacing the saved one; repeat.
+        #[arg(long, conflicts_with = "no_jump")]
+        jump: Vec<String>,
+        /// Connect directly, without jump hosts.
+        #[arg(long)]
+        no_jump: bool,
+        /// Pin this host key fingerprint.
+        #[arg(long, conflicts_with = "no_host_key")]
+        host_key: Option<String>,
+        /// Forget the pinned host key (known_hosts decides again).
+        #[arg(long)]
+        no_host_key: bool,
+        /// What it serves, replacing the saved rules (as for `add`); repeat.
+        #[arg(long, value_name = "SPEC", conflicts_with = "no_serve")]
+        serve: Vec<String>,
+        /// Serve no environment in particular.
+        #[arg(long)]
+        no_serve: bool,
     },
     /// Delete a saved bastion.
     Delete { name: String },
@@ -258,13 +302,9 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             agent,
             jump,
             host_key,
+            serve,
         } => {
-            let key = match (key, key_file) {
-                (Some(name), _) => BastionKey::Stored { name },
-                (None, Some(path)) => BastionKey::File { path },
-                (None, None) if agent => BastionKey::Agent,
-                (None, None) => unreachable!("clap requires one"),
-            };
+            let key = login_key(key, key_file, agent).ok_or(Error::NoLogin)?;
             let record = BastionRecord {
                 name,
                 host,
@@ -273,11 +313,76 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
                 key,
                 jump,
                 host_key,
-                serves: Vec::new(),
+                serves: serve
+                    .iter()
+                    .map(|spec| serve_rule(spec))
+                    .collect::<Result<_>>()?,
             }
             .trimmed();
             vault.save_bastion(&record)?;
             eprintln!("Saved {}.", record.name);
+        }
+        BastionsCommand::Edit {
+            name,
+            rename,
+            host,
+            port,
+            user,
+            key,
+            key_file,
+            agent,
+            jump,
+            no_jump,
+            host_key,
+            no_host_key,
+            serve,
+            no_serve,
+        } => {
+            let mut record = vault
+                .bastions()?
+                .into_iter()
+                .find(|b| b.name == name)
+                .ok_or_else(|| airgate_launch::Error::NoSuchBastion { name: name.clone() })?;
+            if let Some(new) = rename {
+                record.name = new;
+            }
+            if let Some(host) = host {
+                record.host = host;
+            }
+            if let Some(port) = port {
+                record.port = port;
+            }
+            if let Some(user) = user {
+                record.user = user;
+            }
+            if let Some(key) = login_key(key, key_file, agent) {
+                record.key = key;
+            }
+            if no_jump {
+                record.jump.clear();
+            } else if !jump.is_empty() {
+                record.jump = jump;
+            }
+            if no_host_key {
+                record.host_key = None;
+            } else if host_key.is_some() {
+                record.host_key = host_key;
+            }
+            if no_serve {
+                record.serves.clear();
+            } else if !serve.is_empty() {
+                record.serves = serve
+                    .iter()
+                    .map(|spec| serve_rule(spec))
+                    .collect::<Result<_>>()?;
+            }
+            let record = record.trimmed();
+            vault.replace_bastion(&record, &name)?;
+            if record.name == name {
+                eprintln!("Saved {name}.");
+            } else {
+                eprintln!("Saved {name} as {}.", record.name);
+            }
         }
         BastionsCommand::ImportSshConfig {
             names,
@@ -493,4 +598,44 @@ fn passphrase_state(key: &KeyRecord) -> &'static str {
         (true, true) => "Passphrase remembered",
         (true, false) => "Passphrase asked when needed",
     }
+}
+
+/// The login a bastion's options name, if any.
+fn login_key(key: Option<String>, key_file: Option<PathBuf>, agent: bool) -> Option<BastionKey> {
+    match (key, key_file) {
+        (Some(name), _) => Some(BastionKey::Stored { name }),
+        (None, Some(path)) => Some(BastionKey::File { path }),
+        (None, None) if agent => Some(BastionKey::Agent),
+        (None, None) => None,
+    }
+}
+
+/// `profile/region/name` (one environment) or `account=ID,region=REGION` (a rule).
+fn serve_rule(spec: &str) -> Result<ServeRule> {
+    let bad = || Error::BadServe(spec.to_owned());
+    if !spec.contains('=') {
+        return match spec.split('/').collect::<Vec<_>>().as_slice() {
+            [profile, region, name] if [profile, region, name].iter().all(|p| !p.is_empty()) => {
+                Ok(ServeRule {
+                    environment: Some(spec.to_owned()),
+                    account: None,
+                    region: None,
+                })
+            }
+            _ => Err(bad()),
+        };
+    }
+    let mut rule = ServeRule {
+        environment: None,
+        account: None,
+        region: None,
+    };
+    for part in spec.split(',') {
+        match part.trim().split_once('=') {
+            Some(("account", id)) if !id.is_empty() => rule.account = Some(id.to_owned()),
+            Some(("region", region)) if !region.is_empty() => rule.region = Some(region.to_owned()),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(rule)
 }

@@ -348,3 +348,122 @@ async fn connections_are_imported_exported_and_passed_to_a_command_only() {
     let listed = run(home.airgate_with_keyring(&["conns", "list", "--json"])).await;
     assert_eq!(listed.stdout.trim(), "[]");
 }
+
+#[tokio::test]
+async fn a_saved_bastion_is_edited_in_place_and_a_rename_is_followed_by_what_jumps_through_it() {
+    if !keyring_or_skip() {
+        return;
+    }
+    let home = Home::new(None, &[]);
+    let list = |home: &Home| {
+        let command = home.airgate_with_keyring(&["bastions", "list", "--json"]);
+        async move {
+            let listed = run(command).await;
+            assert!(listed.status.success(), "{listed:?}");
+            serde_json::from_str::<serde_json::Value>(&listed.stdout).expect("JSON")
+        }
+    };
+    for args in [
+        &[
+            "bastions",
+            "add",
+            "edge",
+            "--host",
+            "edge.example.com",
+            "--agent",
+        ][..],
+        &[
+            "bastions",
+            "add",
+            "inner",
+            "--host",
+            "10.0.1.5",
+            "--agent",
+            "--jump",
+            "edge",
+            "--serve",
+            "account=111111111111,region=eu-west-1",
+        ][..],
+    ] {
+        let added = run(home.airgate_with_keyring(args)).await;
+        assert!(added.status.success(), "{added:?}");
+    }
+
+    let renamed = run(home.airgate_with_keyring(&[
+        "bastions", "edit", "edge", "--rename", "gateway", "--port", "2222",
+    ]))
+    .await;
+    assert!(renamed.status.success(), "{renamed:?}");
+    assert!(
+        renamed.stderr.contains("Saved edge as gateway."),
+        "{}",
+        renamed.stderr
+    );
+    let listed = list(&home).await;
+    let names: Vec<&str> = listed
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|b| b["name"].as_str())
+        .collect();
+    assert_eq!(names, ["inner", "gateway"]);
+    let inner = &listed[0];
+    assert_eq!(inner["jump"], serde_json::json!(["gateway"]), "{inner}");
+    assert_eq!(inner["serves"][0]["account"], "111111111111");
+    assert_eq!(listed[1]["port"], 2222);
+    assert_eq!(listed[1]["host"], "edge.example.com", "unchanged");
+
+    let pinned = run(home.airgate_with_keyring(&[
+        "bastions",
+        "edit",
+        "inner",
+        "--no-jump",
+        "--host-key",
+        "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
+        "--serve",
+        "prod/eu-west-1/orders-prod",
+    ]))
+    .await;
+    assert!(pinned.status.success(), "{pinned:?}");
+    let inner = &list(&home).await[0];
+    assert_eq!(
+        inner["jump"],
+        serde_json::Value::Null,
+        "no jump hosts: {inner}"
+    );
+    assert_eq!(
+        inner["hostKey"],
+        "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"
+    );
+    assert_eq!(
+        inner["serves"][0]["environment"],
+        "prod/eu-west-1/orders-prod"
+    );
+    assert_eq!(inner["host"], "10.0.1.5");
+
+    // Bad input: nothing changes.
+    let before = list(&home).await;
+    for (args, said) in [
+        (
+            &["bastions", "edit", "nope", "--port", "1"][..],
+            "No saved bastion is named \"nope\"",
+        ),
+        (
+            &["bastions", "edit", "inner", "--serve", "orders-prod"][..],
+            "Bad --serve",
+        ),
+        (
+            &["bastions", "edit", "inner", "--jump", "missing"][..],
+            "missing",
+        ),
+    ] {
+        let refused = run(home.airgate_with_keyring(args)).await;
+        assert!(!refused.status.success(), "{args:?}: {refused:?}");
+        assert!(
+            refused.stderr.contains(said),
+            "{args:?}: {}",
+            refused.stderr
+        );
+    }
+    assert_eq!(list(&home).await, before, "a refused edit changes nothing");
+}

@@ -408,6 +408,17 @@ impl Vault {
         Ok(())
     }
 
+    /// Saves `record` in place of the bastion `old` (an edit that may rename it): what used
+    /// `old` (self-hosted routes, jump hosts) then uses the new name.
+    pub fn replace_bastion(&self, record: &BastionRecord, old: &str) -> Result<()> {
+        self.save_bastion(record)?;
+        if old != record.name {
+            self.rename_bastion_users(old, &record.name)?;
+            self.delete_bastion(old)?;
+        }
+        Ok(())
+    }
+
     /// Removes the bastion `name`; `false` when there was none.
     pub fn delete_bastion(&self, name: &str) -> Result<bool> {
         let _writing = self.writing()?;

@@ -25,10 +25,9 @@ pub async fn save_bastion(
     let bastion = bastion.trimmed();
     Ok(state
         .with_vault("Saving the bastion", move |vault| {
-            vault.save_bastion(&bastion)?;
-            if let Some(old) = replacing.filter(|old| *old != bastion.name) {
-                vault.rename_bastion_users(&old, &bastion.name)?;
-                vault.delete_bastion(&old)?;
+            match &replacing {
+                Some(old) => vault.replace_bastion(&bastion, old)?,
+                None => vault.save_bastion(&bastion)?,
             }
             vault.bastions()
         })
