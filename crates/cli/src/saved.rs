@@ -96,6 +96,9 @@ pub enum BastionsCommand {
         /// or a rule `account=ID,region=REGION` (either part alone too); repeat.
         #[arg(long, value_name = "SPEC")]
         serve: Vec<String>,
+        /// Seconds between keepalives (ServerAliveInterval) [default: 15].
+        #[arg(long, value_name = "SECS")]
+        keepalive: Option<u32>,
     },
     /// Change a saved bastion: only what is given changes.
     Edit {
@@ -136,6 +139,9 @@ pub enum BastionsCommand {
         /// Serve no environment in particular.
         #[arg(long)]
         no_serve: bool,
+        /// Seconds between keepalives (ServerAliveInterval; 0: back to the default, 15).
+        #[arg(long, value_name = "SECS")]
+        keepalive: Option<u32>,
     },
     /// Delete a saved bastion.
     Delete { name: String },
@@ -303,9 +309,11 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             jump,
             host_key,
             serve,
+            keepalive,
         } => {
             let key = login_key(key, key_file, agent).ok_or(Error::NoLogin)?;
             let record = BastionRecord {
+                keepalive_secs: keepalive,
                 name,
                 host,
                 port,
@@ -337,6 +345,7 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
             no_host_key,
             serve,
             no_serve,
+            keepalive,
         } => {
             let mut record = vault
                 .bastions()?
@@ -375,6 +384,9 @@ pub fn bastions(command: BastionsCommand) -> Result<ExitCode> {
                     .iter()
                     .map(|spec| serve_rule(spec))
                     .collect::<Result<_>>()?;
+            }
+            if let Some(secs) = keepalive {
+                record.keepalive_secs = Some(secs).filter(|secs| *secs > 0);
             }
             let record = record.trimmed();
             vault.replace_bastion(&record, &name)?;

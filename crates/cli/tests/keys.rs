@@ -422,6 +422,8 @@ async fn a_saved_bastion_is_edited_in_place_and_a_rename_is_followed_by_what_jum
         "SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s",
         "--serve",
         "prod/eu-west-1/orders-prod",
+        "--keepalive",
+        "30",
     ]))
     .await;
     assert!(pinned.status.success(), "{pinned:?}");
@@ -440,6 +442,7 @@ async fn a_saved_bastion_is_edited_in_place_and_a_rename_is_followed_by_what_jum
         "prod/eu-west-1/orders-prod"
     );
     assert_eq!(inner["host"], "10.0.1.5");
+    assert_eq!(inner["keepaliveSecs"], 30);
 
     // Bad input: nothing changes.
     let before = list(&home).await;

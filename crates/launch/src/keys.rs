@@ -222,7 +222,12 @@ fn spec_of(
         port: record.port,
         user: record.user.clone(),
         key,
-        keepalive: Keepalive::default(),
+        keepalive: record
+            .keepalive_secs
+            .map_or_else(Keepalive::default, |secs| Keepalive {
+                interval: std::time::Duration::from_secs(u64::from(secs)),
+                ..Keepalive::default()
+            }),
         trust_once,
         host_key: record.host_key.clone(),
         jump,
@@ -277,6 +282,10 @@ pub fn export_bastion(vault: &Vault, name: &str, socks_port: u16) -> Result<Bast
         command.push("-p".to_owned());
         command.push(record.port.to_string());
     }
+    if let Some(secs) = record.keepalive_secs {
+        command.push("-o".to_owned());
+        command.push(format!("ServerAliveInterval={secs}"));
+    }
     command.push(format!("{}@{}", record.user, record.host));
 
     let mut config = String::new();
@@ -299,6 +308,9 @@ pub fn export_bastion(vault: &Vault, name: &str, socks_port: u16) -> Result<Bast
         }
         if !b.jump.is_empty() {
             config.push_str(&format!("  ProxyJump {}\n", b.jump.join(",")));
+        }
+        if let Some(secs) = b.keepalive_secs {
+            config.push_str(&format!("  ServerAliveInterval {secs}\n"));
         }
         config.push('\n');
     }
@@ -335,6 +347,7 @@ mod tests {
         let vault = Vault::with_store(store, "app.airgate.test");
         let key = tempfile::NamedTempFile::new().expect("key file");
         let jump = BastionRecord {
+            keepalive_secs: None,
             name: "edge".to_owned(),
             host: "edge.example".to_owned(),
             port: 2222,
@@ -346,6 +359,7 @@ mod tests {
         };
         vault.save_bastion(&jump).expect("save edge");
         let inner = BastionRecord {
+            keepalive_secs: Some(30),
             name: "prod".to_owned(),
             host: "10.0.1.5".to_owned(),
             port: 22,
@@ -362,7 +376,8 @@ mod tests {
         assert_eq!(
             export.command,
             format!(
-                "ssh -N -D 8157 -i {} -J ops@edge.example:2222 ec2-user@10.0.1.5",
+                "ssh -N -D 8157 -i {} -J ops@edge.example:2222 -o ServerAliveInterval=30 \
+                 ec2-user@10.0.1.5",
                 key.path().display()
             )
         );
@@ -371,11 +386,26 @@ mod tests {
             format!(
                 "Host edge\n  HostName edge.example\n  User ops\n  Port 2222\n  # key: the SSH \
                  agent's\n\nHost prod\n  HostName 10.0.1.5\n  User ec2-user\n  IdentityFile {}\n  \
-                 ProxyJump edge\n",
+                 ProxyJump edge\n  ServerAliveInterval 30\n",
                 key.path().display()
             )
         );
         assert_eq!(shell_word("/home/o'neil/key"), r"'/home/o'\''neil/key'");
+        // Its tunnels ask every 30 s; a bastion without a keepalive of its own, every 15 s.
+        let direct = |name: &str, keepalive_secs| BastionRecord {
+            keepalive_secs,
+            name: name.to_owned(),
+            jump: Vec::new(),
+            ..inner.clone()
+        };
+        for (name, secs) in [("slow", Some(30)), ("plain", None)] {
+            vault.save_bastion(&direct(name, secs)).expect("save");
+            let spec = bastion_spec(&vault, name, None, &Passphrases::new()).expect("spec");
+            assert_eq!(
+                spec.keepalive.interval,
+                std::time::Duration::from_secs(secs.map_or(15, u64::from))
+            );
+        }
     }
 
     #[test]
@@ -388,6 +418,7 @@ mod tests {
                 region: region.map(str::to_owned),
             };
         let bastion = |name: &str, serves: Vec<ServeRule>| BastionRecord {
+            keepalive_secs: None,
             name: name.to_owned(),
             host: "h".to_owned(),
             port: 22,

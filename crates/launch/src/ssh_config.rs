@@ -35,6 +35,8 @@ pub struct SshHost {
     pub identity_file: Option<PathBuf>,
     /// `ProxyJump` hops, as written (aliases or `[user@]host[:port]`).
     pub jump: Vec<String>,
+    /// `ServerAliveInterval`, in seconds, when set (0, OpenSSH's "off", is left out).
+    pub keepalive_secs: Option<u32>,
     /// A saved bastion already has this name.
     pub saved: bool,
 }
@@ -103,6 +105,10 @@ pub fn read(vault: &Vault, config: &Path, home: &Path) -> Result<Vec<SshHost>> {
                 user: params.user.unwrap_or_else(local_user),
                 identity_file,
                 jump,
+                keepalive_secs: params
+                    .server_alive_interval
+                    .and_then(|d| u32::try_from(d.as_secs()).ok())
+                    .filter(|secs| *secs > 0),
                 saved: saved.iter().any(|b| &b.name == alias),
             });
         }
@@ -146,6 +152,12 @@ pub fn import(
         for host in ready {
             let key = key_for(vault, host, import_keys, &mut report)?;
             let record = BastionRecord {
+                keepalive_secs: host.keepalive_secs.map(|secs| {
+                    secs.clamp(
+                        *airgate_vault::KEEPALIVE_SECS.start(),
+                        *airgate_vault::KEEPALIVE_SECS.end(),
+                    )
+                }),
                 name: host.name.clone(),
                 host: host.host.clone(),
                 port: host.port,
@@ -328,6 +340,10 @@ mod tests {
             (2222, vec!["prod-bastion".to_owned()])
         );
         assert!(hosts.iter().all(|h| !h.saved));
+        assert!(
+            hosts.iter().all(|h| h.keepalive_secs == Some(15)),
+            "ServerAliveInterval of Host *"
+        );
     }
 
     #[test]

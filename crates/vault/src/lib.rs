@@ -79,7 +79,14 @@ pub struct BastionRecord {
     /// Which environments it serves: Open and Connect preselect it for them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub serves: Vec<ServeRule>,
+    /// Seconds between keepalives (`ServerAliveInterval`; `None`: 15). Three unanswered in a
+    /// row mean the bastion is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_secs: Option<u32>,
 }
+
+/// The keepalive intervals a bastion may have, in seconds.
+pub const KEEPALIVE_SECS: std::ops::RangeInclusive<u32> = 5..=3600;
 
 /// Environments a bastion serves: one environment, or every environment of an account and/or
 /// region. A rule matches when every field it has matches.
@@ -173,6 +180,15 @@ impl BastionRecord {
                 "bastion {name:?} has no user: enter the SSH user name"
             ));
         }
+        if let Some(secs) = self.keepalive_secs
+            && !KEEPALIVE_SECS.contains(&secs)
+        {
+            return invalid(format!(
+                "the keepalive of bastion {name:?} is {secs} s: use {} to {} s",
+                KEEPALIVE_SECS.start(),
+                KEEPALIVE_SECS.end()
+            ));
+        }
         if self.port == 0 {
             return invalid(format!(
                 "bastion {name:?} has port 0: use a port between 1 and 65535 (SSH usually listens \
@@ -243,6 +259,7 @@ struct LegacyBastion {
 impl From<LegacyBastion> for BastionRecord {
     fn from(old: LegacyBastion) -> Self {
         BastionRecord {
+            keepalive_secs: None,
             name: old.name,
             host: old.host,
             port: old.port,

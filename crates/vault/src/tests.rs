@@ -20,6 +20,7 @@ static KEY_FILE: std::sync::LazyLock<tempfile::NamedTempFile> =
 
 fn bastion(name: &str, host: &str) -> BastionRecord {
     BastionRecord {
+        keepalive_secs: None,
         name: name.to_owned(),
         host: host.to_owned(),
         port: 22,
@@ -135,6 +136,13 @@ fn invalid_bastions_are_refused_with_what_to_fix() {
                 ..bastion("prod", "h")
             },
             "is not a SHA256 fingerprint",
+        ),
+        (
+            BastionRecord {
+                keepalive_secs: Some(1),
+                ..bastion("prod", "h")
+            },
+            "the keepalive of bastion \"prod\" is 1 s: use 5 to 3600 s",
         ),
     ];
     for (record, expected) in cases {

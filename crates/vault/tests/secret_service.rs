@@ -77,6 +77,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 fn bastion(name: &str, host: &str, port: u16) -> BastionRecord {
     BastionRecord {
+        keepalive_secs: None,
         name: name.to_owned(),
         host: host.to_owned(),
         port,

@@ -44,6 +44,7 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
     let vault = Vault::open(&sandbox.vault_namespace()).expect("keyring");
     vault
         .save_bastion(&BastionRecord {
+            keepalive_secs: None,
             name: "unverified-bastion".to_owned(),
             host: stranger.host().to_owned(),
             port: stranger.port(),

@@ -400,6 +400,7 @@ impl Sandbox {
     pub fn bastion_record(&self) -> BastionRecord {
         let bastion = self.bastion();
         BastionRecord {
+            keepalive_secs: None,
             name: BASTION_NAME.to_owned(),
             host: bastion.host().to_owned(),
             port: bastion.port(),

@@ -247,6 +247,11 @@ export type BastionRecord_Deserialize = {
 	hostKey?: string | null,
 	/**  Which environments it serves: Open and Connect preselect it for them. */
 	serves?: ServeRule_Deserialize[],
+	/**
+	 *  Seconds between keepalives (`ServerAliveInterval`; `None`: 15). Three unanswered in a
+	 *  row mean the bastion is gone.
+	 */
+	keepaliveSecs?: number | null,
 };
 
 /**  A saved bastion: how to reach it and which key to log in with. Holds no secret itself. */
@@ -265,6 +270,11 @@ export type BastionRecord_Serialize = {
 	hostKey?: string,
 	/**  Which environments it serves: Open and Connect preselect it for them. */
 	serves?: ServeRule_Serialize[],
+	/**
+	 *  Seconds between keepalives (`ServerAliveInterval`; `None`: 15). Three unanswered in a
+	 *  row mean the bastion is gone.
+	 */
+	keepaliveSecs?: number,
 };
 
 /**  A browser found on this machine (or named by path). */
@@ -904,6 +914,8 @@ export type SshHost_Deserialize = {
 	identityFile?: string | null,
 	/**  `ProxyJump` hops, as written (aliases or `[user@]host[:port]`). */
 	jump: string[],
+	/**  `ServerAliveInterval`, in seconds, when set (0, OpenSSH's "off", is left out). */
+	keepaliveSecs?: number | null,
 	/**  A saved bastion already has this name. */
 	saved: boolean,
 };
@@ -921,6 +933,8 @@ export type SshHost_Serialize = {
 	identityFile: string | null,
 	/**  `ProxyJump` hops, as written (aliases or `[user@]host[:port]`). */
 	jump: string[],
+	/**  `ServerAliveInterval`, in seconds, when set (0, OpenSSH's "off", is left out). */
+	keepaliveSecs: number | null,
 	/**  A saved bastion already has this name. */
 	saved: boolean,
 };
