@@ -52,6 +52,12 @@ enum Command {
         /// Print JSON (environments and per-profile failures) instead of a table.
         #[arg(long)]
         json: bool,
+        /// Only this profile's environments (and failures).
+        #[arg(long)]
+        profile: Option<String>,
+        /// Only this region's environments (and failures).
+        #[arg(long)]
+        region: Option<String>,
     },
     /// Open a SOCKS tunnel (SOCKS5, 4, 4a) to a private environment through a bastion; runs
     /// until Ctrl-C.
@@ -143,7 +149,11 @@ enum Command {
 
 pub async fn run(args: Args) -> Result<ExitCode> {
     match args.command {
-        Command::Envs { json } => envs(json).await,
+        Command::Envs {
+            json,
+            profile,
+            region,
+        } => envs(json, profile.as_deref(), region.as_deref()).await,
         Command::Connect {
             env,
             profile,
@@ -153,7 +163,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             port,
         } => {
             let found = discover().await;
-            let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
+            let env = &pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let port = port_of(env, port)?;
             let spec = tunnel_spec(&bastion, &hops, port)?;
             connect(env, spec, hops.batch).await
@@ -189,7 +199,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             force_tunnel,
         } => {
             let found = discover().await;
-            let env = pick(&found, &env, profile.as_deref(), region.as_deref())?;
+            let env = &pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let tunnel = match bastion {
                 Some(bastion) => {
                     let port = port_of(env, port)?;
@@ -470,8 +480,19 @@ pub(crate) async fn discover() -> Discovery {
 /// listed is still printed).
 pub const EXIT_PARTIAL: u8 = 2;
 
-async fn envs(json: bool) -> Result<ExitCode> {
-    let found = discover().await;
+async fn envs(json: bool, profile: Option<&str>, region: Option<&str>) -> Result<ExitCode> {
+    let mut found = discover().await;
+    found.environments.retain(|env| {
+        profile.is_none_or(|p| env.profile == p || env.also_seen_by.iter().any(|a| a == p))
+            && region.is_none_or(|r| env.region == r)
+    });
+    // A file that cannot be read concerns every profile; a source's failure only its own.
+    found.failures.retain(|f| {
+        f.kind == FailureKind::Config
+            || f.kind == FailureKind::NoProfiles
+            || (profile.is_none_or(|p| f.profile == p)
+                && region.is_none_or(|r| f.region.as_deref().is_none_or(|fr| fr == r)))
+    });
     if json {
         println!("{}", serde_json::to_string_pretty(&found)?);
     } else {
@@ -519,7 +540,11 @@ fn table(envs: &[Environment]) -> String {
         .map(|env| {
             [
                 env.name.clone(),
-                env.profile.clone(),
+                std::iter::once(&env.profile)
+                    .chain(&env.also_seen_by)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 env.region.clone(),
                 env.status.clone(),
                 env.airflow_version
@@ -552,19 +577,34 @@ fn table(envs: &[Environment]) -> String {
     out
 }
 
-pub(crate) fn pick<'a>(
-    found: &'a Discovery,
+/// The environment `name` (narrowed by `profile` and `region`), seen through `profile` when
+/// it is given (its credentials are then the ones used).
+pub(crate) fn pick(
+    found: &Discovery,
     name: &str,
     profile: Option<&str>,
     region: Option<&str>,
-) -> Result<&'a Environment> {
+) -> Result<Environment> {
+    let sees =
+        |env: &Environment, p: &str| env.profile == p || env.also_seen_by.iter().any(|a| a == p);
     let matches: Vec<&Environment> = found
         .environments
         .iter()
         .filter(|env| env.name == name)
-        .filter(|env| profile.is_none_or(|p| env.profile == p))
+        .filter(|env| profile.is_none_or(|p| sees(env, p)))
         .filter(|env| region.is_none_or(|r| env.region == r))
         .collect();
+    let seen_through = |env: &Environment| {
+        let mut env = env.clone();
+        if let Some(p) = profile
+            && env.profile != p
+        {
+            env.also_seen_by.retain(|a| a != p);
+            env.also_seen_by
+                .push(std::mem::replace(&mut env.profile, p.to_owned()));
+        }
+        env
+    };
     match matches.as_slice() {
         [] => {
             warn_failures(&found.failures);
@@ -572,14 +612,14 @@ pub(crate) fn pick<'a>(
                 name: name.to_owned(),
             })
         }
-        [env] => Ok(env),
+        [env] => Ok(seen_through(env)),
         // The same environment seen through two profiles of one account is still one.
         [first, rest @ ..]
             if rest
                 .iter()
                 .all(|env| env.arn.is_some() && env.arn == first.arn) =>
         {
-            Ok(first)
+            Ok(seen_through(first))
         }
         _ => Err(Error::ambiguous(name, &matches)),
     }
@@ -800,6 +840,7 @@ mod tests {
                 "arn:aws:airflow:eu-west-1:{profile}:environment/{name}"
             )),
             security_group_ids: vec![],
+            also_seen_by: Vec::new(),
         }
     }
 

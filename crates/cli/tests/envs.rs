@@ -412,7 +412,8 @@ async fn a_broken_line_in_one_profile_leaves_the_others_listed_and_fails_the_exi
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let rows = table_rows(&out.stdout);
     let profiles: Vec<&str> = rows.iter().map(|r| r[1].as_str()).collect();
-    assert_eq!(profiles, ["a", "c"], "{}", out.stdout);
+    // a and c reach the same account: its environment once, seen by both; b is skipped.
+    assert_eq!(profiles, ["a, c"], "{}", out.stdout);
     let warnings: Vec<&str> = out
         .stderr
         .lines()
@@ -455,4 +456,71 @@ async fn no_aws_files_at_all_say_where_airgate_looked() {
         "{out:?}"
     );
     assert!(out.stderr.contains("aws configure sso"), "{out:?}");
+}
+
+#[tokio::test]
+async fn an_environment_two_profiles_see_is_listed_once_and_filters_narrow_the_list() {
+    let server = mwaa_server().await;
+    seed_fleet(&server);
+    // `prod-readonly` reaches account A too (another role, the same environments).
+    let mut profiles = fleet_profiles();
+    profiles.push(
+        AwsProfile::new("prod-readonly", "AKIAA", "eu-west-1")
+            .set("airgate_regions", "eu-west-1, us-east-1"),
+    );
+    let home = Home::new(Some(&server.endpoint()), &profiles);
+
+    let out = run(home.airgate(&["envs"])).await;
+    assert!(out.status.success(), "{out:?}");
+    let mut rows = table_rows(&out.stdout);
+    rows.sort();
+    let names: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r[0].as_str(), r[1].as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("ml-training", "data"),
+            ("orders-prod", "prod, prod-readonly"),
+            ("reports", "prod, prod-readonly"),
+        ],
+        "{}",
+        out.stdout
+    );
+
+    let json = run(home.airgate(&["envs", "--json"])).await;
+    let found: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    let orders = found["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .find(|e| e["name"] == "orders-prod")
+        .expect("orders-prod");
+    assert_eq!(orders["profile"], "prod");
+    assert_eq!(orders["alsoSeenBy"], serde_json::json!(["prod-readonly"]));
+
+    // Filters: a profile (its environments, also those listed under another profile) and a
+    // region.
+    let readonly = run(home.airgate(&[
+        "envs",
+        "--profile",
+        "prod-readonly",
+        "--region",
+        "us-east-1",
+    ]))
+    .await;
+    assert!(readonly.status.success(), "{readonly:?}");
+    let rows = table_rows(&readonly.stdout);
+    assert_eq!(rows.len(), 1, "{}", readonly.stdout);
+    assert_eq!(rows[0][0], "reports");
+    let data = run(home.airgate(&["envs", "--profile", "data", "--json"])).await;
+    let found: Value = serde_json::from_str(&data.stdout).expect("JSON");
+    let names: Vec<&str> = found["environments"]
+        .as_array()
+        .expect("environments")
+        .iter()
+        .filter_map(|e| e["name"].as_str())
+        .collect();
+    assert_eq!(names, ["ml-training"]);
 }

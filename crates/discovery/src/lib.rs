@@ -65,6 +65,10 @@ pub struct Environment {
     /// allowed in by one of them on 443 to reach the web server.
     #[serde(default)]
     pub security_group_ids: Vec<String>,
+    /// Other profiles that see this same environment (same ARN: the same account and region),
+    /// listed once under `profile`, the first of them by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_seen_by: Vec<String>,
 }
 
 /// The id of the environment `name` as seen by `profile` in `region`: `"{profile}/{region}/{name}"`

@@ -119,11 +119,33 @@ pub async fn discover_streaming(
     }
     environments
         .sort_by(|a, b| (&a.profile, &a.region, &a.name).cmp(&(&b.profile, &b.region, &b.name)));
+    let environments = seen_once(environments);
     failures.sort_by(|a, b| (&a.profile, &a.region).cmp(&(&b.profile, &b.region)));
     Discovery {
         environments,
         failures,
     }
+}
+
+/// Each environment once: one seen through several profiles (the same ARN) stays under the
+/// first profile, the others named in `also_seen_by`. `environments` is sorted by profile.
+pub(crate) fn seen_once(environments: Vec<Environment>) -> Vec<Environment> {
+    let mut kept: Vec<Environment> = Vec::with_capacity(environments.len());
+    let mut by_arn: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for env in environments {
+        if let Some(arn) = env.arn.clone() {
+            if let Some(&first) = by_arn.get(&arn) {
+                let also = &mut kept[first].also_seen_by;
+                if !also.contains(&env.profile) {
+                    also.push(env.profile);
+                }
+                continue;
+            }
+            by_arn.insert(arn, kept.len());
+        }
+        kept.push(env);
+    }
+    kept
 }
 
 /// Where Airgate looked for profiles, and how to add one.
@@ -544,6 +566,7 @@ fn environment(profile: &str, region: &str, env: aws_sdk_mwaa::types::Environmen
             .network_configuration
             .and_then(|network| network.security_group_ids)
             .unwrap_or_default(),
+        also_seen_by: Vec::new(),
     }
 }
 

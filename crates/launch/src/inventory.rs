@@ -155,6 +155,7 @@ mod tests {
                 "arn:aws:airflow:{region}:111111111111:environment/{name}"
             )),
             security_group_ids: vec!["sg-1".to_owned()],
+            also_seen_by: Vec::new(),
         }
     }
 

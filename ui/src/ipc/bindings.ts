@@ -441,6 +441,11 @@ export type Environment_Deserialize = {
 	 *  allowed in by one of them on 443 to reach the web server.
 	 */
 	securityGroupIds?: string[],
+	/**
+	 *  Other profiles that see this same environment (same ARN: the same account and region),
+	 *  listed once under `profile`, the first of them by name.
+	 */
+	alsoSeenBy?: string[],
 };
 
 /**  One MWAA environment as seen through one profile in one region. */
@@ -460,6 +465,11 @@ export type Environment_Serialize = {
 	 *  allowed in by one of them on 443 to reach the web server.
 	 */
 	securityGroupIds: string[],
+	/**
+	 *  Other profiles that see this same environment (same ARN: the same account and region),
+	 *  listed once under `profile`, the first of them by name.
+	 */
+	alsoSeenBy?: string[],
 };
 
 /**

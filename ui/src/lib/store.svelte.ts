@@ -130,12 +130,7 @@ class Store {
     this.tray = await commands.trayStatus();
     const favourites = await commands.favourites();
     if (favourites.status === "ok") this.favourites = favourites.data;
-    await Promise.all([
-      listing,
-      this.loadBastions(),
-      this.loadSelfHosted(),
-      this.loadKeys(),
-    ]);
+    await Promise.all([listing, this.loadBastions(), this.loadSelfHosted(), this.loadKeys()]);
   }
 
   async loadKeys(): Promise<void> {
@@ -226,10 +221,13 @@ class Store {
     const current = this.discovery ?? { environments: [], failures: [] };
     const same = (profile: string, region: string | null) =>
       profile === source.profile && (source.region === null || region === source.region);
+    const others = current.environments.filter((e) => !same(e.profile, e.region));
+    // An environment another profile already shows is listed once, as the shell lists it.
+    const shown = new Set(others.map((e) => e.arn).filter((arn) => arn !== null));
     this.discovery = {
       environments: [
-        ...current.environments.filter((e) => !same(e.profile, e.region)),
-        ...source.environments,
+        ...others,
+        ...source.environments.filter((e) => e.arn === null || !shown.has(e.arn)),
       ],
       failures: [
         ...current.failures.filter((f) => !same(f.profile, f.region)),
