@@ -23,6 +23,7 @@ mod error;
 mod host_prefix;
 mod profiles;
 mod secrets;
+mod sso;
 mod sweep;
 mod token;
 
@@ -33,6 +34,7 @@ pub use secrets::{
     ConnectionsPrefix, DEFAULT_CONNECTIONS_PREFIX, PrefixSource, SECRETS_MANAGER_BACKEND,
     SecretsError, SecretsManager, Written, environment_connections_prefix,
 };
+pub use sso::{DeviceCode, SignedIn, SsoError, SsoSession, SsoTarget, sign_in, sso_session};
 pub use sweep::{discover, discover_streaming, discover_with};
 pub use token::{TokenError, WebLogin, WebToken, create_web_login_token};
 

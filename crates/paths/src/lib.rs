@@ -170,6 +170,12 @@ impl Platform<'_> {
         }
     }
 
+    /// The shared SSO token cache, `~/.aws/sso/cache`, where the AWS CLI, the SDKs and Airgate
+    /// keep IAM Identity Center tokens (not movable by any variable, as for the AWS CLI).
+    pub fn aws_sso_cache_dir(&self) -> Option<PathBuf> {
+        self.in_home(&[".aws", "sso", "cache"])
+    }
+
     /// The user's OpenSSH known_hosts, `~/.ssh/known_hosts` (read, never written).
     pub fn ssh_known_hosts(&self) -> Option<PathBuf> {
         self.in_home(&[".ssh", "known_hosts"])
@@ -417,6 +423,23 @@ mod tests {
                 Some(r"C:\Users\me\.aws\config".to_owned()),
                 Some(r"C:\Users\me\.aws\credentials".to_owned())
             )
+        );
+    }
+
+    #[test]
+    fn the_sso_cache_is_in_dot_aws_on_every_platform() {
+        let none = env(&[]);
+        assert_eq!(
+            text(linux(&none).aws_sso_cache_dir()).as_deref(),
+            Some("/home/me/.aws/sso/cache")
+        );
+        assert_eq!(
+            text(macos(&none).aws_sso_cache_dir()).as_deref(),
+            Some("/Users/me/.aws/sso/cache")
+        );
+        assert_eq!(
+            text(windows(&none).aws_sso_cache_dir()).as_deref(),
+            Some(r"C:\Users\me\.aws\sso\cache")
         );
     }
 
