@@ -203,6 +203,25 @@ fn init_logging() {
         .init();
 }
 
+/// The file keeping the main window's size and position between runs.
+pub const WINDOW_STATE_FILE: &str = "window-state.json";
+
+/// Remembers the main window's size, position and maximized state (not whether it was hidden in
+/// the tray) in the data directory, so a sandbox's app keeps its own.
+fn window_state<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    use tauri_plugin_window_state::StateFlags;
+    let mut builder = tauri_plugin_window_state::Builder::new()
+        .with_state_flags(StateFlags::SIZE | StateFlags::POSITION | StateFlags::MAXIMIZED)
+        .with_filter(|label| label == "main");
+    // Relative to the app's config directory unless absolute: the data directory it is.
+    if let Some(path) = airgate_launch::settings::data_dir().map(|dir| dir.join(WINDOW_STATE_FILE))
+        && let Some(path) = path.to_str()
+    {
+        builder = builder.with_filename(path);
+    }
+    builder.build()
+}
+
 /// Starts the desktop app.
 pub fn run() {
     init_logging();
@@ -221,11 +240,16 @@ pub fn run() {
             tray::show_window(app);
         })
         .build();
-    let app = run_app(tauri::Builder::default().plugin(single), options)
-        .build(tauri::generate_context!())
-        .unwrap_or_else(|err| {
-            tracing::error!(cause = %err, "Airgate could not start");
-            std::process::exit(1)
-        });
+    let app = run_app(
+        tauri::Builder::default()
+            .plugin(single)
+            .plugin(window_state()),
+        options,
+    )
+    .build(tauri::generate_context!())
+    .unwrap_or_else(|err| {
+        tracing::error!(cause = %err, "Airgate could not start");
+        std::process::exit(1)
+    });
     app.run(on_run_event);
 }
