@@ -616,3 +616,54 @@ pub async fn wait_for_request(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Presses `key` (a character or a [`fantoccini::key::Key`] code) as the keyboard does, with
+/// `modifiers` held (e.g. `&[Key::Control]`), into whatever has the focus.
+///
+/// # Panics
+/// When WebDriver refuses the key actions.
+pub async fn press(client: &Client, modifiers: &[fantoccini::key::Key], key: char) {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let mut keys = KeyActions::new("keyboard".to_owned());
+    for &m in modifiers {
+        keys = keys.then(KeyAction::Down { value: m.into() });
+    }
+    keys = keys
+        .then(KeyAction::Down { value: key })
+        .then(KeyAction::Up { value: key });
+    for &m in modifiers.iter().rev() {
+        keys = keys.then(KeyAction::Up { value: m.into() });
+    }
+    client.perform_actions(keys).await.expect("press keys");
+}
+
+/// What has the keyboard focus, as a short description: `tag#testid[row name]`, e.g.
+/// `button#connect[orders-prod]`, `tr#env-row[orders-prod]`, `body`.
+pub async fn focused(client: &Client) -> String {
+    let script = r##"
+        const el = document.activeElement;
+        if (!el || el === document.body) return "body";
+        const row = el.closest("[data-env-name], [data-name]");
+        const name = row ? (row.dataset.envName ?? row.dataset.name) : "";
+        const id = el.dataset.testid ? "#" + el.dataset.testid : "";
+        return el.tagName.toLowerCase() + id + (name ? "[" + name + "]" : "");
+    "##;
+    client
+        .execute(script, Vec::new())
+        .await
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Waits (up to 10 s) until [`focused`] is `wanted`; returns what had the focus last.
+pub async fn wait_for_focus(client: &Client, wanted: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = focused(client).await;
+        if now == wanted || Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
