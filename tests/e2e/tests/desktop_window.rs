@@ -519,3 +519,68 @@ async fn a_right_click_shows_the_rows_own_menu_and_never_the_engines() {
     client.close().await.expect("close the app");
     drop(driver);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_palette_finds_an_environment_by_name_and_connects_it() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    let env = sandbox.environment("orders-prod").expect("seeded").clone();
+    let row = row_selector(env.name, env.profile, env.region);
+    wait_for_rows_and_bastions(&client, &row).await;
+    let id = format!("{}/{}/{}", env.profile, env.region, env.name);
+    let selected = r#"
+        const item = document.querySelector('[data-testid="palette"] [data-selected]');
+        return item ? item.dataset.action : null;
+    "#;
+
+    for (typed, action, state) in [
+        ("orders-prod connect", format!("connect {id}"), "connected"),
+        (
+            "orders-prod disconnect",
+            format!("disconnect {id}"),
+            "disconnected",
+        ),
+    ] {
+        press(&client, &[Key::Control], 'k').await;
+        assert_eq!(
+            wait_for_focus(&client, "input#palette-input").await,
+            "input#palette-input",
+            "Ctrl+K puts the focus in the palette"
+        );
+        client
+            .active_element()
+            .await
+            .expect("the palette's field")
+            .send_keys(typed)
+            .await
+            .expect("type");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let first = loop {
+            let now = client
+                .execute(selected, Vec::new())
+                .await
+                .expect("selected");
+            if now.as_str() == Some(action.as_str()) || Instant::now() > deadline {
+                break now;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(first.as_str(), Some(action.as_str()), "typed {typed:?}");
+        airgate_e2e::screenshot(&client, "palette").await;
+        press(&client, &[], Key::Enter.into()).await;
+        wait_for_tunnel(&client, &row, state).await;
+        assert!(
+            client
+                .find(fantoccini::Locator::Css(r#"[data-testid="palette"]"#))
+                .await
+                .is_err(),
+            "the palette closed"
+        );
+    }
+
+    client.close().await.expect("close the app");
+    drop(driver);
+}

@@ -9,6 +9,7 @@ export const SHORTCUTS = {
   refresh: { key: "r", label: "Refresh the environments" },
   settings: { key: ",", label: "Settings" },
   close: { key: "w", label: "Close the window (Airgate stays in the tray)" },
+  palette: { key: "k", label: "Go to an environment" },
 } satisfies Record<string, Shortcut>;
 
 export type ShortcutName = keyof typeof SHORTCUTS;
