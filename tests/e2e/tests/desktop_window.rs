@@ -584,3 +584,45 @@ async fn the_palette_finds_an_environment_by_name_and_connects_it() {
     client.close().await.expect("close the app");
     drop(driver);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_fits_the_smallest_window_without_sideways_scrolling() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    let env = sandbox.environment("orders-prod").expect("seeded").clone();
+    let row = row_selector(env.name, env.profile, env.region);
+    wait_for_rows_and_bastions(&client, &row).await;
+    // A tunnel up, so the Tunnels screen has a row with its numbers.
+    click_when_ready(&client, &connect_selector(&row)).await;
+    wait_for_tunnel(&client, &row, "connected").await;
+
+    let overflow = r#"
+        const doc = document.documentElement;
+        const main = document.querySelector("main");
+        return [doc.scrollWidth - doc.clientWidth, main.scrollWidth - main.clientWidth];
+    "#;
+    for (width, height) in [(720, 480), (1920, 1080)] {
+        resize(&client, width, height).await;
+        for section in [
+            "environments",
+            "tunnels",
+            "keys",
+            "bastions",
+            "connections",
+            "settings",
+        ] {
+            click_when_ready(&client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let what = format!("{section} at {width}x{height}");
+            airgate_e2e::screenshot(&client, &format!("screen-{section}-{width}x{height}")).await;
+            let seen = client.execute(overflow, Vec::new()).await.expect("measure");
+            assert_eq!(seen, serde_json::json!([0, 0]), "{what} scrolls sideways");
+        }
+    }
+
+    client.close().await.expect("close the app");
+    drop(driver);
+}
