@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::BehaviorVersion;
 use aws_config::profile::ProfileSet;
+use aws_runtime::env_config::property::PropertiesKey;
 use aws_sdk_ssooidc::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_types::retry::RetryConfig;
@@ -151,6 +152,13 @@ pub struct SignedIn {
     /// The token file written.
     pub token_file: PathBuf,
     pub expires_at: SystemTime,
+}
+
+impl SignedIn {
+    /// When the token ends, UTC (`2026-12-01T18:00:00Z`).
+    pub fn expires_at_utc(&self) -> String {
+        format_time(self.expires_at)
+    }
 }
 
 /// Why a sign-in could not be done; each message says what to do.
@@ -329,7 +337,16 @@ pub async fn sign_in(
             message: err.to_string(),
         })?;
     let session = session_of(&set, target, &files.config.display().to_string())?;
-    let (client, endpoint) = oidc_client(&session, profiles::env_config_files(&existing)).await;
+    let services_endpoint = session
+        .endpoint_profile
+        .as_deref()
+        .and_then(|profile| services_endpoint(&set, profile, "sso_oidc"));
+    let (client, endpoint) = oidc_client(
+        &session,
+        profiles::env_config_files(&existing),
+        services_endpoint,
+    )
+    .await;
     let endpoint = endpoint.map(|url| format!(" at {url}")).unwrap_or_default();
     let unreachable_or =
         |step: &'static str, detail: String, unreachable: Option<String>| match unreachable {
@@ -444,11 +461,28 @@ pub async fn sign_in(
     })
 }
 
-/// The OIDC client for the session's region, its endpoint from the profile as for every client,
-/// and that endpoint when one is configured.
+/// `endpoint_url` of `service` in the `services` section `profile` names, as the AWS CLI and
+/// the shared-config spec spell it (`sso_oidc`); the Rust SDK looks only for `sso-oidc`.
+fn services_endpoint(set: &ProfileSet, profile: &str, service: &str) -> Option<String> {
+    let section = set.get_profile(profile)?.get("services")?;
+    let key = PropertiesKey::builder()
+        .section_key("services")
+        .section_name(section)
+        .property_name(service)
+        .sub_property_name("endpoint_url")
+        .build()
+        .ok()?;
+    set.other_sections().get(&key).cloned()
+}
+
+/// The OIDC client for the session's region, its endpoint from the profile as for every client
+/// (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL`, then `services_endpoint`, then what the SDK
+/// reads: `sso-oidc` in `services`, the profile's `endpoint_url`), and that endpoint when one
+/// is configured.
 async fn oidc_client(
     session: &SsoSession,
     env_files: Option<aws_runtime::env_config::file::EnvConfigFiles>,
+    services_endpoint: Option<String>,
 ) -> (aws_sdk_ssooidc::Client, Option<String>) {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(session.region.clone()))
@@ -481,7 +515,18 @@ async fn oidc_client(
         Err(_) => None,
     }
     .or_else(|| sdk_config.endpoint_url().map(str::to_owned));
-    (aws_sdk_ssooidc::Client::new(&sdk_config), endpoint)
+    let from_env = ["AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL"]
+        .iter()
+        .any(|var| std::env::var_os(var).is_some_and(|v| !v.is_empty()));
+    let mut config = aws_sdk_ssooidc::config::Builder::from(&sdk_config);
+    let endpoint = match services_endpoint {
+        Some(url) if !from_env => {
+            config = config.endpoint_url(&url);
+            Some(url)
+        }
+        _ => endpoint,
+    };
+    (aws_sdk_ssooidc::Client::from_conf(config.build()), endpoint)
 }
 
 /// A client registration: the AWS CLI's cached one while valid, else a new one (then cached).

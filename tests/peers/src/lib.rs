@@ -1,8 +1,8 @@
 //! Real peers that tests and the sandbox run against: an MWAA REST server, an OpenSSH bastion
 //! (on loopback or inside a private network namespace), a private Airflow-like web server, and
-//! a Secret Service (gnome-keyring on its own D-Bus session), moto's Secrets Manager, and what
-//! they share: web login
-//! tokens ([`web_token`]) and the sandbox's own TLS certificate ([`tls`]).
+//! a Secret Service (gnome-keyring on its own D-Bus session), moto's Secrets Manager, IAM
+//! Identity Center (SSO OIDC and the portal, [`sso`]), and what they share: web login tokens
+//! ([`web_token`]) and the sandbox's own TLS certificate ([`tls`]).
 
 pub mod airflow_web;
 pub mod bastion;
@@ -11,5 +11,6 @@ pub mod mwaa;
 pub mod netns;
 pub mod secret_service;
 pub mod socks_client;
+pub mod sso;
 pub mod tls;
 pub mod web_token;

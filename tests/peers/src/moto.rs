@@ -130,7 +130,12 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The moto venv's python, made once per process by `scripts/python-venv.sh moto`.
+/// The moto venv's python (with boto3 and botocore, as a Python user has them), made once per
+/// process by `scripts/python-venv.sh moto`.
+pub fn python() -> io::Result<PathBuf> {
+    venv_python()
+}
+
 fn venv_python() -> io::Result<PathBuf> {
     static PYTHON: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     PYTHON
