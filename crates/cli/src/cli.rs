@@ -130,6 +130,21 @@ enum Command {
         #[arg(long)]
         force_tunnel: bool,
     },
+    /// Sign in to IAM Identity Center (SSO) for a profile's session, as `aws sso login
+    /// --use-device-code` does: prints the page to open and its code, waits for the approval,
+    /// and saves the token where the AWS CLI keeps it (one sign-in serves every profile of the
+    /// session). Airgate opens no browser for it: open the page printed.
+    Login {
+        /// The profile whose SSO session to sign in [default: AWS_PROFILE, else default].
+        #[arg(conflicts_with = "sso_session")]
+        profile: Option<String>,
+        /// Sign in the [sso-session NAME] of the config instead.
+        #[arg(long)]
+        sso_session: Option<String>,
+        /// Accepted as `aws sso login --no-browser` is: only the page is printed either way.
+        #[arg(long)]
+        no_browser: bool,
+    },
     /// SSH keys kept in the keyring (shared with the desktop app).
     Keys {
         #[command(subcommand)]
@@ -212,6 +227,11 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             })
             .await
         }
+        Command::Login {
+            profile,
+            sso_session,
+            no_browser: _,
+        } => crate::login::login(profile, sso_session).await,
         Command::Keys { command } => crate::saved::keys(command),
         Command::Bastions { command } => crate::saved::bastions(command),
         Command::Conns { command } => crate::conns::run(command).await,

@@ -20,6 +20,8 @@ pub enum Error {
     Open(#[from] airgate_launch::Error),
     #[error(transparent)]
     Vault(#[from] airgate_vault::Error),
+    #[error(transparent)]
+    Sso(#[from] airgate_discovery::SsoError),
     #[error("{} has no Host {name}. Run `airgate bastions import-ssh-config` to list its hosts.", config.display())]
     NotInSshConfig {
         name: String,

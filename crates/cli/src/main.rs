@@ -9,6 +9,7 @@ use clap::Parser;
 mod cli;
 mod conns;
 mod error;
+mod login;
 mod saved;
 
 fn main() -> ExitCode {
