@@ -18,7 +18,9 @@ async fn until(what: &str, mut check: impl FnMut() -> bool) {
 
 /// Whether the close question shows (false, rather than waiting, when the app no longer answers).
 async fn dialog_open(client: &Client) -> bool {
-    let find = client.find(Locator::Css(r#"[data-testid="close-dialog"][open]"#));
+    let find = client.find(Locator::Css(
+        r#"[data-testid="close-dialog"][data-state="open"]"#,
+    ));
     matches!(
         tokio::time::timeout(Duration::from_secs(5), find).await,
         Ok(Ok(_))

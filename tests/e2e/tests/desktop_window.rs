@@ -344,6 +344,50 @@ async fn the_keyboard_alone_reaches_a_row_connects_and_disconnects_it() {
     );
     press(&client, &[], Key::Escape.into()).await;
 
+    // A dialog (the close question) takes the focus, keeps it, and Esc closes it: the window
+    // stays, the focus is back where it was.
+    let before = focused(&client).await;
+    let pid = driver.app_pid();
+    let windows = airgate_e2e::x_windows(pid, "Airgate", false);
+    let open_dialog = r#"return !!document.querySelector('[data-testid="close-dialog"][data-state="open"]')
+        && !!document.activeElement.closest('[data-testid="close-dialog"]');"#;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(
+            airgate_e2e::request_close(&windows),
+            "press the close button"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let asked = client
+            .execute(open_dialog, Vec::new())
+            .await
+            .expect("dialog");
+        if asked == Value::Bool(true) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the close question did not take the focus"
+        );
+    }
+    press(&client, &[], Key::Tab.into()).await;
+    let inside = client
+        .execute(open_dialog, Vec::new())
+        .await
+        .expect("dialog");
+    assert_eq!(inside, Value::Bool(true), "Tab stays in the dialog");
+    press(&client, &[], Key::Escape.into()).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client
+        .find(fantoccini::Locator::Css(r#"[data-testid="close-dialog"]"#))
+        .await
+        .is_ok()
+    {
+        assert!(Instant::now() < deadline, "Esc did not close the dialog");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(focused(&client).await, before, "the focus is back");
+
     // Ctrl+R refreshes the list and does not reload the page; Ctrl+, opens Settings.
     client
         .execute("window.__notReloaded = true;", Vec::new())

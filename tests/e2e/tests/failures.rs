@@ -109,7 +109,7 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
     );
     let asked = wait_for_text(
         &client,
-        r#"[data-testid="host-key-dialog"][open] [data-testid="host-key-fingerprint"]"#,
+        r#"[data-testid="host-key-dialog"][data-state="open"] [data-testid="host-key-fingerprint"]"#,
         &[&fingerprint],
     )
     .await;
@@ -143,7 +143,7 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
     click_when_ready(&client, &airgate_e2e::connect_selector(&row_css)).await;
     click_when_ready(
         &client,
-        r#"[data-testid="host-key-dialog"][open] [data-testid="trust-always"]"#,
+        r#"[data-testid="host-key-dialog"][data-state="open"] [data-testid="trust-always"]"#,
     )
     .await;
     wait_for_tunnel(&client, &row_css, "connected").await;
@@ -156,7 +156,9 @@ async fn refused_profile_and_unknown_host_key_are_explained() {
     wait_for_tunnel(&client, &row_css, "connected").await;
     assert!(
         client
-            .find(Locator::Css(r#"[data-testid="host-key-dialog"][open]"#))
+            .find(Locator::Css(
+                r#"[data-testid="host-key-dialog"][data-state="open"]"#
+            ))
             .await
             .is_err(),
         "no question for a known key"

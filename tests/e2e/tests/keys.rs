@@ -185,7 +185,11 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
     fill(&client, "passphrase-dialog", "passphrase", "correct horse").await;
     click_when_ready(&client, r#"[data-testid="unlock"]"#).await;
     // The row said why it stopped ("enter its passphrase") until the retry starts.
-    wait_until_gone(&client, r#"[data-testid="passphrase-dialog"][open]"#).await;
+    wait_until_gone(
+        &client,
+        r#"[data-testid="passphrase-dialog"][data-state="open"]"#,
+    )
+    .await;
     let state = wait_for_tunnel(&client, &row, "connected").await;
     let port: u16 = state
         .attr("data-port")
