@@ -7,7 +7,7 @@ BIN := $(CARGO_TARGET_DIR)/debug
 # The private network runs this web server inside its namespace.
 export AIRGATE_AIRFLOW_WEB_BIN := $(BIN)/airflow-web
 
-.PHONY: demo run test bootstrap ui lint unit e2e wine package bindings icons bench
+.PHONY: demo run test bootstrap ui lint unit e2e wine package bindings icons bench bench-discovery
 
 ## Run the desktop app on the sandbox: a local MWAA server, AWS profiles, a bastion, a private web server.
 demo: bootstrap ui
@@ -76,3 +76,7 @@ icons:
 ## Airgate's SOCKS tunnel against OpenSSH's `ssh -D` (release build), e.g. ARGS="--mib 64 --rounds 3".
 bench:
 	cargo run --release --locked -p airgate-bench --bin tunnel-bench -- $(ARGS)
+
+## Discovery of 20 profiles x 4 regions x 5 environments (50 ms per call) against a loop of the same calls.
+bench-discovery:
+	cargo run --release --locked -p airgate-bench --bin discovery-bench -- $(ARGS)

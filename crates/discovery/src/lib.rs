@@ -190,8 +190,10 @@ pub struct DiscoverOptions {
 impl Default for DiscoverOptions {
     fn default() -> Self {
         Self {
-            concurrency: 8,
-            per_source_concurrency: 4,
+            // Every (profile, region) of a large organisation at once: a refresh then takes
+            // about one List and one Get (BENCHMARKS.md).
+            concurrency: 64,
+            per_source_concurrency: 8,
             page_size: None,
             connect_timeout: Duration::from_secs(3),
             attempt_timeout: Duration::from_secs(10),

@@ -13,6 +13,7 @@ use aws_runtime::env_config::file::EnvConfigFiles;
 use aws_runtime::env_config::property::PropertiesKey;
 use aws_sdk_mwaa::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_mwaa::types::WebserverAccessMode;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_types::region::Region;
@@ -173,6 +174,8 @@ fn no_profiles_message(files: &AwsFiles) -> String {
 #[derive(Debug)]
 pub(crate) struct Ctx {
     env_files: EnvConfigFiles,
+    /// One HTTP client (and connection pool) for every profile and region of a sweep.
+    http: SharedHttpClient,
     options: DiscoverOptions,
     limit: Semaphore,
     config_path: PathBuf,
@@ -187,6 +190,7 @@ impl Ctx {
     ) -> Self {
         Self {
             env_files,
+            http: http_client(),
             options: options.clone(),
             limit: Semaphore::new(options.concurrency.max(1)),
             config_path: files.config.clone(),
@@ -325,8 +329,28 @@ pub(crate) async fn sdk_config(
         .credentials_provider(credentials)
         .timeout_config(ctx.timeouts())
         .retry_config(ctx.retries())
+        .http_client(ctx.http.clone())
         .load()
         .await
+}
+
+/// The SDK's default HTTPS client (hyper 1 and rustls with aws-lc, the environment's proxy
+/// settings), built once so that every client of a sweep shares its connections; left to
+/// themselves, each client the SDK builds has a pool of its own.
+fn http_client() -> SharedHttpClient {
+    use aws_smithy_http_client::proxy::ProxyConfig;
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, tls};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut connector = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        connector.set_connector_settings(settings.cloned());
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector.set_proxy_config(Some(ProxyConfig::from_env()));
+        connector.build()
+    })
 }
 
 /// The profile `profile` of the shared files and its SDK configuration for `region`, with its
@@ -413,6 +437,7 @@ pub(crate) async fn resolve_credentials(
     ctx: &Ctx,
 ) -> Result<Credentials, SourceFailure> {
     let provider_config = ProviderConfig::without_region()
+        .with_http_client(ctx.http.clone())
         .with_region(Some(Region::new(region.to_owned())))
         .with_timeout_config(ctx.timeouts())
         .with_retry_config(ctx.retries());
