@@ -492,8 +492,13 @@ async fn forward(id: &str, spec: TunnelSpec, batch: bool) -> Result<ExitCode> {
     hold(&tunnels, &mut events, id, &mut interrupt).await
 }
 
+/// Every environment, in the regions the settings (shared with the app) add to each profile's.
 pub(crate) async fn discover() -> Discovery {
-    airgate_discovery::discover(&airgate_discovery::aws_files()).await
+    let options = airgate_launch::settings::data_dir()
+        .and_then(|dir| airgate_launch::settings::load(&dir).ok())
+        .unwrap_or_default()
+        .discover_options();
+    airgate_discovery::discover_with(&airgate_discovery::aws_files(), &options).await
 }
 
 /// `airgate envs` exits with this when some profile or file could not be listed (what could be

@@ -185,7 +185,48 @@ pub struct DiscoverOptions {
     pub max_attempts: u32,
     /// First retry delay; it doubles (with jitter) up to 20 s.
     pub initial_backoff: Duration,
+    /// Regions every profile also looks in, after its own (`region`, `airgate_regions`), e.g.
+    /// [`MWAA_REGIONS`]. In these, a region that refuses the profile's credentials (one its
+    /// account has not enabled) is no failure while another region answers.
+    pub extra_regions: Vec<String>,
 }
+
+/// The regions of the `aws` partition that offer Amazon MWAA (botocore's endpoint data,
+/// 1.44), for "every MWAA region".
+pub const MWAA_REGIONS: [&str; 32] = [
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "ca-west-1",
+    "mx-central-1",
+    "sa-east-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "af-south-1",
+    "ap-east-1",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-7",
+];
 
 impl Default for DiscoverOptions {
     fn default() -> Self {
@@ -200,6 +241,7 @@ impl Default for DiscoverOptions {
             operation_timeout: Duration::from_secs(30),
             max_attempts: 3,
             initial_backoff: Duration::from_secs(1),
+            extra_regions: Vec::new(),
         }
     }
 }

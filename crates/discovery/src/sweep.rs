@@ -283,9 +283,17 @@ async fn discover_profile(
         });
         (Vec::new(), vec![failed])
     };
-    let Some(first_region) = info.regions.first().cloned() else {
+    // The profile's own regions, then the ones chosen for every profile.
+    let mut regions = info.regions.clone();
+    for region in &ctx.options.extra_regions {
+        if !regions.contains(region) {
+            regions.push(region.clone());
+        }
+    }
+    let Some(first_region) = regions.first().cloned() else {
         let message = format!(
-            "Profile {} has no region: set `region` (or `{AIRGATE_REGIONS_KEY}`) for it in {}.",
+            "Profile {} has no region: set `region` (or `{AIRGATE_REGIONS_KEY}`) for it in {}, \
+             or choose regions for every profile in Airgate's settings.",
             info.name,
             ctx.config_path.display()
         );
@@ -296,20 +304,36 @@ async fn discover_profile(
         Err(failed) => return profile_failed(failed),
     };
     let sdk_config = sdk_config(&info, &first_region, credentials, &ctx).await;
-    let sources = info.regions.iter().map(|region| async {
-        let (listed, failed) = list_source(&info, region, &sdk_config, &ctx).await;
+    // A region the profile did not name that refuses its credentials is most likely a region its
+    // account has not enabled (opt-in regions): not worth an error row, unless nothing answered.
+    let not_enabled = |region: &str, failed: &[SourceFailure]| {
+        !info.regions.iter().any(|r| r == region)
+            && failed.iter().all(|f| f.kind == FailureKind::Credentials)
+            && !failed.is_empty()
+    };
+    let (info, sdk_config, ctx) = (&info, &sdk_config, &ctx);
+    let not_enabled = &not_enabled;
+    let sources = regions.iter().map(|region| async move {
+        let (listed, failed) = list_source(info, region, sdk_config, ctx).await;
+        let quiet = not_enabled(region, &failed);
         found(SourceFound {
             profile: info.name.clone(),
             region: Some(region.clone()),
             environments: listed.clone(),
-            failure: failed.first().cloned(),
+            failure: failed.first().filter(|_| !quiet).cloned(),
         });
-        (listed, failed)
+        (region, listed, failed)
     });
+    let answered = futures::future::join_all(sources).await;
+    let any_answered = answered.iter().any(|(_, _, failed)| failed.is_empty());
     let mut environments = Vec::new();
     let mut failures = Vec::new();
-    for (found, failed) in futures::future::join_all(sources).await {
+    for (region, found, failed) in answered {
         environments.extend(found);
+        if any_answered && not_enabled(region, &failed) {
+            tracing::debug!(profile = %info.name, %region, "region refuses the profile: not enabled?");
+            continue;
+        }
         failures.extend(failed);
     }
     (environments, failures)

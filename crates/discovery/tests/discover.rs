@@ -678,3 +678,60 @@ async fn each_source_is_told_as_soon_as_it_answers_while_a_silent_one_is_still_w
     assert_eq!(discovery.failures.len(), 2, "{:?}", discovery.failures);
     assert!(total >= *far_at);
 }
+
+#[tokio::test]
+async fn regions_chosen_for_every_profile_are_listed_and_a_region_not_enabled_is_no_error() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("own-region"));
+    server.seed(
+        ACCOUNT_A,
+        "us-east-1",
+        SeedEnvironment::new("chosen-region"),
+    );
+    server.seed(
+        ACCOUNT_B,
+        "us-east-1",
+        SeedEnvironment::new("no-region-profile"),
+    );
+    // An opt-in region the accounts have not enabled refuses their keys.
+    server.faults().fail(
+        FaultRule::new(ErrorCode::UnrecognizedClientException)
+            .region("ap-east-1")
+            .message("The security token included in the request is invalid."),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("prod", "AKIAA", "eu-west-1"),
+            AwsProfile::new("data", "AKIAB", "eu-west-1").without_region(),
+            // Its own region refuses it: that stays an error.
+            AwsProfile::new("far", "AKIAC", "ap-east-1"),
+        ],
+    );
+    let options = airgate_discovery::DiscoverOptions {
+        extra_regions: vec!["us-east-1".to_owned(), "ap-east-1".to_owned()],
+        ..options()
+    };
+    let discovery = discover_with(&files, &options).await;
+    assert_eq!(
+        found(&discovery),
+        [
+            triple("data", "us-east-1", "no-region-profile"),
+            triple("prod", "eu-west-1", "own-region"),
+            triple("prod", "us-east-1", "chosen-region"),
+        ]
+    );
+    let failed: Vec<(&str, Option<&str>, FailureKind)> = discovery
+        .failures
+        .iter()
+        .map(|f| (f.profile.as_str(), f.region.as_deref(), f.kind))
+        .collect();
+    assert_eq!(
+        failed,
+        [("far", Some("ap-east-1"), FailureKind::Credentials)],
+        "{:?}",
+        discovery.failures
+    );
+}

@@ -57,6 +57,10 @@ pub struct OpenSettings {
     /// Seconds after which a password copied from the window is cleared from the clipboard
     /// (`None`: [`DEFAULT_CLIPBOARD_CLEAR_SECS`]).
     pub clipboard_clear_secs: Option<u32>,
+    /// Regions every profile also looks in, after its own (`region`, `airgate_regions`).
+    pub regions: Vec<String>,
+    /// Every region that offers MWAA ([`airgate_discovery::MWAA_REGIONS`]), over `regions`.
+    pub all_regions: bool,
 }
 
 /// How long a copied password stays on the clipboard by default.
@@ -70,6 +74,26 @@ impl OpenSettings {
                 .unwrap_or(DEFAULT_CLIPBOARD_CLEAR_SECS)
                 .max(1),
         ))
+    }
+
+    /// How discovery runs with these settings: the regions chosen for every profile.
+    pub fn discover_options(&self) -> airgate_discovery::DiscoverOptions {
+        let extra_regions = if self.all_regions {
+            airgate_discovery::MWAA_REGIONS
+                .iter()
+                .map(|r| (*r).to_owned())
+                .collect()
+        } else {
+            self.regions
+                .iter()
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect()
+        };
+        airgate_discovery::DiscoverOptions {
+            extra_regions,
+            ..airgate_discovery::DiscoverOptions::default()
+        }
     }
 
     /// The browser choice for the environment `id`: its own, else the default one.
@@ -158,6 +182,8 @@ mod tests {
             force_tunnel: true,
             pac_port: Some(0),
             clipboard_clear_secs: Some(10),
+            regions: vec!["eu-west-1".into()],
+            all_regions: false,
         };
         save(dir.path(), &settings).expect("save");
         assert_eq!(load(dir.path()).expect("load"), settings);
@@ -167,6 +193,15 @@ mod tests {
         assert_eq!(
             OpenSettings::default().clipboard_clear_after().as_secs(),
             u64::from(DEFAULT_CLIPBOARD_CLEAR_SECS)
+        );
+        assert_eq!(settings.discover_options().extra_regions, ["eu-west-1"]);
+        let all = OpenSettings {
+            all_regions: true,
+            ..settings.clone()
+        };
+        assert_eq!(
+            all.discover_options().extra_regions.len(),
+            airgate_discovery::MWAA_REGIONS.len()
         );
     }
 

@@ -17,9 +17,12 @@ pub async fn list_environments(
     found: State<'_, FoundSink>,
 ) -> CmdResult<Discovery> {
     let found = found.inner().clone();
+    // A settings file that cannot be read is reported on the Settings screen; the defaults apply.
+    let options = airgate_launch::settings::load(&state.data_dir)
+        .unwrap_or_default()
+        .discover_options();
     let discovery = run_core("Discovery of MWAA environments", async move {
         let files = airgate_discovery::aws_files();
-        let options = airgate_discovery::DiscoverOptions::default();
         airgate_discovery::discover_streaming(&files, &options, &move |source| found.send(source))
             .await
     })

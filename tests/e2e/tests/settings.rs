@@ -64,6 +64,15 @@ async fn the_browser_and_route_choice_are_saved() {
         .click()
         .await
         .expect("tick force tunnel");
+    // Regions every profile also looks in.
+    let regions = client
+        .find(Locator::Css(r#"[data-testid="regions"]"#))
+        .await
+        .expect("regions field");
+    regions
+        .send_keys("ap-southeast-2, ca-central-1")
+        .await
+        .expect("type regions");
     client
         .find(Locator::Css(r#"[data-testid="save-settings"]"#))
         .await
@@ -83,6 +92,8 @@ async fn the_browser_and_route_choice_are_saved() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(saved.browser.as_deref(), Some(path.as_str()));
+    assert_eq!(saved.regions, ["ap-southeast-2", "ca-central-1"]);
+    assert!(!saved.all_regions);
     let chosen = client
         .find(Locator::Css(r#"[data-testid="chosen-browser"]"#))
         .await

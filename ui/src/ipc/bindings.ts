@@ -667,6 +667,10 @@ export type OpenSettings_Deserialize = {
 	 *  (`None`: [`DEFAULT_CLIPBOARD_CLEAR_SECS`]).
 	 */
 	clipboardClearSecs?: number | null,
+	/**  Regions every profile also looks in, after its own (`region`, `airgate_regions`). */
+	regions?: string[],
+	/**  Every region that offers MWAA ([`airgate_discovery::MWAA_REGIONS`]), over `regions`. */
+	allRegions?: boolean,
 };
 
 /**  How Open behaves. */
@@ -704,6 +708,10 @@ export type OpenSettings_Serialize = {
 	 *  (`None`: [`DEFAULT_CLIPBOARD_CLEAR_SECS`]).
 	 */
 	clipboardClearSecs: number | null,
+	/**  Regions every profile also looks in, after its own (`region`, `airgate_regions`). */
+	regions: string[],
+	/**  Every region that offers MWAA ([`airgate_discovery::MWAA_REGIONS`]), over `regions`. */
+	allRegions: boolean,
 };
 
 /**  The steps of Open, in order. */
