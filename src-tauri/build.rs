@@ -55,6 +55,7 @@ const COMMANDS: &[&str] = &[
     "tray_status",
     "favourites",
     "set_favourite",
+    "sso_sign_in",
 ];
 
 fn main() {

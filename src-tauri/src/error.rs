@@ -17,6 +17,10 @@ pub enum Error {
     #[error("{0}")]
     Open(#[from] airgate_launch::Error),
 
+    /// An IAM Identity Center sign-in did not finish; the message says why and what to do.
+    #[error("{0}")]
+    Sso(#[from] airgate_discovery::SsoError),
+
     #[error("Airgate no longer lists {0}. Refresh the list of environments, then try again.")]
     EnvironmentNotFound(String),
 
@@ -180,7 +184,7 @@ impl From<Error> for IpcError {
             Error::Tunnel(_) => ErrorCode::Tunnel,
             Error::BastionNotFound(_) | Error::InvalidInput(_) => ErrorCode::InvalidInput,
             Error::Open(_) | Error::EnvironmentNotFound(_) => ErrorCode::Open,
-            Error::Internal { .. } | Error::DataDir { .. } => ErrorCode::Internal,
+            Error::Internal { .. } | Error::DataDir { .. } | Error::Sso(_) => ErrorCode::Internal,
         };
         Self {
             code,

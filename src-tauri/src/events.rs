@@ -42,6 +42,43 @@ impl std::fmt::Debug for FoundSink {
     }
 }
 
+/// An IAM Identity Center sign-in waits for the person (`sso-code-shown`): the page to open and
+/// the code it must show. Not secret: the code is only good with the device code Airgate keeps.
+#[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
+#[serde(rename_all = "camelCase")]
+pub struct SsoCodeShown {
+    pub profile: String,
+    pub user_code: String,
+    /// The verification page, with the code filled in when the service gives one.
+    pub url: String,
+    /// How long the code can be approved.
+    pub expires_in_secs: u32,
+}
+
+/// Where sign-in codes go: the window's `SsoCodeShown` events (a managed state).
+#[derive(Clone)]
+pub struct SsoCodeSink(std::sync::Arc<dyn Fn(SsoCodeShown) + Send + Sync>);
+
+impl SsoCodeSink {
+    pub fn to_window<R: Runtime>(app: AppHandle<R>) -> Self {
+        Self(std::sync::Arc::new(move |code| {
+            if let Err(err) = code.emit(&app) {
+                tracing::warn!(cause = %err, "cannot send the sign-in code to the window");
+            }
+        }))
+    }
+
+    pub fn send(&self, code: SsoCodeShown) {
+        (self.0)(code);
+    }
+}
+
+impl std::fmt::Debug for SsoCodeSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SsoCodeSink")
+    }
+}
+
 /// A step of an Open changed (`open-progressed`).
 #[derive(Debug, Clone, Serialize, specta::Type, tauri_specta::Event)]
 pub struct OpenProgressed(pub airgate_launch::OpenProgress);

@@ -98,13 +98,15 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::tray::tray_status,
             commands::tray::favourites,
             commands::tray::set_favourite,
+            commands::sso::sso_sign_in,
         ])
         .events(tauri_specta::collect_events![
             events::TunnelChanged,
             events::OpenProgressed,
             events::WindowCloseAsked,
             events::TrayChanged,
-            events::EnvironmentsFound
+            events::EnvironmentsFound,
+            events::SsoCodeShown
         ])
 }
 
@@ -143,6 +145,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
                 airflow_windows,
             ));
             app.manage(events::FoundSink::to_window(app.handle().clone()));
+            app.manage(events::SsoCodeSink::to_window(app.handle().clone()));
             pac::start(&app.state::<AppState>());
             if options.tray {
                 tray::create_tray(app.handle())?;

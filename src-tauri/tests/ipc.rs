@@ -220,3 +220,20 @@ fn a_key_is_imported_with_its_passphrase_and_its_secrets_never_reach_the_window(
         })
     );
 }
+
+#[test]
+fn sso_sign_in_is_granted_and_names_a_missing_profile() {
+    let t = app();
+    let err = invoke(
+        &t.window,
+        "sso_sign_in",
+        json!({ "profile": "airgate-test-no-such-profile" }),
+    )
+    .expect_err("no such profile");
+    assert_eq!(err["code"], "internal", "{err}");
+    let message = err["message"].as_str().expect("a message");
+    assert!(
+        message.starts_with("No AWS profile named airgate-test-no-such-profile in "),
+        "{message}"
+    );
+}

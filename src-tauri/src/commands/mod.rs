@@ -7,6 +7,7 @@ pub mod keys;
 pub mod open;
 pub mod self_hosted;
 pub mod settings;
+pub mod sso;
 pub mod tray;
 pub mod tunnels;
 
