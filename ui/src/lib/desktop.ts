@@ -238,9 +238,17 @@ function rescueFocus(): void {
   if (!lastFocused || lastFocused.isConnected) return;
   const active = document.activeElement;
   if (active && active !== document.body) return;
-  if (!lastScope) return;
-  const scope = scopeById(lastScope.id) ?? scopeById(lastScope.parent);
-  if (!scope) return;
+  const scope = lastScope ? (scopeById(lastScope.id) ?? scopeById(lastScope.parent)) : null;
+  if (!scope || !lastScope) {
+    // The whole row went (a tunnel stopped, a record removed): the screen's heading, so the
+    // next Tab starts from the top of the screen rather than the page.
+    const heading = document.querySelector<HTMLElement>("main h1");
+    if (heading) {
+      heading.tabIndex = -1;
+      heading.focus({ preventScroll: true });
+    }
+    return;
+  }
   const next = lastScope.next
     ? scope.querySelector<HTMLElement>(`[data-testid="${CSS.escape(lastScope.next)}"]`)
     : null;

@@ -1,0 +1,128 @@
+//! An accessibility audit of every screen of the real window: axe-core (the UI's dev
+//! dependency, from ui/node_modules) injected through WebDriver, WCAG 2.x A and AA rules.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use airgate_e2e::{click_when_ready, connect_selector, display_or_skip, row_selector};
+use airgate_sandbox::{Sandbox, Topology};
+use fantoccini::{Client, Locator};
+use serde_json::Value;
+
+fn axe_source() -> Option<String> {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).ok()
+}
+
+/// The violations axe finds in the window as it is: `rule (impact): target …` lines.
+async fn audit(client: &Client, axe: &str) -> Vec<String> {
+    let script = format!(
+        r#"
+        const done = arguments[arguments.length - 1];
+        if (!window.axe) {{ {axe} }}
+        window.axe
+            .run(document, {{ runOnly: {{ type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] }} }})
+            .then((r) => done(r.passes.length < 10 ? ["axe checked almost nothing: "
+                + r.passes.length + " rules passed"] : r.violations.map((v) => v.id + " (" + v.impact + "): "
+                + v.nodes.slice(0, 3).map((n) => n.target.join(" ") + " " + n.failureSummary
+                    .replace(/\s+/g, " ")).join(" | "))))
+            .catch((e) => done(["axe failed: " + e]));
+        "#
+    );
+    let found = client
+        .execute_async(&script, Vec::new())
+        .await
+        .expect("run axe");
+    found
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_else(|| vec![format!("unexpected answer: {found}")])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_passes_an_axe_audit() {
+    if !display_or_skip() {
+        return;
+    }
+    let Some(axe) = axe_source() else {
+        assert!(
+            std::env::var("AIRGATE_REQUIRE_GUI").as_deref() != Ok("1"),
+            "axe-core is missing: `cd ui && npm ci`"
+        );
+        eprintln!("SKIPPED: axe-core not installed (`cd ui && npm ci`)");
+        return;
+    };
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    let env = sandbox.environment("orders-prod").expect("seeded").clone();
+    let row = row_selector(env.name, env.profile, env.region);
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while client
+        .find(Locator::Css(&connect_selector(&row)))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "no Connect at {row}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    click_when_ready(&client, &connect_selector(&row)).await;
+    airgate_e2e::wait_for_tunnel(&client, &row, "connected").await;
+
+    let mut problems = Vec::new();
+    for section in [
+        "environments",
+        "tunnels",
+        "keys",
+        "bastions",
+        "connections",
+        "settings",
+    ] {
+        click_when_ready(&client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        for found in audit(&client, &axe).await {
+            problems.push(format!("{section}: {found}"));
+        }
+    }
+    // A form open, then a row's menu.
+    click_when_ready(&client, r#"[data-testid="nav-environments"]"#).await;
+    click_when_ready(&client, r#"[data-testid="add-self-hosted"]"#).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for found in audit(&client, &axe).await {
+        problems.push(format!("Airflow form: {found}"));
+    }
+    client
+        .execute(
+            r#"document.querySelector(arguments[0]).focus();"#,
+            vec![row.clone().into()],
+        )
+        .await
+        .expect("focus the row");
+    airgate_e2e::press(
+        &client,
+        &[fantoccini::key::Key::Shift],
+        fantoccini::key::Key::F10.into(),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for found in audit(&client, &axe).await {
+        problems.push(format!("row menu: {found}"));
+    }
+    airgate_e2e::press(&client, &[], fantoccini::key::Key::Escape.into()).await;
+
+    // The palette, open.
+    click_when_ready(&client, r#"[data-testid="open-palette"]"#).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for found in audit(&client, &axe).await {
+        problems.push(format!("palette: {found}"));
+    }
+    assert!(problems.is_empty(), "axe found:\n{}", problems.join("\n"));
+
+    client.close().await.expect("close the app");
+    drop(driver);
+}
