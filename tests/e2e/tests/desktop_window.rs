@@ -670,3 +670,59 @@ async fn every_screen_fits_the_smallest_window_without_sideways_scrolling() {
     client.close().await.expect("close the app");
     drop(driver);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_tab_stop_of_every_screen_shows_the_focus() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    let env = sandbox.environment("orders-prod").expect("seeded").clone();
+    let row = row_selector(env.name, env.profile, env.region);
+    wait_for_rows_and_bastions(&client, &row).await;
+    click_when_ready(&client, &connect_selector(&row)).await;
+    wait_for_tunnel(&client, &row, "connected").await;
+
+    let ring = r#"
+        const el = document.activeElement;
+        if (!el || el === document.body) return "lost";
+        const s = getComputedStyle(el);
+        const shown = (s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0)
+            || s.boxShadow !== "none";
+        return shown ? "ok" : "no ring";
+    "#;
+    for section in [
+        "environments",
+        "tunnels",
+        "keys",
+        "bastions",
+        "connections",
+        "settings",
+    ] {
+        click_when_ready(&client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // From the section's own button round the whole window and back to it.
+        let start = format!("button#nav-{section}");
+        assert_eq!(focused(&client).await, start);
+        let mut stops = Vec::new();
+        loop {
+            press(&client, &[], Key::Tab.into()).await;
+            let now = focused(&client).await;
+            if now == start {
+                break;
+            }
+            let shown = client.execute(ring, Vec::new()).await.expect("focus style");
+            assert_eq!(shown, "ok", "{section}: {now} after {stops:?}");
+            stops.push(now);
+            assert!(
+                stops.len() < 120,
+                "{section}: Tab never came back: {stops:?}"
+            );
+        }
+        eprintln!("{section}: {} stops", stops.len());
+    }
+
+    client.close().await.expect("close the app");
+    drop(driver);
+}
