@@ -59,9 +59,21 @@ pub struct SsoCodeShown {
 #[derive(Clone)]
 pub struct SsoCodeSink(std::sync::Arc<dyn Fn(SsoCodeShown) + Send + Sync>);
 
+/// Set (to anything) on machines with no browser to open sign-in pages in (the window still
+/// shows the page and the code).
+pub const NO_BROWSER_ENV: &str = "AIRGATE_NO_BROWSER";
+
 impl SsoCodeSink {
+    /// Shows the code in the window and opens the page in the user's default browser, where
+    /// their IAM Identity Center session lives (as `aws sso login` does).
     pub fn to_window<R: Runtime>(app: AppHandle<R>) -> Self {
         Self(std::sync::Arc::new(move |code| {
+            if std::env::var_os(NO_BROWSER_ENV).is_none() {
+                use tauri_plugin_opener::OpenerExt as _;
+                if let Err(err) = app.opener().open_url(&code.url, None::<&str>) {
+                    tracing::warn!(cause = %err, "cannot open the sign-in page");
+                }
+            }
             if let Err(err) = code.emit(&app) {
                 tracing::warn!(cause = %err, "cannot send the sign-in code to the window");
             }

@@ -126,6 +126,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
         .on_window_event(window::on_window_event)
         .manage(TrayModel::default())
         .manage(clipboard::SecretClipboard::default())
+        .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
             ipc.mount_events(app);
             let (data_dir, custom) =

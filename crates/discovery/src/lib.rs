@@ -125,6 +125,10 @@ pub struct SourceFailure {
     pub kind: FailureKind,
     /// What happened and what to do, for a person.
     pub message: String,
+    /// Signing in to the profile's IAM Identity Center session again fixes it
+    /// (`airgate login`, the window's Sign in).
+    #[serde(default)]
+    pub sso: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

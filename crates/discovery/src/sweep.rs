@@ -62,6 +62,7 @@ pub async fn discover_streaming(
             region: None,
             kind: FailureKind::Config,
             message: section.message(),
+            sso: false,
         });
     }
     for err in unreadable {
@@ -75,6 +76,7 @@ pub async fn discover_streaming(
             region: None,
             kind: FailureKind::Config,
             message: err.to_string(),
+            sso: false,
         });
     }
     let set = match profiles::parse(&usable).await {
@@ -85,6 +87,7 @@ pub async fn discover_streaming(
                 region: None,
                 kind: FailureKind::Config,
                 message: err.to_string(),
+                sso: false,
             });
             ProfileSet::default()
         }
@@ -95,6 +98,7 @@ pub async fn discover_streaming(
             region: None,
             kind: FailureKind::NoProfiles,
             message: no_profiles_message(files),
+            sso: false,
         });
     }
     // What is known before any service is asked: broken files and sections.
@@ -264,6 +268,7 @@ fn failure(
     SourceFailure {
         profile: info.name.clone(),
         region: region.map(str::to_owned),
+        sso: info.sso && kind == FailureKind::Credentials,
         kind,
         message,
     }
@@ -420,7 +425,7 @@ pub(crate) fn refused_credentials_message(
     if sso {
         format!(
             "The SSO session of profile {profile} has ended ({code}): sign in again \
-             (`aws sso login --profile {profile}`), then try again."
+             (`airgate login {profile}`), then try again."
         )
     } else {
         format!(
@@ -494,8 +499,8 @@ pub(crate) async fn resolve_credentials(
     let name = &info.name;
     let message = if info.sso {
         format!(
-            "SSO session for profile {name} expired or missing ({detail}): run \
-             `aws sso login --profile {name}`."
+            "SSO session for profile {name} expired or missing ({detail}): sign in (Sign in, or \
+             `airgate login {name}`, or `aws sso login --profile {name}`)."
         )
     } else if info.credential_process {
         format!(
@@ -696,7 +701,7 @@ where
                 format!(
                     "AWS refused the credentials of profile {name} in {region} \
                      ({code}: {service_message}): check its keys, or sign in again \
-                     (`aws sso login --profile {name}`) if it uses SSO."
+                     (`airgate login {name}`) if it uses SSO."
                 ),
             ),
             _ => (

@@ -165,6 +165,7 @@ mod tests {
             region: region.map(str::to_owned),
             kind: FailureKind::Credentials,
             message: "expired".to_owned(),
+            sso: true,
         }
     }
 

@@ -187,12 +187,19 @@ export const commands = {
 	 *  Returns the favourites.
 	 */
 	setFavourite: (id: string, favourite: boolean) => typedError<string[], IpcError_Serialize>(__TAURI_INVOKE("set_favourite", { id, favourite })),
+	/**
+	 *  Signs in the SSO session of `profile` (one sign-in serves every profile of the session), as
+	 *  `airgate login` does: the page to open and its code arrive as an `SsoCodeShown` event; the
+	 *  call answers once the person approved (or denied) it, or the code expired.
+	 */
+	ssoSignIn: (profile: string) => typedError<SsoSignedIn, IpcError_Serialize>(__TAURI_INVOKE("sso_sign_in", { profile })),
 };
 
 /** Events */
 export const events = {
 	environmentsFound: makeEvent<EnvironmentsFound_Serialize, EnvironmentsFound_Deserialize>("environments-found"),
 	openProgressed: makeEvent<OpenProgressed, OpenProgressed>("open-progressed"),
+	ssoCodeShown: makeEvent<SsoCodeShown, SsoCodeShown>("sso-code-shown"),
 	trayChanged: makeEvent<TrayChanged, TrayChanged>("tray-changed"),
 	tunnelChanged: makeEvent<TunnelChanged, TunnelChanged>("tunnel-changed"),
 	windowCloseAsked: makeEvent<WindowCloseAsked, WindowCloseAsked>("window-close-asked"),
@@ -873,6 +880,11 @@ export type SourceFailure_Deserialize = {
 	kind: FailureKind,
 	/**  What happened and what to do, for a person. */
 	message: string,
+	/**
+	 *  Signing in to the profile's IAM Identity Center session again fixes it
+	 *  (`airgate login`, the window's Sign in).
+	 */
+	sso?: boolean,
 };
 
 /**  A (profile, region) pair that could not be listed. Other pairs are unaffected. */
@@ -884,6 +896,11 @@ export type SourceFailure_Serialize = {
 	kind: FailureKind,
 	/**  What happened and what to do, for a person. */
 	message: string,
+	/**
+	 *  Signing in to the profile's IAM Identity Center session again fixes it
+	 *  (`airgate login`, the window's Sign in).
+	 */
+	sso: boolean,
 };
 
 /**
@@ -965,6 +982,29 @@ export type SshImport = {
 	keys: string[],
 	/**  Hosts not saved, or saved with their key file, and why (full sentences). */
 	notes: string[],
+};
+
+/**
+ *  An IAM Identity Center sign-in waits for the person (`sso-code-shown`): the page to open and
+ *  the code it must show. Not secret: the code is only good with the device code Airgate keeps.
+ */
+export type SsoCodeShown = {
+	profile: string,
+	userCode: string,
+	/**  The verification page, with the code filled in when the service gives one. */
+	url: string,
+	/**  How long the code can be approved. */
+	expiresInSecs: number,
+};
+
+/**  A finished sign-in, as the window shows it (nothing secret: the token stays in the file). */
+export type SsoSignedIn = {
+	/**  `sso-session corp`, or the start URL of a legacy profile. */
+	session: string,
+	/**  Every profile the sign-in serves: their rows can be listed again. */
+	profiles: string[],
+	/**  When the token ends, UTC (`2026-12-01T18:00:00Z`). */
+	expiresAt: string,
 };
 
 /**  Where a step is. */

@@ -57,6 +57,11 @@ class Store {
   section = $state<Section>("environments");
 
   discovery = $state<Discovery | null>(null);
+  /** A running IAM Identity Center sign-in, by profile: the code to approve, then the outcome. */
+  signIns = $state<
+    Record<string, { code: string | null; url: string | null; error: string | null; busy: boolean }>
+  >({});
+
   /** When the shown list was cached (ms since the epoch); null once a listing has answered. */
   cachedAt = $state<number | null>(null);
   loading = $state(false);
@@ -109,6 +114,11 @@ class Store {
       this.cachedAt = cached.data.savedAtMs;
     }
     await events.environmentsFound.listen((e) => this.found(e.payload));
+    await events.ssoCodeShown.listen((e) => {
+      const { profile, userCode, url } = e.payload;
+      const run = this.signIns[profile];
+      if (run) this.signIns = { ...this.signIns, [profile]: { ...run, code: userCode, url } };
+    });
     // The fresh listing starts now: it is the slow part.
     const listing = this.refresh();
     await events.tunnelChanged.listen((e) => this.setTunnel(e.payload.id, e.payload.state));
@@ -234,6 +244,26 @@ class Store {
         ...(source.failure ? [source.failure] : []),
       ],
     };
+  }
+
+  /** Signs in `profile`'s IAM Identity Center session (the page opens in the browser; the code
+   * to check there is shown meanwhile), then lists again: every profile of the session. */
+  async signIn(profile: string): Promise<void> {
+    this.signIns = {
+      ...this.signIns,
+      [profile]: { code: null, url: null, error: null, busy: true },
+    };
+    const res = await commands.ssoSignIn(profile);
+    if (res.status === "error") {
+      this.signIns = {
+        ...this.signIns,
+        [profile]: { code: null, url: null, error: res.error.message, busy: false },
+      };
+      return;
+    }
+    const { [profile]: _, ...rest } = this.signIns;
+    this.signIns = rest;
+    await this.refresh();
   }
 
   async refresh(): Promise<void> {
