@@ -135,7 +135,19 @@ async fn every_row_action_stays_on_screen_from_the_smallest_window_to_a_large_on
     let row = row_selector(env.name, env.profile, env.region);
     wait_for_rows_and_bastions(&client, &row).await;
 
-    for (width, height) in [(720, 480), (1920, 1080), (1220, 760)] {
+    // The smallest, a large screen, the default, and each side of where a column goes.
+    let sizes = [
+        (720, 480),
+        (1920, 1080),
+        (1220, 760),
+        (1190, 700),
+        (1040, 700),
+        (1000, 700),
+        (890, 600),
+        (860, 600),
+        (800, 600),
+    ];
+    for (width, height) in sizes {
         resize(&client, width, height).await;
         let what = format!("{width}x{height}");
         airgate_e2e::screenshot(&client, &format!("window-{what}")).await;
@@ -143,12 +155,18 @@ async fn every_row_action_stays_on_screen_from_the_smallest_window_to_a_large_on
         eprintln!("{what}: {seen}");
     }
 
-    // At the smallest size a private row connects and disconnects with the buttons it shows.
+    // At the smallest size a private row connects with the buttons it shows; connected (its
+    // widest state: port, Copy, Disconnect) it still fits at every size.
     resize(&client, 720, 480).await;
     click_when_ready(&client, &connect_selector(&row)).await;
     wait_for_tunnel(&client, &row, "connected").await;
-    assert_fits(&client, "720x480, connected").await;
-    airgate_e2e::screenshot(&client, "window-720x480-connected").await;
+    for (width, height) in sizes {
+        resize(&client, width, height).await;
+        let what = format!("{width}x{height}, connected");
+        airgate_e2e::screenshot(&client, &format!("window-{width}x{height}-connected")).await;
+        assert_fits(&client, &what).await;
+    }
+    resize(&client, 720, 480).await;
     click_when_ready(&client, &format!(r#"{row} [data-testid="disconnect"]"#)).await;
     wait_for_tunnel(&client, &row, "disconnected").await;
 
