@@ -744,3 +744,61 @@ async fn every_tab_stop_of_every_screen_shows_the_focus() {
     client.close().await.expect("close the app");
     drop(driver);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_window_comes_back_at_the_size_it_was_left() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    let env = sandbox.environment("orders-prod").expect("seeded").clone();
+    wait_for_rows_and_bastions(&client, &row_selector(env.name, env.profile, env.region)).await;
+    resize(&client, 900, 640).await;
+
+    // Quit through the close question: the size is kept in the data directory.
+    let pid = driver.app_pid();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let windows = airgate_e2e::x_windows(pid, "Airgate", false);
+        assert!(
+            airgate_e2e::request_close(&windows),
+            "press the close button"
+        );
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        if client
+            .find(fantoccini::Locator::Css(r#"[data-testid="quit-now"]"#))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the close question did not come");
+    }
+    click_when_ready(&client, r#"[data-testid="quit-now"]"#).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !driver.app_pids("airgate-desktop").is_empty() {
+        assert!(Instant::now() < deadline, "Quit did not end the app");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(client);
+    drop(driver);
+    let saved = std::fs::read_to_string(sandbox.data_dir().join("window-state.json"))
+        .expect("window-state.json in the data directory");
+    assert!(saved.contains("\"width\": 900"), "{saved}");
+
+    // The next start opens at that size.
+    let driver = airgate_e2e::TauriDriver::start(&sandbox.app_env()).expect("tauri-driver");
+    let client = driver
+        .launch(&airgate_e2e::app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app again");
+    let size = client
+        .execute("return [innerWidth, innerHeight];", Vec::new())
+        .await
+        .expect("the window's size");
+    assert_eq!(size, serde_json::json!([900, 640]), "{saved}");
+
+    client.close().await.expect("close the app");
+    drop(driver);
+}
