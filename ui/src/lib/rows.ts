@@ -1,8 +1,8 @@
-// Keyboard for lists of rows (`tr[data-row]`): arrows and Home/End move between rows, Enter runs
+// Keyboard for lists of rows (`[data-row]`: table rows or list items): arrows and Home/End move between rows, Enter runs
 // the row's primary action (`[data-primary]`), the Menu key or Shift+F10 opens its menu.
 
 function rowsOf(root: HTMLElement): HTMLElement[] {
-  return Array.from(root.querySelectorAll<HTMLElement>("tr[data-row]"));
+  return Array.from(root.querySelectorAll<HTMLElement>("[data-row]"));
 }
 
 /** Opens the row's context menu where the keyboard is: under the row's name. */
@@ -24,7 +24,7 @@ export function onRowKeydown(event: KeyboardEvent): void {
   if (!(target instanceof HTMLElement) || !(root instanceof HTMLElement)) return;
   // A select or a text field keeps its own keys.
   if (target.closest("select, input, textarea")) return;
-  const row = target.closest<HTMLElement>("tr[data-row]");
+  const row = target.closest<HTMLElement>("[data-row]");
   if (!row) return;
   const onRow = target === row;
   if (event.key === "ContextMenu" || (event.shiftKey && event.key === "F10")) {
@@ -58,7 +58,7 @@ export function onRowKeydown(event: KeyboardEvent): void {
 export function rowIdOf(event: Event): string | null {
   const target = event.target;
   if (!(target instanceof HTMLElement)) return null;
-  return target.closest<HTMLElement>("tr[data-row]")?.dataset.scopeId ?? null;
+  return target.closest<HTMLElement>("[data-row]")?.dataset.scopeId ?? null;
 }
 
 /** The keys above on a list of rows, and `onrow(id)` whenever focus enters one of them. */
