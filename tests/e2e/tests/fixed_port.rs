@@ -38,9 +38,20 @@ async fn a_tunnel_keeps_its_port_and_says_who_took_it() {
     let squatter =
         TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, first))).expect("take the port");
     click(&client, &airgate_e2e::connect_selector(&row)).await;
-    let failed = wait_for_tunnel(&client, &row, "failed").await;
-    let reason = failed.text().await.expect("reason");
+    wait_for_tunnel(&client, &row, "failed").await;
+    // The row ends up saying why (the tunnel's own events may still be arriving a moment after
+    // the Connect's answer).
     let me = format!("(pid {})", std::process::id());
+    let wanted = format!("Port {first} on 127.0.0.1 is already in use by");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let reason = loop {
+        let state = wait_for_tunnel(&client, &row, "failed").await;
+        let text = state.text().await.unwrap_or_default();
+        if text.contains(&wanted) || std::time::Instant::now() > deadline {
+            break text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert!(
         reason.contains(&format!("Port {first} on 127.0.0.1 is already in use by"))
             && reason.contains(&me),
