@@ -481,6 +481,56 @@ pub async fn click_when_ready(client: &Client, css: &str) {
     }
 }
 
+/// Types `value` into the field `field` of the form `[data-testid="{form}"]`, replacing what
+/// it held.
+///
+/// # Panics
+/// When the form has no such field.
+pub async fn fill(client: &Client, form: &str, field: &str, value: &str) {
+    let input = client
+        .find(Locator::Css(&format!(
+            r#"[data-testid="{form}"] [name="{field}"]"#
+        )))
+        .await
+        .unwrap_or_else(|err| panic!("the {form} field {field}: {err}"));
+    input.clear().await.expect("clear");
+    input.send_keys(value).await.expect("type");
+}
+
+/// The text at `css` once it contains every one of `wanted`, within 45 s.
+///
+/// # Panics
+/// When it does not within 45 s.
+pub async fn wait_for_text(client: &Client, css: &str, wanted: &[&str]) -> String {
+    let wait = Duration::from_secs(45);
+    let deadline = Instant::now() + wait;
+    let mut last = String::from("(nothing)");
+    while Instant::now() < deadline {
+        if let Ok(found) = client.find(Locator::Css(css)).await
+            && let Ok(text) = found.text().await
+        {
+            if wanted.iter().all(|w| text.contains(w)) {
+                return text;
+            }
+            last = text;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{css} did not show {wanted:?} within {wait:?}; last: {last:?}");
+}
+
+/// Waits (20 s at most) until nothing matches `css`.
+///
+/// # Panics
+/// When something still does after 20 s.
+pub async fn wait_until_gone(client: &Client, css: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while client.find(Locator::Css(css)).await.is_ok() {
+        assert!(Instant::now() < deadline, "{css} is still there after 20 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The selector of a private row's Connect once its saved bastions are shown.
 pub fn connect_selector(row: &str) -> String {
     format!(r#"{row} [data-testid="bastion-select"] ~ [data-testid="connect"]"#)

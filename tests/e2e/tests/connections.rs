@@ -5,42 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{click_when_ready, display_or_skip};
+use airgate_e2e::{click_when_ready, display_or_skip, fill, wait_for_text};
 use airgate_peers::moto::Moto;
 use airgate_sandbox::{Sandbox, Topology};
-use fantoccini::{Client, Locator};
 use serde_json::json;
 
 const PASSWORD: &str = "Pa55-w0rd:clip/board";
-
-async fn fill(client: &Client, form: &str, field: &str, value: &str) {
-    let input = client
-        .find(Locator::Css(&format!(
-            r#"[data-testid="{form}"] [name="{field}"]"#
-        )))
-        .await
-        .unwrap_or_else(|err| panic!("the {form} field {field}: {err}"));
-    input.clear().await.expect("clear");
-    input.send_keys(value).await.expect("type");
-}
-
-/// The text at `css` once it contains every one of `wanted`, within 30 s.
-async fn wait_for_text(client: &Client, css: &str, wanted: &[&str]) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(found) = client.find(Locator::Css(css)).await
-            && let Ok(text) = found.text().await
-        {
-            if wanted.iter().all(|w| text.contains(w)) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{css} did not show {wanted:?} within 30 s; last: {last:?}");
-}
 
 /// What the X clipboard (CLIPBOARD selection) holds, as another application pasting reads it.
 fn clipboard_text() -> Option<String> {

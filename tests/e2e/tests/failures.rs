@@ -3,34 +3,14 @@
 //! fingerprint to check; the window asks, and trusting once or always connects (always: written
 //! to Airgate's own known_hosts, never asked again).
 
-use std::time::{Duration, Instant};
-
 use airgate_e2e::{
     TauriDriver, app_binary, click_in, click_when_ready, display_or_skip, row_selector,
-    wait_for_tunnel,
+    wait_for_text, wait_for_tunnel,
 };
 use airgate_peers::bastion::{self, Bastion};
 use airgate_sandbox::{REFUSED_PROFILE, Sandbox, Topology};
 use airgate_vault::{BastionRecord, Vault};
-use fantoccini::{Client, Locator};
-
-const WAIT: Duration = Duration::from_secs(45);
-
-/// Waits until `css` matches an element whose text contains every one of `needles`.
-async fn wait_for_text(client: &Client, css: &str, needles: &[&str]) -> String {
-    let deadline = Instant::now() + WAIT;
-    let mut last = String::from("(nothing)");
-    while Instant::now() < deadline {
-        if let Ok(element) = client.find(Locator::Css(css)).await {
-            last = element.text().await.unwrap_or_default();
-            if needles.iter().all(|needle| last.contains(needle)) {
-                return last;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{css} should show {needles:?} within {WAIT:?}; shows {last:?}");
-}
+use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn refused_profile_and_unknown_host_key_are_explained() {

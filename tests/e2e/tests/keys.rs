@@ -5,47 +5,12 @@
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{click_when_ready, display_or_skip, row_selector, wait_for_tunnel};
+use airgate_e2e::{
+    click_when_ready, display_or_skip, fill, row_selector, wait_for_text, wait_for_tunnel,
+    wait_until_gone,
+};
 use airgate_peers::bastion::generate_key;
-use fantoccini::{Client, Locator};
-
-async fn fill(client: &Client, form: &str, field: &str, value: &str) {
-    let input = client
-        .find(Locator::Css(&format!(
-            r#"[data-testid="{form}"] [name="{field}"]"#
-        )))
-        .await
-        .unwrap_or_else(|err| panic!("the {form} field {field}: {err}"));
-    input.clear().await.expect("clear");
-    input.send_keys(value).await.expect("type");
-}
-
-/// The text at `css` once it contains every one of `wanted`, within 30 s.
-async fn wait_for_text(client: &Client, css: &str, wanted: &[&str]) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(found) = client.find(Locator::Css(css)).await
-            && let Ok(text) = found.text().await
-        {
-            if wanted.iter().all(|w| text.contains(w)) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{css} did not show {wanted:?} within 30 s; last: {last:?}");
-}
-
-/// Waits (20 s at most) until nothing matches `css`.
-async fn wait_until_gone(client: &Client, css: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while client.find(Locator::Css(css)).await.is_ok() {
-        assert!(Instant::now() < deadline, "{css} is still there after 20 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_imported_key_logs_in_once_its_passphrase_is_given() {

@@ -4,32 +4,16 @@
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary, click_when_ready, display_or_skip, row_selector};
+use airgate_e2e::{
+    TauriDriver, app_binary, click_when_ready, display_or_skip, row_selector, wait_for_text,
+};
 use airgate_peers::mwaa::SeedEnvironment;
 use airgate_peers::sso::{SsoConfig, SsoServer};
 use airgate_sandbox::{Sandbox, Topology};
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 
 const ACCOUNT: &str = "444444444444";
 const ROLE_KEY: &str = "ASIASSOSANDBOX1";
-
-/// The text at `css` once it contains `wanted`, within 30 s.
-async fn wait_for_text(client: &Client, css: &str, wanted: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(found) = client.find(Locator::Css(css)).await
-            && let Ok(text) = found.text().await
-        {
-            if text.contains(wanted) {
-                return text;
-            }
-            last = text;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{css} did not show {wanted:?} within 30 s; last: {last:?}");
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_profile_needing_sign_in_is_signed_in_from_its_row() {
@@ -77,14 +61,14 @@ async fn a_profile_needing_sign_in_is_signed_in_from_its_row() {
         .await
         .expect("launch the app");
     let failure = r#"[data-testid="source-failure"][data-profile="corp-dev"]"#;
-    wait_for_text(&client, failure, "SSO session for profile corp-dev").await;
+    wait_for_text(&client, failure, &["SSO session for profile corp-dev"]).await;
     click_when_ready(&client, &format!("{failure} [data-testid=\"sign-in\"]")).await;
 
     // The code the window shows is the one waiting on the server; approving it signs in.
     let shown = wait_for_text(
         &client,
         &format!("{failure} [data-testid=\"sign-in-status\"]"),
-        "Approve code",
+        &["Approve code"],
     )
     .await;
     let pending = sso.pending_user_codes();
