@@ -48,8 +48,9 @@ async fn closing_the_window_keeps_the_tunnels_in_the_tray() {
     .await;
 
     // The first close asks. (Pressed again if the first press is not seen within 3 s, as a
-    // person would.)
-    let deadline = Instant::now() + Duration::from_secs(30);
+    // person would: under Xvfb, with no window manager and the parallel GUI tests' apps on the
+    // same display, a press is at times not seen; in CI the question took up to 18 s to come.)
+    let deadline = Instant::now() + Duration::from_secs(75);
     'asked: loop {
         assert!(request_close(&windows), "press the close button");
         let again = Instant::now() + Duration::from_secs(3);
