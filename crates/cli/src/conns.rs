@@ -129,28 +129,27 @@ async fn secrets_target(target: SecretsTarget) -> Result<(SecretsManager, Connec
         }
         (None, _, _) => return Err(Error::NoSecretsTarget),
     };
-    let prefix = match (target.prefix, &target.environment) {
-        (Some(prefix), _) => ConnectionsPrefix::chosen(&prefix),
+    let found = match (target.prefix, &target.environment) {
         (None, Some(name)) => {
-            let prefix =
-                airgate_discovery::environment_connections_prefix(&files, &profile, &region, name)
-                    .await
-                    .map_err(airgate_launch::Error::from)?;
-            if prefix.source == PrefixSource::NotConfigured {
-                eprintln!(
-                    "warning: {name} has no secrets backend configured: its Airflow reads \
-                     Secrets Manager only once secrets.backend is {SECRETS_MANAGER_BACKEND}. \
-                     Using {}.",
-                    prefix.prefix
-                );
-            }
-            prefix
+            SecretsManager::for_environment(&files, &profile, &region, name).await
         }
-        (None, None) => ConnectionsPrefix::chosen(DEFAULT_CONNECTIONS_PREFIX),
+        (prefix, _) => SecretsManager::new(&files, &profile, &region)
+            .await
+            .map(|manager| {
+                let prefix = prefix.as_deref().unwrap_or(DEFAULT_CONNECTIONS_PREFIX);
+                (manager, ConnectionsPrefix::chosen(prefix))
+            }),
     };
-    let manager = SecretsManager::new(&files, &profile, &region)
-        .await
-        .map_err(airgate_launch::Error::from)?;
+    let (manager, prefix) = found.map_err(airgate_launch::Error::from)?;
+    if let Some(name) = &target.environment
+        && prefix.source == PrefixSource::NotConfigured
+    {
+        eprintln!(
+            "warning: {name} has no secrets backend configured: its Airflow reads Secrets \
+             Manager only once secrets.backend is {SECRETS_MANAGER_BACKEND}. Using {}.",
+            prefix.prefix
+        );
+    }
     Ok((manager, prefix))
 }
 

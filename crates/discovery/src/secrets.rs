@@ -246,7 +246,17 @@ pub async fn environment_connections_prefix(
     name: &str,
 ) -> Result<ConnectionsPrefix, SecretsError> {
     let (info, sdk_config) = sweep::profile_sdk_config(files, profile, region).await?;
-    let output = sweep::mwaa_client(&sdk_config, region)
+    read_prefix(&info, &sdk_config, region, name).await
+}
+
+/// The prefix of the environment `name`, read with a profile's resolved configuration.
+async fn read_prefix(
+    info: &ProfileInfo,
+    sdk_config: &aws_types::SdkConfig,
+    region: &str,
+    name: &str,
+) -> Result<ConnectionsPrefix, SecretsError> {
+    let output = sweep::mwaa_client(sdk_config, region)
         .get_environment()
         .name(name)
         .send()
@@ -254,14 +264,14 @@ pub async fn environment_connections_prefix(
         .map_err(|err| {
             if err.code() == Some("ResourceNotFoundException") {
                 SecretsError::NoEnvironment {
-                    profile: profile.to_owned(),
+                    profile: info.name.clone(),
                     region: region.to_owned(),
                     environment: name.to_owned(),
                 }
             } else {
                 classify(
                     &err,
-                    &info,
+                    info,
                     region,
                     Op {
                         service: "MWAA",
@@ -300,7 +310,25 @@ impl SecretsManager {
     /// or `AWS_ENDPOINT_URL_SECRETS_MANAGER`, as for the AWS CLI).
     pub async fn new(files: &AwsFiles, profile: &str, region: &str) -> Result<Self, SecretsError> {
         let (info, sdk_config) = sweep::profile_sdk_config(files, profile, region).await?;
-        let mut config = aws_sdk_secretsmanager::config::Builder::from(&sdk_config)
+        Ok(Self::with_config(info, &sdk_config, region))
+    }
+
+    /// [`SecretsManager::new`] for the profile and region of the environment `name`, and where
+    /// that environment's Airflow reads connections ([`environment_connections_prefix`]), with
+    /// the profile's credentials resolved once for both.
+    pub async fn for_environment(
+        files: &AwsFiles,
+        profile: &str,
+        region: &str,
+        name: &str,
+    ) -> Result<(Self, ConnectionsPrefix), SecretsError> {
+        let (info, sdk_config) = sweep::profile_sdk_config(files, profile, region).await?;
+        let prefix = read_prefix(&info, &sdk_config, region, name).await?;
+        Ok((Self::with_config(info, &sdk_config, region), prefix))
+    }
+
+    fn with_config(info: ProfileInfo, sdk_config: &aws_types::SdkConfig, region: &str) -> Self {
+        let mut config = aws_sdk_secretsmanager::config::Builder::from(sdk_config)
             .region(Region::new(region.to_owned()));
         // The environment's `AWS_ENDPOINT_URL_SECRETS_MANAGER` wins, as the SDK has it.
         if std::env::var_os("AWS_ENDPOINT_URL_SECRETS_MANAGER").is_none()
@@ -309,11 +337,11 @@ impl SecretsManager {
             config = config.endpoint_url(endpoint);
         }
         let config = config.build();
-        Ok(Self {
+        Self {
             client: aws_sdk_secretsmanager::Client::from_conf(config),
             info,
             region: region.to_owned(),
-        })
+        }
     }
 
     /// Sets the secret `name` to `value`, creating it when it does not exist.

@@ -76,27 +76,23 @@ pub fn load(data_dir: &Path) -> Option<Inventory> {
 }
 
 /// Saves what `discovery` found. The environments of sources that failed this time are kept
-/// from `previous` (a profile whose SSO session ended still shows what it had), so one failing
-/// source never empties the cache of its rows.
-pub fn save(
-    data_dir: &Path,
-    discovery: &Discovery,
-    previous: Option<&Inventory>,
-) -> std::io::Result<Inventory> {
-    let inventory = merge(discovery, previous, now_ms());
-    let file = File {
-        format: FORMAT,
-        inventory,
-    };
-    let bytes = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)?;
-    // A file that cannot be read is moved aside by `load`, never overwritten here.
+/// from the cache being replaced (a profile whose SSO session ended still shows what it had), so
+/// one failing source never empties the cache of its rows. A cache that cannot be read is moved
+/// aside by [`load`] first, never overwritten.
+pub fn save(data_dir: &Path, discovery: &Discovery) -> std::io::Result<Inventory> {
     let target = path(data_dir);
-    if load(data_dir).is_none() && target.exists() {
+    let previous = load(data_dir);
+    if previous.is_none() && target.exists() {
         return Err(std::io::Error::other(format!(
             "{} is not Airgate's: kept as it is",
             target.display()
         )));
     }
+    let file = File {
+        format: FORMAT,
+        inventory: merge(discovery, previous.as_ref(), now_ms()),
+    };
+    let bytes = serde_json::to_vec_pretty(&file).map_err(std::io::Error::other)?;
     write_atomically(&target, &bytes)?;
     Ok(file.inventory)
 }
@@ -180,7 +176,7 @@ mod tests {
             ],
             failures: Vec::new(),
         };
-        let saved = save(dir.path(), &first, None).expect("saved");
+        let saved = save(dir.path(), &first).expect("saved");
         assert_eq!(load(dir.path()).as_ref(), Some(&saved));
         assert_eq!(saved.environments, first.environments);
         assert!(saved.saved_at_ms > 1_700_000_000_000);
@@ -190,7 +186,7 @@ mod tests {
             environments: vec![env("prod", "eu-west-1", "reports")],
             failures: vec![failure("sso", None)],
         };
-        let merged = save(dir.path(), &second, Some(&saved)).expect("saved");
+        let merged = save(dir.path(), &second).expect("saved");
         let names: Vec<&str> = merged
             .environments
             .iter()
@@ -202,7 +198,7 @@ mod tests {
             environments: Vec::new(),
             failures: vec![failure("prod", Some("eu-west-1")), failure("sso", None)],
         };
-        let kept = save(dir.path(), &third, Some(&merged)).expect("saved");
+        let kept = save(dir.path(), &third).expect("saved");
         assert_eq!(kept.environments, merged.environments);
         assert!(
             !std::fs::read_to_string(dir.path().join(INVENTORY_FILE))
@@ -224,7 +220,7 @@ mod tests {
             environments: vec![env("prod", "eu-west-1", "orders")],
             failures: Vec::new(),
         };
-        save(dir.path(), &found, None).expect("a new cache beside the kept file");
+        save(dir.path(), &found).expect("a new cache beside the kept file");
         assert_eq!(
             load(dir.path()).expect("cache").environments,
             found.environments

@@ -83,10 +83,18 @@ pub async fn connections_prefix(
     Ok(prefix_of(&state, &environment).await?)
 }
 
-async fn prefix_of(state: &AppState, environment: &EnvironmentRef) -> Result<ConnectionsPrefix> {
-    let env = state
+/// The environment `environment` names, as last listed.
+fn listed(
+    state: &AppState,
+    environment: &EnvironmentRef,
+) -> Result<airgate_discovery::Environment> {
+    state
         .environment(&environment.profile, &environment.region, &environment.name)
-        .ok_or_else(|| Error::EnvironmentNotFound(environment.tunnel_id()))?;
+        .ok_or_else(|| Error::EnvironmentNotFound(environment.tunnel_id()))
+}
+
+async fn prefix_of(state: &AppState, environment: &EnvironmentRef) -> Result<ConnectionsPrefix> {
+    let env = listed(state, environment)?;
     Ok(airgate_discovery::environment_connections_prefix(
         &airgate_discovery::aws_files(),
         &env.profile,
@@ -97,11 +105,17 @@ async fn prefix_of(state: &AppState, environment: &EnvironmentRef) -> Result<Con
     .map_err(airgate_launch::Error::from)?)
 }
 
-async fn manager(environment: &EnvironmentRef) -> Result<SecretsManager> {
-    Ok(SecretsManager::new(
+/// Secrets Manager with the environment's profile and region, and its prefix.
+async fn target(
+    state: &AppState,
+    environment: &EnvironmentRef,
+) -> Result<(SecretsManager, ConnectionsPrefix)> {
+    let env = listed(state, environment)?;
+    Ok(SecretsManager::for_environment(
         &airgate_discovery::aws_files(),
-        &environment.profile,
-        &environment.region,
+        &env.profile,
+        &env.region,
+        &env.name,
     )
     .await
     .map_err(airgate_launch::Error::from)?)
@@ -116,13 +130,12 @@ pub async fn push_connections(
     environment: EnvironmentRef,
     conn_ids: Vec<String>,
 ) -> CmdResult<ConnPush> {
-    let prefix = prefix_of(&state, &environment).await?;
     let values = state
         .with_vault("Reading the connections", move |vault| {
             conns::push_values(vault, &conn_ids, false)
         })
         .await?;
-    let manager = manager(&environment).await?;
+    let (manager, prefix) = target(&state, &environment).await?;
     Ok(conns::push(&manager, &prefix, &values).await)
 }
 
@@ -135,8 +148,7 @@ pub async fn pull_connections(
     environment: EnvironmentRef,
     replace: bool,
 ) -> CmdResult<ConnImport> {
-    let prefix = prefix_of(&state, &environment).await?;
-    let manager = manager(&environment).await?;
+    let (manager, prefix) = target(&state, &environment).await?;
     let (connections, problems) = conns::fetch(&manager, &prefix, &[])
         .await
         .map_err(Error::from)?;

@@ -30,11 +30,8 @@ pub async fn list_environments(
     state.remember(&discovery);
     let data_dir = state.data_dir.clone();
     let found = discovery.clone();
-    let saved = tauri::async_runtime::spawn_blocking(move || {
-        let previous = inventory::load(&data_dir);
-        inventory::save(&data_dir, &found, previous.as_ref())
-    })
-    .await;
+    let saved =
+        tauri::async_runtime::spawn_blocking(move || inventory::save(&data_dir, &found)).await;
     match saved {
         Ok(Ok(_)) => {}
         Ok(Err(err)) => tracing::warn!(cause = %err, "cannot cache the environments"),
