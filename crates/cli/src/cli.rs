@@ -866,6 +866,13 @@ mod tests {
             )),
             security_group_ids: vec![],
             also_seen_by: Vec::new(),
+            endpoint_management: None,
+            environment_class: None,
+            execution_role_arn: None,
+            subnet_ids: Vec::new(),
+            webserver_vpc_endpoint_service: None,
+            tags: Default::default(),
+            last_update: None,
         }
     }
 

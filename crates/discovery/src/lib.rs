@@ -14,6 +14,7 @@
 //!   `AWS_ENDPOINT_URL[_MWAA]`, as for the AWS CLI. For loopback endpoints the SDK's host prefix
 //!   (`api.`) is dropped ([`LoopbackHostPrefix`]), so a local MWAA server works.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -71,6 +72,46 @@ pub struct Environment {
     /// listed once under `profile`, the first of them by name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_seen_by: Vec<String>,
+    /// Who made the VPC endpoints: MWAA itself, or the customer (shared VPCs).
+    #[serde(default)]
+    pub endpoint_management: Option<EndpointManagement>,
+    /// `mw1.small`, `mw1.medium`, ...
+    #[serde(default)]
+    pub environment_class: Option<String>,
+    #[serde(default)]
+    pub execution_role_arn: Option<String>,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    /// The VPC endpoint service of a private web server (`com.amazonaws.vpce.REGION.vpce-svc-…`).
+    #[serde(default)]
+    pub webserver_vpc_endpoint_service: Option<String>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub last_update: Option<LastUpdate>,
+}
+
+/// Who created and manages an environment's VPC endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub enum EndpointManagement {
+    /// `SERVICE`: MWAA.
+    Service,
+    /// `CUSTOMER`: the account owner (for example in a shared VPC).
+    Customer,
+}
+
+/// The last change made to an environment (`LastUpdate`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct LastUpdate {
+    /// `SUCCESS`, `PENDING` or `FAILED`.
+    pub status: String,
+    /// When it started, RFC 3339.
+    pub created_at: Option<String>,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
 }
 
 /// The id of the environment `name` as seen by `profile` in `region`: `"{profile}/{region}/{name}"`
@@ -94,6 +135,16 @@ impl Environment {
             .nth(4)
             .filter(|account| !account.is_empty())
     }
+
+    /// The environment's page in the AWS console.
+    pub fn console_url(&self) -> String {
+        console_url(&self.region, &self.name)
+    }
+}
+
+/// The AWS console page of the MWAA environment `name` in `region`.
+pub fn console_url(region: &str, name: &str) -> String {
+    format!("https://{region}.console.aws.amazon.com/mwaa/home?region={region}#environments/{name}")
 }
 
 /// Where the shared AWS files are (honours `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`).

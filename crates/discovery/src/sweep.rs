@@ -24,8 +24,8 @@ use tracing::Instrument as _;
 use crate::host_prefix::LoopbackHostPrefix;
 use crate::profiles::{self, AIRGATE_REGIONS_KEY};
 use crate::{
-    AccessMode, AwsFiles, DiscoverOptions, Discovery, Environment, FailureKind, ProfileError,
-    SourceFailure, SourceFound,
+    AccessMode, AwsFiles, DiscoverOptions, Discovery, EndpointManagement, Environment, FailureKind,
+    LastUpdate, ProfileError, SourceFailure, SourceFound,
 };
 
 /// A sweep never follows more pages than this (25 per page: 10,000 environments).
@@ -595,6 +595,7 @@ async fn list_source(
 
 fn environment(profile: &str, region: &str, env: aws_sdk_mwaa::types::Environment) -> Environment {
     let webserver_host = env.webserver_url.as_deref().map(host_of);
+    let network = env.network_configuration;
     let access = match env.webserver_access_mode {
         Some(WebserverAccessMode::PublicOnly) => AccessMode::Public,
         Some(WebserverAccessMode::PrivateOnly) => AccessMode::PrivateVpce,
@@ -616,11 +617,34 @@ fn environment(profile: &str, region: &str, env: aws_sdk_mwaa::types::Environmen
         access,
         webserver_host,
         arn: env.arn,
-        security_group_ids: env
-            .network_configuration
-            .and_then(|network| network.security_group_ids)
+        security_group_ids: network
+            .as_ref()
+            .and_then(|network| network.security_group_ids.clone())
             .unwrap_or_default(),
         also_seen_by: Vec::new(),
+        endpoint_management: env.endpoint_management.and_then(|m| match m {
+            aws_sdk_mwaa::types::EndpointManagement::Service => Some(EndpointManagement::Service),
+            aws_sdk_mwaa::types::EndpointManagement::Customer => Some(EndpointManagement::Customer),
+            _ => None,
+        }),
+        environment_class: env.environment_class,
+        execution_role_arn: env.execution_role_arn,
+        subnet_ids: network
+            .and_then(|network| network.subnet_ids)
+            .unwrap_or_default(),
+        webserver_vpc_endpoint_service: env.webserver_vpc_endpoint_service,
+        tags: env.tags.unwrap_or_default().into_iter().collect(),
+        last_update: env.last_update.map(|update| LastUpdate {
+            status: update
+                .status
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_else(|| "UNKNOWN".to_owned()),
+            created_at: update
+                .created_at
+                .and_then(|at| at.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+            error_code: update.error.as_ref().and_then(|e| e.error_code.clone()),
+            error_message: update.error.and_then(|e| e.error_message),
+        }),
     }
 }
 

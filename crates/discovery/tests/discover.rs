@@ -735,3 +735,119 @@ async fn regions_chosen_for_every_profile_are_listed_and_a_region_not_enabled_is
         discovery.failures
     );
 }
+
+#[tokio::test]
+async fn details_come_with_each_environment_and_every_status_is_kept() {
+    use airgate_discovery::EndpointManagement;
+    use airgate_peers::mwaa::EnvironmentStatus as S;
+    let server = server().await;
+    let statuses = [
+        S::Available,
+        S::CreateFailed,
+        S::Creating,
+        S::CreatingSnapshot,
+        S::Deleted,
+        S::Deleting,
+        S::Maintenance,
+        S::Pending,
+        S::RollingBack,
+        S::Unavailable,
+        S::UpdateFailed,
+        S::Updating,
+    ];
+    for status in statuses {
+        server.seed(
+            ACCOUNT_A,
+            "eu-west-1",
+            SeedEnvironment::new(format!("s-{}", status.as_str().to_lowercase())).status(status),
+        );
+    }
+    server.seed(
+        ACCOUNT_B,
+        "eu-west-1",
+        SeedEnvironment::new("shared-vpc")
+            .customer_endpoints()
+            .tag("team", "data")
+            .tag("stage", "prod")
+            .failed_update("INCORRECT_CONFIGURATION", "Subnet subnet-1 has no route."),
+    );
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("alpha", "AKIAA", "eu-west-1"),
+            AwsProfile::new("beta", "AKIAB", "eu-west-1"),
+        ],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
+    let mut seen: Vec<&str> = discovery
+        .environments
+        .iter()
+        .filter(|e| e.profile == "alpha")
+        .map(|e| e.status.as_str())
+        .collect();
+    seen.sort_unstable();
+    let mut expected: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+    expected.sort_unstable();
+    assert_eq!(seen, expected);
+
+    let env = discovery
+        .environments
+        .iter()
+        .find(|e| e.name == "shared-vpc")
+        .expect("listed");
+    assert_eq!(env.endpoint_management, Some(EndpointManagement::Customer));
+    assert_eq!(env.environment_class.as_deref(), Some("mw1.small"));
+    assert_eq!(
+        env.execution_role_arn.as_deref(),
+        Some("arn:aws:iam::222222222222:role/service-role/AmazonMWAA-shared-vpc")
+    );
+    assert_eq!(env.subnet_ids.len(), 2, "{:?}", env.subnet_ids);
+    assert!(env.subnet_ids.iter().all(|s| s.starts_with("subnet-")));
+    assert!(env.security_group_ids.iter().all(|s| s.starts_with("sg-")));
+    let service = env
+        .webserver_vpc_endpoint_service
+        .as_deref()
+        .expect("a private web server has an endpoint service");
+    assert!(
+        service.starts_with("com.amazonaws.vpce.eu-west-1.vpce-svc-"),
+        "{service}"
+    );
+    assert_eq!(env.tags.get("team").map(String::as_str), Some("data"));
+    assert_eq!(env.tags.get("stage").map(String::as_str), Some("prod"));
+    let update = env.last_update.as_ref().expect("last update told");
+    assert_eq!(update.status, "FAILED");
+    assert_eq!(
+        update.error_code.as_deref(),
+        Some("INCORRECT_CONFIGURATION")
+    );
+    assert_eq!(
+        update.error_message.as_deref(),
+        Some("Subnet subnet-1 has no route.")
+    );
+    assert!(
+        update
+            .created_at
+            .as_deref()
+            .is_some_and(|at| at.contains('T'))
+    );
+    assert_eq!(
+        env.console_url(),
+        "https://eu-west-1.console.aws.amazon.com/mwaa/home?region=eu-west-1#environments/shared-vpc"
+    );
+    let available = discovery
+        .environments
+        .iter()
+        .find(|e| e.name == "s-available")
+        .expect("listed");
+    assert_eq!(
+        available.endpoint_management,
+        Some(EndpointManagement::Service)
+    );
+    assert_eq!(
+        available.last_update.as_ref().map(|u| u.status.as_str()),
+        Some("SUCCESS")
+    );
+}

@@ -68,8 +68,8 @@ use tokio::task::JoinHandle;
 
 pub use faults::{ErrorCode, Fault, FaultRule, FaultSet, Faults, Operation};
 pub use model::{
-    EndpointManagement, EnvironmentStatus, SeedEntry, SeedEnvironment, SeedFile, SeededEnvironment,
-    WebserverAccessMode,
+    EndpointManagement, EnvironmentStatus, SeedEntry, SeedEnvironment, SeedFile, SeedUpdateError,
+    SeededEnvironment, WebserverAccessMode,
 };
 pub use profiles::{AwsProfile, AwsProfileFiles};
 

@@ -27,7 +27,7 @@ use airgate_peers::airflow_web::{AirflowWeb, WebConfig};
 use airgate_peers::bastion::Bastion;
 use airgate_peers::mwaa::{
     AwsProfile, AwsProfileFiles, EnvironmentStatus, MwaaConfig, MwaaServer, SeedEnvironment,
-    WebserverAccessMode,
+    SeedUpdateError, WebserverAccessMode,
 };
 use airgate_peers::netns::{self, PrivateNetwork, WebOptions};
 use airgate_peers::tls::SelfSigned;
@@ -191,6 +191,17 @@ const SEEDS: [Seed; 7] = [
     },
 ];
 
+/// The stage a sandbox environment's name says it is (its `stage` tag).
+fn stage(name: &str) -> &'static str {
+    if name.ends_with("-prod") {
+        "prod"
+    } else if name.contains("staging") {
+        "staging"
+    } else {
+        "dev"
+    }
+}
+
 /// A running sandbox; everything stops and is removed on drop.
 #[derive(Debug)]
 pub struct Sandbox {
@@ -247,6 +258,19 @@ impl Sandbox {
                         WebserverAccessMode::PublicOnly
                     },
                     webserver_url: (!seed.private).then(|| public_host(seed)),
+                    tags: [
+                        ("team".to_owned(), account.profile.to_owned()),
+                        ("stage".to_owned(), stage(seed.name).to_owned()),
+                    ]
+                    .into(),
+                    last_update_error: (seed.status == EnvironmentStatus::Unavailable).then(|| {
+                        SeedUpdateError {
+                            error_code: "INCORRECT_CONFIGURATION".to_owned(),
+                            error_message: "The scheduler cannot reach the metadata database: \
+                                            check the security group's rules."
+                                .to_owned(),
+                        }
+                    }),
                     ..SeedEnvironment::default()
                 },
             );

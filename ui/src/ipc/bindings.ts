@@ -421,6 +421,13 @@ export type Discovery_Serialize = {
 	failures: SourceFailure_Serialize[],
 };
 
+/**  Who created and manages an environment's VPC endpoints. */
+export type EndpointManagement = 
+/**  `SERVICE`: MWAA. */
+"Service" | 
+/**  `CUSTOMER`: the account owner (for example in a shared VPC). */
+"Customer";
+
 /**  One MWAA environment as seen through one profile in one region. */
 export type Environment = Environment_Serialize | Environment_Deserialize;
 
@@ -453,6 +460,16 @@ export type Environment_Deserialize = {
 	 *  listed once under `profile`, the first of them by name.
 	 */
 	alsoSeenBy?: string[],
+	/**  Who made the VPC endpoints: MWAA itself, or the customer (shared VPCs). */
+	endpointManagement?: EndpointManagement | null,
+	/**  `mw1.small`, `mw1.medium`, ... */
+	environmentClass?: string | null,
+	executionRoleArn?: string | null,
+	subnetIds?: string[],
+	/**  The VPC endpoint service of a private web server (`com.amazonaws.vpce.REGION.vpce-svc-…`). */
+	webserverVpcEndpointService?: string | null,
+	tags?: { [key in string]: string },
+	lastUpdate?: LastUpdate_Deserialize | null,
 };
 
 /**  One MWAA environment as seen through one profile in one region. */
@@ -477,6 +494,16 @@ export type Environment_Serialize = {
 	 *  listed once under `profile`, the first of them by name.
 	 */
 	alsoSeenBy?: string[],
+	/**  Who made the VPC endpoints: MWAA itself, or the customer (shared VPCs). */
+	endpointManagement: EndpointManagement | null,
+	/**  `mw1.small`, `mw1.medium`, ... */
+	environmentClass: string | null,
+	executionRoleArn: string | null,
+	subnetIds: string[],
+	/**  The VPC endpoint service of a private web server (`com.amazonaws.vpce.REGION.vpce-svc-…`). */
+	webserverVpcEndpointService: string | null,
+	tags: { [key in string]: string },
+	lastUpdate: LastUpdate_Serialize | null,
 };
 
 /**
@@ -601,6 +628,29 @@ export type KeyRecord = {
 	encrypted: boolean,
 	/**  Whether its passphrase is kept in the keyring too (else it is asked for when needed). */
 	passphraseSaved: boolean,
+};
+
+/**  The last change made to an environment (`LastUpdate`). */
+export type LastUpdate = LastUpdate_Serialize | LastUpdate_Deserialize;
+
+/**  The last change made to an environment (`LastUpdate`). */
+export type LastUpdate_Deserialize = {
+	/**  `SUCCESS`, `PENDING` or `FAILED`. */
+	status: string,
+	/**  When it started, RFC 3339. */
+	createdAt?: string | null,
+	errorCode?: string | null,
+	errorMessage?: string | null,
+};
+
+/**  The last change made to an environment (`LastUpdate`). */
+export type LastUpdate_Serialize = {
+	/**  `SUCCESS`, `PENDING` or `FAILED`. */
+	status: string,
+	/**  When it started, RFC 3339. */
+	createdAt: string | null,
+	errorCode: string | null,
+	errorMessage: string | null,
 };
 
 /**  What an Open did, for the window (the login URL and its token never reach it). */

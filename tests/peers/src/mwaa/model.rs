@@ -113,6 +113,16 @@ pub struct SeedEnvironment {
     pub webserver_url: Option<String>,
     /// Airflow configuration overrides (`secrets.backend_kwargs`, ...), as MWAA returns them.
     pub airflow_configuration_options: BTreeMap<String, String>,
+    /// Makes the last update a failed one, with this error.
+    pub last_update_error: Option<SeedUpdateError>,
+}
+
+/// `LastUpdate.Error` of a failed update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SeedUpdateError {
+    pub error_code: String,
+    pub error_message: String,
 }
 
 impl Default for SeedEnvironment {
@@ -135,6 +145,7 @@ impl Default for SeedEnvironment {
             tags: BTreeMap::new(),
             webserver_url: None,
             airflow_configuration_options: BTreeMap::new(),
+            last_update_error: None,
         }
     }
 }
@@ -172,6 +183,21 @@ impl SeedEnvironment {
 
     pub fn webserver_url(mut self, host: impl Into<String>) -> Self {
         self.webserver_url = Some(host.into());
+        self
+    }
+
+    /// Customer-managed VPC endpoints (`EndpointManagement: CUSTOMER`).
+    pub fn customer_endpoints(mut self) -> Self {
+        self.endpoint_management = EndpointManagement::Customer;
+        self
+    }
+
+    /// The last update failed with `code` and `message`.
+    pub fn failed_update(mut self, code: impl Into<String>, message: impl Into<String>) -> Self {
+        self.last_update_error = Some(SeedUpdateError {
+            error_code: code.into(),
+            error_message: message.into(),
+        });
         self
     }
 
@@ -367,10 +393,21 @@ impl EnvRecord {
                     fnv1a(&[&self.arn, "database"])
                 )),
             );
-            obj.insert(
-                "LastUpdate".to_owned(),
-                json!({ "Status": "SUCCESS", "CreatedAt": self.created_at, "Source": "Amazon MWAA" }),
-            );
+        }
+        // A failed update is told even when the web server is gone.
+        if s.last_update_error.is_some() || self.webserver_host().is_some() {
+            let last_update = match &s.last_update_error {
+                None => json!({
+                    "Status": "SUCCESS", "CreatedAt": self.created_at, "Source": "Amazon MWAA"
+                }),
+                Some(error) => json!({
+                    "Status": "FAILED", "CreatedAt": self.created_at, "Source": "Amazon MWAA",
+                    "Error": { "ErrorCode": error.error_code, "ErrorMessage": error.error_message },
+                }),
+            };
+            if let Some(obj) = env.as_object_mut() {
+                obj.insert("LastUpdate".to_owned(), last_update);
+            }
         }
         env
     }
