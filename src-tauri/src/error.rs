@@ -24,6 +24,10 @@ pub enum Error {
     #[error("Airgate no longer lists {0}. Refresh the list of environments, then try again.")]
     EnvironmentNotFound(String),
 
+    /// The user's browser could not be started for a page (the AWS console).
+    #[error("Cannot open {url} in your browser ({cause}). Copy the address and open it yourself.")]
+    Browser { url: String, cause: String },
+
     #[error("No saved bastion is named \"{0}\". Add it first, or pick another one.")]
     BastionNotFound(String),
 
@@ -185,6 +189,7 @@ impl From<Error> for IpcError {
             Error::BastionNotFound(_) | Error::InvalidInput(_) => ErrorCode::InvalidInput,
             Error::Open(_) | Error::EnvironmentNotFound(_) => ErrorCode::Open,
             Error::Internal { .. } | Error::DataDir { .. } | Error::Sso(_) => ErrorCode::Internal,
+            Error::Browser { .. } => ErrorCode::Internal,
         };
         Self {
             code,

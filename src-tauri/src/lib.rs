@@ -99,6 +99,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::tray::favourites,
             commands::tray::set_favourite,
             commands::sso::sso_sign_in,
+            commands::console::open_console,
         ])
         .events(tauri_specta::collect_events![
             events::TunnelChanged,
@@ -147,6 +148,7 @@ pub fn run_app<R: Runtime>(builder: tauri::Builder<R>, options: Options) -> taur
             ));
             app.manage(events::FoundSink::to_window(app.handle().clone()));
             app.manage(events::SsoCodeSink::to_window(app.handle().clone()));
+            app.manage(commands::console::SystemBrowser::new(app.handle().clone()));
             pac::start(&app.state::<AppState>());
             if options.tray {
                 tray::create_tray(app.handle())?;

@@ -2,6 +2,7 @@
 
 pub mod bastions;
 pub mod connections;
+pub mod console;
 pub mod environments;
 pub mod keys;
 pub mod open;

@@ -244,11 +244,16 @@ async fn the_keyboard_alone_reaches_a_row_connects_and_disconnects_it() {
         assert_eq!(focused(&client).await, format!("tr#env-row[{}]", env.name));
     }
 
-    // Into the row: its star, the bastion, Connect.
+    // Into the row: its star, its name (the details), the bastion, Connect.
     press(&client, &[], Key::Tab.into()).await;
     assert_eq!(
         focused(&client).await,
         format!("button#favourite[{}]", env.name)
+    );
+    press(&client, &[], Key::Tab.into()).await;
+    assert_eq!(
+        focused(&client).await,
+        format!("button#env-details-button[{}]", env.name)
     );
     press(&client, &[], Key::Tab.into()).await;
     assert_eq!(
@@ -305,7 +310,7 @@ async fn the_keyboard_alone_reaches_a_row_connects_and_disconnects_it() {
     airgate_e2e::screenshot(&client, "keyboard").await;
 
     // Shift+Tab back to the row, Enter on it opens its menu's primary action: Open.
-    for _ in 0..3 {
+    for _ in 0..4 {
         press(&client, &[Key::Shift], Key::Tab.into()).await;
     }
     assert_eq!(focused(&client).await, format!("tr#env-row[{}]", env.name));

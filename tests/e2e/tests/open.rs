@@ -173,7 +173,10 @@ async fn open_logs_in_through_the_tunnel_in_an_isolated_browser() {
         .text()
         .await
         .expect("status text");
-    assert!(status.contains("Open once AVAILABLE"), "{status:?}");
+    assert!(
+        status.contains("Updating") && status.contains("Open once available"),
+        "{status:?}"
+    );
 
     eprintln!("[{:>6} ms] refused", begun.elapsed().as_millis());
     // A refused token: the step list names the missing permission.

@@ -193,6 +193,11 @@ export const commands = {
 	 *  call answers once the person approved (or denied) it, or the code expired.
 	 */
 	ssoSignIn: (profile: string) => typedError<SsoSignedIn, IpcError_Serialize>(__TAURI_INVOKE("sso_sign_in", { profile })),
+	/**
+	 *  Opens the MWAA console page of `environment` in the user's browser. The address comes from
+	 *  the core (`airgate_discovery::console_url`), never from the window.
+	 */
+	openConsole: (environment: EnvironmentRef) => typedError<null, IpcError_Serialize>(__TAURI_INVOKE("open_console", { environment })),
 };
 
 /** Events */
