@@ -177,7 +177,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             hops,
             port,
         } => {
-            let found = discover().await;
+            let found = discover(profile.as_deref()).await;
             let env = &pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let port = port_of(env, port)?;
             let spec = tunnel_spec(&bastion, &hops, port)?;
@@ -213,7 +213,7 @@ pub async fn run(args: Args) -> Result<ExitCode> {
             print_url,
             force_tunnel,
         } => {
-            let found = discover().await;
+            let found = discover(profile.as_deref()).await;
             let env = &pick(&found, &env, profile.as_deref(), region.as_deref())?;
             let tunnel = match bastion {
                 Some(bastion) => {
@@ -493,12 +493,64 @@ async fn forward(id: &str, spec: TunnelSpec, batch: bool) -> Result<ExitCode> {
 }
 
 /// Every environment, in the regions the settings (shared with the app) add to each profile's.
-pub(crate) async fn discover() -> Discovery {
+/// In a terminal, a profile whose role needs an MFA code (`profile`, or every one) asks for it
+/// first.
+pub(crate) async fn discover(profile: Option<&str>) -> Discovery {
     let options = airgate_launch::settings::data_dir()
         .and_then(|dir| airgate_launch::settings::load(&dir).ok())
         .unwrap_or_default()
         .discover_options();
-    airgate_discovery::discover_with(&airgate_discovery::aws_files(), &options).await
+    let files = airgate_discovery::aws_files();
+    ask_mfa_codes(&files, profile).await;
+    airgate_discovery::discover_with(&files, &options).await
+}
+
+/// Asks on the terminal for the code of each MFA profile without live credentials (Enter skips
+/// one; a wrong code is asked again, up to 3 times). Without a terminal nothing is asked: those
+/// profiles are then listed as failures saying so.
+async fn ask_mfa_codes(files: &airgate_discovery::AwsFiles, only: Option<&str>) {
+    use std::io::{BufRead, IsTerminal};
+    if !std::io::stdin().is_terminal() {
+        return;
+    }
+    for mfa in airgate_discovery::mfa_profiles(files).await {
+        if mfa.signed_in || only.is_some_and(|p| p != mfa.profile) {
+            continue;
+        }
+        for _ in 0..3 {
+            eprint!(
+                "MFA code for profile {} ({}), Enter to skip: ",
+                mfa.profile, mfa.serial
+            );
+            let line = tokio::task::spawn_blocking(|| {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).map(|_| line)
+            })
+            .await;
+            let Ok(Ok(code)) = line else { return };
+            if code.trim().is_empty() {
+                break;
+            }
+            match airgate_discovery::mfa_sign_in(files, &mfa.profile, &code).await {
+                Ok(signed_in) => {
+                    eprintln!(
+                        "Profile {} can be used until {}.",
+                        mfa.profile,
+                        signed_in.expires_at_utc()
+                    );
+                    break;
+                }
+                Err(
+                    err @ (airgate_discovery::MfaError::BadCode
+                    | airgate_discovery::MfaError::WrongCode { .. }),
+                ) => eprintln!("{err}"),
+                Err(err) => {
+                    eprintln!("warning: {}: {err}", mfa.profile);
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// `airgate envs` exits with this when some profile or file could not be listed (what could be
@@ -506,7 +558,7 @@ pub(crate) async fn discover() -> Discovery {
 pub const EXIT_PARTIAL: u8 = 2;
 
 async fn envs(json: bool, profile: Option<&str>, region: Option<&str>) -> Result<ExitCode> {
-    let mut found = discover().await;
+    let mut found = discover(profile).await;
     found.environments.retain(|env| {
         profile.is_none_or(|p| env.profile == p || env.also_seen_by.iter().any(|a| a == p))
             && region.is_none_or(|r| env.region == r)
@@ -902,6 +954,7 @@ mod tests {
                 env("etl", "b", AccessMode::Public),
             ],
             failures: vec![],
+            identities: Vec::new(),
         };
         let err = pick(&found, "etl", None, None).expect_err("two accounts");
         assert!(

@@ -123,7 +123,7 @@ async fn secrets_target(target: SecretsTarget) -> Result<(SecretsManager, Connec
     let (profile, region) = match (&target.environment, target.profile, target.region) {
         (_, Some(profile), Some(region)) => (profile, region),
         (Some(name), profile, region) => {
-            let found = crate::cli::discover().await;
+            let found = crate::cli::discover(profile.as_deref()).await;
             let env = crate::cli::pick(&found, name, profile.as_deref(), region.as_deref())?;
             (env.profile.clone(), env.region.clone())
         }

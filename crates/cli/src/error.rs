@@ -22,6 +22,12 @@ pub enum Error {
     Vault(#[from] airgate_vault::Error),
     #[error(transparent)]
     Sso(#[from] airgate_discovery::SsoError),
+    #[error(
+        "Profile {profile} assumes its role with an MFA code from {serial}, not with an SSO \
+         sign-in: Airgate asks for the code when a command needs the profile in a terminal \
+         (`airgate envs --profile {profile}`), and keeps the role's credentials in memory only."
+    )]
+    MfaLogin { profile: String, serial: String },
     #[error("{} has no Host {name}. Run `airgate bastions import-ssh-config` to list its hosts.", config.display())]
     NotInSshConfig {
         name: String,

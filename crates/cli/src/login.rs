@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use airgate_discovery::{DeviceCode, SsoTarget};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Signs in the SSO session of `profile` (default: `AWS_PROFILE`, else `default`) or of the
 /// `[sso-session NAME]`, printing the page to open and the code it shows.
@@ -16,6 +16,17 @@ pub async fn login(profile: Option<String>, sso_session: Option<String>) -> Resu
         None => SsoTarget::Profile(profile.unwrap_or_else(default_profile)),
     };
     let files = airgate_discovery::aws_files();
+    if let SsoTarget::Profile(profile) = &target
+        && let Some(mfa) = airgate_discovery::mfa_profiles(&files)
+            .await
+            .into_iter()
+            .find(|mfa| &mfa.profile == profile)
+    {
+        return Err(Error::MfaLogin {
+            profile: mfa.profile,
+            serial: mfa.serial,
+        });
+    }
     let session = airgate_discovery::sso_session(&files, &target).await?;
     eprintln!(
         "Signing in to IAM Identity Center ({}, {}).",

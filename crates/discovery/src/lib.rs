@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 mod error;
 mod host_prefix;
+mod mfa;
 mod profiles;
 mod secrets;
 mod sso;
@@ -30,6 +31,7 @@ mod token;
 
 pub use error::{Error, ProfileError, Result};
 pub use host_prefix::{LoopbackHostPrefix, is_loopback_host, strip_loopback_prefix};
+pub use mfa::{MfaError, MfaProfile, MfaSignedIn, mfa_profiles, mfa_sign_in};
 pub use profiles::{AIRGATE_REGIONS_KEY, aws_files, load_profiles};
 pub use secrets::{
     ConnectionsPrefix, DEFAULT_CONNECTIONS_PREFIX, PrefixSource, SECRETS_MANAGER_BACKEND,
@@ -197,6 +199,8 @@ pub enum FailureKind {
     Config,
     /// No profile at all in the shared files: the message says where Airgate looked.
     NoProfiles,
+    /// The profile's role needs an MFA code (`mfa_serial`), not given yet or expired.
+    MfaCode,
     Other,
 }
 
@@ -211,6 +215,20 @@ pub struct SourceFound {
     pub region: Option<String>,
     pub environments: Vec<Environment>,
     pub failure: Option<SourceFailure>,
+    /// Who the profile is (told once per profile, with `region: None`).
+    #[serde(default)]
+    pub identity: Option<Identity>,
+}
+
+/// Who a profile is, as STS tells it (`GetCallerIdentity`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub profile: String,
+    pub account: String,
+    /// The user or assumed role (`arn:aws:sts::111111111111:assumed-role/Admin/priya`).
+    pub arn: String,
 }
 
 /// Everything found in one sweep over all profiles and regions.
@@ -220,6 +238,9 @@ pub struct SourceFound {
 pub struct Discovery {
     pub environments: Vec<Environment>,
     pub failures: Vec<SourceFailure>,
+    /// The identity of each profile that has credentials, by profile name.
+    #[serde(default)]
+    pub identities: Vec<Identity>,
 }
 
 /// Limits of one sweep. The defaults suit the app; tests shorten the timeouts.

@@ -25,7 +25,7 @@ use crate::host_prefix::LoopbackHostPrefix;
 use crate::profiles::{self, AIRGATE_REGIONS_KEY};
 use crate::{
     AccessMode, AwsFiles, DiscoverOptions, Discovery, EndpointManagement, Environment, FailureKind,
-    LastUpdate, ProfileError, SourceFailure, SourceFound,
+    Identity, LastUpdate, ProfileError, SourceFailure, SourceFound,
 };
 
 /// A sweep never follows more pages than this (25 per page: 10,000 environments).
@@ -108,27 +108,32 @@ pub async fn discover_streaming(
             region: None,
             environments: Vec::new(),
             failure: Some(failure.clone()),
+            identity: None,
         });
     }
     let mut environments = Vec::new();
+    let mut identities = Vec::new();
     if let Some(env_files) = profiles::env_config_files(&usable) {
         let ctx = Arc::new(Ctx::new(env_files, options, files));
         let sweeps = profile_infos(&set)
             .into_iter()
             .filter(|info| !skipped.contains(&info.name))
             .map(|info| discover_profile(info, ctx.clone(), found));
-        for (found, failed) in futures::future::join_all(sweeps).await {
+        for (found, failed, identity) in futures::future::join_all(sweeps).await {
             environments.extend(found);
             failures.extend(failed);
+            identities.extend(identity);
         }
     }
     environments
         .sort_by(|a, b| (&a.profile, &a.region, &a.name).cmp(&(&b.profile, &b.region, &b.name)));
     let environments = seen_once(environments);
     failures.sort_by(|a, b| (&a.profile, &a.region).cmp(&(&b.profile, &b.region)));
+    identities.sort_by(|a: &Identity, b| a.profile.cmp(&b.profile));
     Discovery {
         environments,
         failures,
+        identities,
     }
 }
 
@@ -228,31 +233,62 @@ pub(crate) struct ProfileInfo {
     endpoint_url: Option<String>,
     /// `endpoint_url` of Secrets Manager in the profile's `services` section.
     pub(crate) secrets_manager_endpoint: Option<String>,
+    /// `mfa_serial` of a profile with `role_arn`: the role needs a code ([`crate::mfa`]).
+    mfa_serial: Option<String>,
+    /// Whether STS may be asked who the profile is: not when MWAA is sent to an endpoint of the
+    /// profile's choosing and STS is not (STS would then be AWS's, for a profile that is not).
+    identity_allowed: bool,
+}
+
+impl ProfileInfo {
+    pub(crate) fn regions(&self) -> &[String] {
+        &self.regions
+    }
+}
+
+/// Whether the environment variable `var` is set to something.
+fn env_set(var: &str) -> bool {
+    std::env::var_os(var).is_some_and(|v| !v.is_empty())
 }
 
 pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
     let mut infos: Vec<ProfileInfo> = set
         .profiles()
         .filter_map(|name| set.get_profile(name))
-        .map(|p| ProfileInfo {
-            name: p.name().to_owned(),
-            regions: profiles::regions(p.get("region"), p.get(AIRGATE_REGIONS_KEY)),
-            sso: p.get("sso_session").is_some() || p.get("sso_start_url").is_some(),
-            credential_process: p.get("credential_process").is_some(),
-            role: p.get("role_arn").is_some(),
-            endpoint_url: p.get("endpoint_url").map(str::to_owned),
-            // The AWS CLI and the SDKs' shared-config spec name it `secrets_manager`; the Rust
-            // SDK itself looks only for `secrets-manager`, so it is read here.
-            secrets_manager_endpoint: p.get("services").and_then(|section| {
+        .map(|p| {
+            // `endpoint_url` of `service` in the profile's `services` section.
+            let service_endpoint = |service: &str| {
+                let section = p.get("services")?;
                 let key = PropertiesKey::builder()
                     .section_key("services")
                     .section_name(section)
-                    .property_name("secrets_manager")
+                    .property_name(service)
                     .sub_property_name("endpoint_url")
                     .build()
                     .ok()?;
                 set.other_sections().get(&key).cloned()
-            }),
+            };
+            let global = p.get("endpoint_url").is_some() || env_set("AWS_ENDPOINT_URL");
+            let mwaa_elsewhere =
+                global || env_set("AWS_ENDPOINT_URL_MWAA") || service_endpoint("mwaa").is_some();
+            let sts_elsewhere =
+                global || env_set("AWS_ENDPOINT_URL_STS") || service_endpoint("sts").is_some();
+            ProfileInfo {
+                name: p.name().to_owned(),
+                regions: profiles::regions(p.get("region"), p.get(AIRGATE_REGIONS_KEY)),
+                sso: p.get("sso_session").is_some() || p.get("sso_start_url").is_some(),
+                credential_process: p.get("credential_process").is_some(),
+                role: p.get("role_arn").is_some(),
+                endpoint_url: p.get("endpoint_url").map(str::to_owned),
+                // The AWS CLI and the SDKs' shared-config spec name it `secrets_manager`; the Rust
+                // SDK itself looks only for `secrets-manager`, so it is read here.
+                secrets_manager_endpoint: service_endpoint("secrets_manager"),
+                mfa_serial: p
+                    .get("role_arn")
+                    .and(p.get("mfa_serial"))
+                    .map(str::to_owned),
+                identity_allowed: !mwaa_elsewhere || sts_elsewhere,
+            }
         })
         .collect();
     infos.sort_by(|a, b| a.name.cmp(&b.name));
@@ -278,15 +314,16 @@ async fn discover_profile(
     info: ProfileInfo,
     ctx: Arc<Ctx>,
     found: &(dyn Fn(SourceFound) + Send + Sync),
-) -> (Vec<Environment>, Vec<SourceFailure>) {
+) -> (Vec<Environment>, Vec<SourceFailure>, Option<Identity>) {
     let profile_failed = |failed: SourceFailure| {
         found(SourceFound {
             profile: info.name.clone(),
             region: None,
             environments: Vec::new(),
             failure: Some(failed.clone()),
+            identity: None,
         });
-        (Vec::new(), vec![failed])
+        (Vec::new(), vec![failed], None)
     };
     // The profile's own regions, then the ones chosen for every profile.
     let mut regions = info.regions.clone();
@@ -326,10 +363,22 @@ async fn discover_profile(
             region: Some(region.clone()),
             environments: listed.clone(),
             failure: failed.first().filter(|_| !quiet).cloned(),
+            identity: None,
         });
         (region, listed, failed)
     });
-    let answered = futures::future::join_all(sources).await;
+    let identity = async {
+        let identity = identity(info, sdk_config, ctx).await?;
+        found(SourceFound {
+            profile: info.name.clone(),
+            region: None,
+            environments: Vec::new(),
+            failure: None,
+            identity: Some(identity.clone()),
+        });
+        Some(identity)
+    };
+    let (answered, identity) = futures::join!(futures::future::join_all(sources), identity);
     let any_answered = answered.iter().any(|(_, _, failed)| failed.is_empty());
     let mut environments = Vec::new();
     let mut failures = Vec::new();
@@ -341,7 +390,33 @@ async fn discover_profile(
         }
         failures.extend(failed);
     }
-    (environments, failures)
+    (environments, failures, identity)
+}
+
+/// Who the profile is (STS `GetCallerIdentity`); `None` when STS cannot tell, which costs the
+/// sweep nothing else.
+async fn identity(
+    info: &ProfileInfo,
+    sdk_config: &aws_types::SdkConfig,
+    ctx: &Ctx,
+) -> Option<Identity> {
+    if !info.identity_allowed {
+        tracing::debug!(profile = %info.name, "MWAA has an endpoint of its own and STS none: not asked");
+        return None;
+    }
+    let client = aws_sdk_sts::Client::new(sdk_config);
+    let _permit = ctx.limit.acquire().await;
+    match client.get_caller_identity().send().await {
+        Ok(output) => Some(Identity {
+            profile: info.name.clone(),
+            account: output.account?,
+            arn: output.arn?,
+        }),
+        Err(err) => {
+            tracing::debug!(profile = %info.name, cause = %root_cause(&err), "no identity");
+            None
+        }
+    }
 }
 
 /// The SDK configuration of one profile: its own files, credentials resolved from it alone.
@@ -465,6 +540,20 @@ pub(crate) async fn resolve_credentials(
     region: &str,
     ctx: &Ctx,
 ) -> Result<Credentials, SourceFailure> {
+    if let Some(serial) = &info.mfa_serial {
+        return crate::mfa::session(&ctx.config_path, &info.name).ok_or_else(|| {
+            let name = &info.name;
+            failure(
+                info,
+                None,
+                FailureKind::MfaCode,
+                format!(
+                    "Profile {name} needs an MFA code from {serial}: enter it (Enter MFA code, or \
+                     `airgate envs --profile {name}` in a terminal asks for it)."
+                ),
+            )
+        });
+    }
     let provider_config = ProviderConfig::without_region()
         .with_http_client(ctx.http.clone())
         .with_region(Some(Region::new(region.to_owned())))

@@ -120,6 +120,20 @@ async fn three_accounts_two_regions_each_see_their_own() {
         by_name("b-env").arn.as_deref(),
         Some("arn:aws:airflow:eu-west-1:222222222222:environment/b-env")
     );
+    // Who each profile is, from STS (answered by the same server, by access key).
+    let identities: Vec<(&str, &str, &str)> = discovery
+        .identities
+        .iter()
+        .map(|i| (i.profile.as_str(), i.account.as_str(), i.arn.as_str()))
+        .collect();
+    assert_eq!(
+        identities,
+        [
+            ("alpha", ACCOUNT_A, "arn:aws:iam::111111111111:user/AKIAA"),
+            ("beta", ACCOUNT_B, "arn:aws:iam::222222222222:user/AKIAB"),
+            ("gamma", ACCOUNT_C, "arn:aws:iam::333333333333:user/AKIAC"),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -581,6 +595,13 @@ async fn endpoint_from_a_services_section() {
     let discovery = discover_with(&files, &options()).await;
     assert!(discovery.failures.is_empty(), "{:?}", discovery.failures);
     assert_eq!(found(&discovery), [triple("svc", "eu-west-1", "prod")]);
+    // MWAA has an endpoint of its own and STS none: STS (AWS's) is not asked who it is.
+    assert!(
+        discovery.identities.is_empty(),
+        "{:?}",
+        discovery.identities
+    );
+    assert_eq!(server.calls(Operation::GetCallerIdentity), 0);
 }
 
 #[tokio::test]
@@ -635,7 +656,7 @@ async fn each_source_is_told_as_soon_as_it_answers_while_a_silent_one_is_still_w
     let told = told.lock().unwrap();
     let when = |profile: &str| {
         told.iter()
-            .find(|(_, s)| s.profile == profile)
+            .find(|(_, s)| s.profile == profile && s.identity.is_none())
             .unwrap_or_else(|| panic!("{profile} told: {told:?}"))
     };
     let (prod_at, prod) = when("prod");
@@ -666,7 +687,16 @@ async fn each_source_is_told_as_soon_as_it_answers_while_a_silent_one_is_still_w
             "{at:?} vs {far_at:?}"
         );
     }
-    assert_eq!(told.len(), 4, "{told:?}");
+    // Each profile that answered also said who it is (STS at the same endpoint).
+    let identities: Vec<(&str, &str)> = told
+        .iter()
+        .filter_map(|(_, s)| s.identity.as_ref())
+        .map(|i| (i.profile.as_str(), i.account.as_str()))
+        .collect();
+    assert_eq!(identities.len(), 2, "{identities:?}");
+    assert!(identities.contains(&("prod", ACCOUNT_A)));
+    assert!(identities.contains(&("data", ACCOUNT_B)));
+    assert_eq!(told.len(), 6, "{told:?}");
     // And the whole sweep says the same as the sources did.
     assert_eq!(
         found(&discovery),

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use airgate_discovery::{Discovery, Environment};
+use airgate_discovery::{Discovery, Environment, Identity};
 use serde::{Deserialize, Serialize};
 
 use crate::settings::write_atomically;
@@ -27,6 +27,9 @@ pub struct Inventory {
     #[cfg_attr(feature = "specta", specta(type = f64))]
     pub saved_at_ms: u64,
     pub environments: Vec<Environment>,
+    /// Who each profile was.
+    #[serde(default)]
+    pub identities: Vec<Identity>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -119,9 +122,20 @@ fn merge(discovery: &Discovery, previous: Option<&Inventory>, saved_at_ms: u64) 
     environments
         .sort_by(|a, b| (&a.profile, &a.region, &a.name).cmp(&(&b.profile, &b.region, &b.name)));
     environments.dedup_by(|a, b| a.id() == b.id());
+    // A profile that could not tell who it is this time keeps what it was.
+    let mut identities = discovery.identities.clone();
+    if let Some(previous) = previous {
+        for identity in &previous.identities {
+            if !identities.iter().any(|i| i.profile == identity.profile) {
+                identities.push(identity.clone());
+            }
+        }
+    }
+    identities.sort_by(|a, b| a.profile.cmp(&b.profile));
     Inventory {
         saved_at_ms,
         environments,
+        identities,
     }
 }
 
@@ -162,6 +176,14 @@ mod tests {
         }
     }
 
+    fn identity(profile: &str, account: &str) -> Identity {
+        Identity {
+            profile: profile.to_owned(),
+            account: account.to_owned(),
+            arn: format!("arn:aws:iam::{account}:user/{profile}"),
+        }
+    }
+
     fn failure(profile: &str, region: Option<&str>) -> SourceFailure {
         SourceFailure {
             profile: profile.to_owned(),
@@ -182,6 +204,10 @@ mod tests {
                 env("sso", "us-east-1", "ml"),
             ],
             failures: Vec::new(),
+            identities: vec![
+                identity("prod", "111111111111"),
+                identity("sso", "222222222222"),
+            ],
         };
         let saved = save(dir.path(), &first).expect("saved");
         assert_eq!(load(dir.path()).as_ref(), Some(&saved));
@@ -192,6 +218,7 @@ mod tests {
         let second = Discovery {
             environments: vec![env("prod", "eu-west-1", "reports")],
             failures: vec![failure("sso", None)],
+            identities: vec![identity("prod", "111111111111")],
         };
         let merged = save(dir.path(), &second).expect("saved");
         let names: Vec<&str> = merged
@@ -200,10 +227,13 @@ mod tests {
             .map(|e| e.name.as_str())
             .collect();
         assert_eq!(names, ["reports", "ml"]);
+        // Who the failing profile was is kept as well.
+        assert_eq!(merged.identities, first.identities);
         // A region that failed keeps its rows too.
         let third = Discovery {
             environments: Vec::new(),
             failures: vec![failure("prod", Some("eu-west-1")), failure("sso", None)],
+            identities: Vec::new(),
         };
         let kept = save(dir.path(), &third).expect("saved");
         assert_eq!(kept.environments, merged.environments);
@@ -226,6 +256,7 @@ mod tests {
         let found = Discovery {
             environments: vec![env("prod", "eu-west-1", "orders")],
             failures: Vec::new(),
+            identities: Vec::new(),
         };
         save(dir.path(), &found).expect("a new cache beside the kept file");
         assert_eq!(

@@ -56,6 +56,7 @@ pub async fn cached_environments(state: State<'_, AppState>) -> CmdResult<Option
         state.remember(&Discovery {
             environments: cached.environments.clone(),
             failures: Vec::new(),
+            identities: cached.identities.clone(),
         });
     }
     Ok(cached)

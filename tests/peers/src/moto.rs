@@ -30,6 +30,17 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct Moto {
     child: Child,
     endpoint: String,
+    /// Holds `requests.jsonl`, moto's record of every request it was sent.
+    dir: tempfile::TempDir,
+}
+
+/// One request moto was sent, as its recorder kept it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recorded {
+    pub method: String,
+    pub url: String,
+    /// The body as text (a form body of the query protocol: `Action=AssumeRole&...`).
+    pub body: String,
 }
 
 impl Moto {
@@ -37,10 +48,14 @@ impl Moto {
     pub fn start() -> io::Result<Self> {
         let python = venv_python()?;
         let server = python.with_file_name("moto_server");
+        let dir = tempfile::Builder::new().prefix("airgate-moto-").tempdir()?;
         let mut command = Command::new(&server);
         command
             .args(["-H", "127.0.0.1", "-p", "0"])
             .env("PYTHONUNBUFFERED", "1")
+            // Every request is recorded, so a test can check what a client sent.
+            .env("MOTO_ENABLE_RECORDING", "1")
+            .env("MOTO_RECORDER_FILEPATH", dir.path().join("requests.jsonl"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -64,7 +79,11 @@ impl Moto {
             let _ = tx.send(Err(said.join("\n")));
         });
         match rx.recv_timeout(START_TIMEOUT) {
-            Ok(Ok(endpoint)) => Ok(Self { child, endpoint }),
+            Ok(Ok(endpoint)) => Ok(Self {
+                child,
+                endpoint,
+                dir,
+            }),
             Ok(Err(said)) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -83,6 +102,36 @@ impl Moto {
     /// `http://127.0.0.1:PORT`, for `endpoint_url` (no host prefix: Secrets Manager has none).
     pub fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Every request moto was sent so far, oldest first.
+    pub fn requests(&self) -> io::Result<Vec<Recorded>> {
+        let text = match std::fs::read_to_string(self.dir.path().join("requests.jsonl")) {
+            Ok(text) => text,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(err),
+        };
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                let entry: Value = serde_json::from_str(line).map_err(io::Error::other)?;
+                let field = |name: &str| entry[name].as_str().unwrap_or_default().to_owned();
+                let raw = field("body");
+                let body = if entry["body_encoded"].as_bool() == Some(true) {
+                    let bytes = data_encoding::BASE64
+                        .decode(raw.as_bytes())
+                        .map_err(io::Error::other)?;
+                    String::from_utf8_lossy(&bytes).into_owned()
+                } else {
+                    raw
+                };
+                Ok(Recorded {
+                    method: field("method"),
+                    url: field("url"),
+                    body,
+                })
+            })
+            .collect()
     }
 
     /// Calls a Secrets Manager operation through boto3 (what Airflow's own backend uses), e.g.

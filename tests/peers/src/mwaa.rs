@@ -13,6 +13,7 @@
 //! | `CreateWebLoginToken` | `POST /webtoken/{Name}`                            |
 
 //! | `CreateCliToken`      | `POST /clitoken/{Name}`                            |
+//! | STS `GetCallerIdentity` | `POST /` (query protocol, XML answer)            |
 //!
 //! Errors carry `x-amzn-ErrorType` and a `{"message": ...}` body: `ResourceNotFoundException`
 //! (404), `ValidationException` (400), `ThrottlingException` (429), `AccessDeniedException`

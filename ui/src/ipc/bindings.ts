@@ -418,12 +418,16 @@ export type Discovery = Discovery_Serialize | Discovery_Deserialize;
 export type Discovery_Deserialize = {
 	environments: Environment_Deserialize[],
 	failures: SourceFailure_Deserialize[],
+	/**  The identity of each profile that has credentials, by profile name. */
+	identities?: Identity[],
 };
 
 /**  Everything found in one sweep over all profiles and regions. */
 export type Discovery_Serialize = {
 	environments: Environment_Serialize[],
 	failures: SourceFailure_Serialize[],
+	/**  The identity of each profile that has credentials, by profile name. */
+	identities: Identity[],
 };
 
 /**  Who created and manages an environment's VPC endpoints. */
@@ -553,7 +557,17 @@ export type FailureKind =
  */
 "Config" | 
 /**  No profile at all in the shared files: the message says where Airgate looked. */
-"NoProfiles" | "Other";
+"NoProfiles" | 
+/**  The profile's role needs an MFA code (`mfa_serial`), not given yet or expired. */
+"MfaCode" | "Other";
+
+/**  Who a profile is, as STS tells it (`GetCallerIdentity`). */
+export type Identity = {
+	profile: string,
+	account: string,
+	/**  The user or assumed role (`arn:aws:sts::111111111111:assumed-role/Admin/priya`). */
+	arn: string,
+};
 
 /**  The environments of the last sweep, and when it ended. */
 export type Inventory = Inventory_Serialize | Inventory_Deserialize;
@@ -563,6 +577,8 @@ export type Inventory_Deserialize = {
 	/**  Milliseconds since the Unix epoch (a JavaScript time: exact far beyond this century). */
 	savedAtMs: number | null,
 	environments: Environment_Deserialize[],
+	/**  Who each profile was. */
+	identities?: Identity[],
 };
 
 /**  The environments of the last sweep, and when it ended. */
@@ -570,6 +586,8 @@ export type Inventory_Serialize = {
 	/**  Milliseconds since the Unix epoch (a JavaScript time: exact far beyond this century). */
 	savedAtMs: number | null,
 	environments: Environment_Serialize[],
+	/**  Who each profile was. */
+	identities: Identity[],
 };
 
 /**  An error as the UI receives it. */
@@ -974,6 +992,8 @@ export type SourceFound_Deserialize = {
 	region?: string | null,
 	environments: Environment_Deserialize[],
 	failure?: SourceFailure_Deserialize | null,
+	/**  Who the profile is (told once per profile, with `region: None`). */
+	identity?: Identity | null,
 };
 
 /**
@@ -986,6 +1006,8 @@ export type SourceFound_Serialize = {
 	region: string | null,
 	environments: Environment_Serialize[],
 	failure: SourceFailure_Serialize | null,
+	/**  Who the profile is (told once per profile, with `region: None`). */
+	identity: Identity | null,
 };
 
 /**  One `Host` of the file, as it would be saved. */

@@ -23,6 +23,7 @@ export type {
   EnvironmentRef,
   ErrorCode,
   FailureKind,
+  Identity,
   IpcError,
   KeyKind,
   KeyPassphrase,

@@ -110,7 +110,11 @@ class Store {
     // The last list at once, while the fresh one is asked for.
     const cached = await commands.cachedEnvironments();
     if (cached.status === "ok" && cached.data && !this.discovery) {
-      this.discovery = { environments: cached.data.environments, failures: [] };
+      this.discovery = {
+        environments: cached.data.environments,
+        failures: [],
+        identities: cached.data.identities,
+      };
       this.cachedAt = cached.data.savedAtMs;
     }
     await events.environmentsFound.listen((e) => this.found(e.payload));
@@ -228,13 +232,23 @@ class Store {
    * shown for it, while the other sources are still being asked. */
   found(source: SourceFound): void {
     if (!this.loading) return;
-    const current = this.discovery ?? { environments: [], failures: [] };
+    const current = this.discovery ?? { environments: [], failures: [], identities: [] };
+    const identity = source.identity;
+    if (identity) {
+      // Who a profile is: told on its own, its rows untouched.
+      this.discovery = {
+        ...current,
+        identities: [...current.identities.filter((i) => i.profile !== identity.profile), identity],
+      };
+      return;
+    }
     const same = (profile: string, region: string | null) =>
       profile === source.profile && (source.region === null || region === source.region);
     const others = current.environments.filter((e) => !same(e.profile, e.region));
     // An environment another profile already shows is listed once, as the shell lists it.
     const shown = new Set(others.map((e) => e.arn).filter((arn) => arn !== null));
     this.discovery = {
+      ...current,
       environments: [
         ...others,
         ...source.environments.filter((e) => e.arn === null || !shown.has(e.arn)),

@@ -15,6 +15,8 @@ pub enum Operation {
     DeleteEnvironment,
     CreateWebLoginToken,
     CreateCliToken,
+    /// STS, answered by the same server.
+    GetCallerIdentity,
 }
 
 /// Errors the server sends, named as in `x-amzn-ErrorType`.

@@ -33,6 +33,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/webtoken/{name}", post(create_web_login_token))
         .route("/clitoken/{name}", post(create_cli_token))
+        // STS answers here too, for the identity of a key (`GetCallerIdentity`).
+        .route("/", post(sts_query))
         .route("/_airgate/health", get(|| async { "ok" }))
         .route(
             "/_airgate/faults",
@@ -108,6 +110,15 @@ struct Caller {
 }
 
 fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    authenticate_for(shared, headers, "airflow")
+}
+
+/// [`authenticate`] for a request signed for `service` (`airflow`, `sts`).
+fn authenticate_for(
+    shared: &Shared,
+    headers: &HeaderMap,
+    service_name: &str,
+) -> Result<Caller, ApiError> {
     let Some(auth) = headers.get(header::AUTHORIZATION) else {
         return Err(ApiError::new(
             ErrorCode::MissingAuthenticationTokenException,
@@ -137,7 +148,7 @@ fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<Caller, ApiError
     if akid.is_empty() || date.len() != 8 || region.is_empty() || *terminator != "aws4_request" {
         return Err(malformed());
     }
-    if *service != "airflow" {
+    if *service != service_name {
         return Err(ApiError::new(
             ErrorCode::InvalidSignatureException,
             ErrorCode::InvalidSignatureException.default_message(),
@@ -538,6 +549,57 @@ async fn admin_seed(State(shared): Shared_, body: Bytes) -> Response {
 
 async fn admin_calls(State(shared): Shared_) -> Response {
     axum::Json(shared.lock().calls.clone()).into_response()
+}
+
+/// STS's query protocol at `/`: `GetCallerIdentity` names the account of the signing key (the
+/// same mapping MWAA uses), so a profile pointed at this server learns its identity.
+async fn sts_query(State(shared): Shared_, headers: HeaderMap, body: Bytes) -> Response {
+    // `Action` and `Version` are plain words: no percent-decoding is needed for them.
+    let body = String::from_utf8_lossy(&body);
+    let form: HashMap<&str, &str> = body
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .collect();
+    let sts_error = |status: StatusCode, code: &str, message: &str| {
+        let body = format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+             <Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+             <RequestId>{}</RequestId></ErrorResponse>",
+            request_id()
+        );
+        (status, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
+    };
+    let caller = match authenticate_for(&shared, &headers, "sts") {
+        Ok(caller) => caller,
+        Err(err) => {
+            return sts_error(StatusCode::FORBIDDEN, "InvalidClientTokenId", &err.message);
+        }
+    };
+    match form.get("Action").copied() {
+        Some("GetCallerIdentity") => {
+            *shared
+                .lock()
+                .calls
+                .entry(Operation::GetCallerIdentity)
+                .or_default() += 1;
+            let account = &caller.account;
+            let user = &caller.access_key_id;
+            let body = format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\
+                 <GetCallerIdentityResult><Arn>arn:aws:iam::{account}:user/{user}</Arn>\
+                 <UserId>AIDA{user}</UserId><Account>{account}</Account></GetCallerIdentityResult>\
+                 <ResponseMetadata><RequestId>{}</RequestId></ResponseMetadata>\
+                 </GetCallerIdentityResponse>",
+                request_id()
+            );
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/xml")], body).into_response()
+        }
+        other => sts_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidAction",
+            &format!("Could not find operation {}", other.unwrap_or("")),
+        ),
+    }
 }
 
 #[cfg(test)]
