@@ -121,6 +121,26 @@ async fn every_screen_passes_an_axe_audit() {
     for found in audit(&client, &axe).await {
         problems.push(format!("palette: {found}"));
     }
+    airgate_e2e::press(&client, &[], fantoccini::key::Key::Escape.into()).await;
+
+    // An environment's details drawer, open on one whose last update failed.
+    let legacy = sandbox.environment("legacy-etl").expect("seeded");
+    let legacy_row = row_selector(legacy.name, legacy.profile, legacy.region);
+    click_when_ready(
+        &client,
+        &format!(r#"{legacy_row} [data-testid="env-details-button"]"#),
+    )
+    .await;
+    airgate_e2e::wait_for_text(
+        &client,
+        r#"[data-testid="env-details"][data-state="open"]"#,
+        &["Last update failed"],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for found in audit(&client, &axe).await {
+        problems.push(format!("details drawer: {found}"));
+    }
     assert!(problems.is_empty(), "axe found:\n{}", problems.join("\n"));
 
     client.close().await.expect("close the app");
