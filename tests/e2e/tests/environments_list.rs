@@ -11,6 +11,7 @@ use airgate_e2e::{
     TauriDriver, app_binary, click_when_ready, display_or_skip, focused, press, row_selector,
     wait_for_focus, wait_for_text, wait_until_gone,
 };
+use airgate_peers::mwaa::SeedEnvironment;
 use airgate_sandbox::{ACCOUNTS, Sandbox, Topology};
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
@@ -18,9 +19,42 @@ use serde_json::Value;
 
 const DRAWER: &str = r#"[data-testid="env-details"][data-state="open"]"#;
 
+/// A second profile with the keys of sandbox-dev: it reaches the same account.
+const SECOND_PROFILE: &str = "sandbox-dev-readonly";
+
+/// Adds [`SECOND_PROFILE`] to the sandbox's AWS files, next to sandbox-dev.
+fn add_second_profile(app_env: &[(String, String)], sandbox: &Sandbox) {
+    let file = |name: &str| {
+        app_env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_else(|| panic!("the sandbox's {name}"))
+    };
+    let dev = &ACCOUNTS[2];
+    let credentials = file("AWS_SHARED_CREDENTIALS_FILE");
+    let mut text = std::fs::read_to_string(&credentials).expect("credentials");
+    let section: String = text
+        .split("\n\n")
+        .find(|s| s.trim_start().starts_with(&format!("[{}]", dev.profile)))
+        .expect("sandbox-dev's keys")
+        .replacen(dev.profile, SECOND_PROFILE, 1);
+    text.push_str(&format!("\n{section}\n"));
+    std::fs::write(&credentials, text).expect("credentials written");
+    let config = file("AWS_CONFIG_FILE");
+    let mut text = std::fs::read_to_string(&config).expect("config");
+    text.push_str(&format!(
+        "\n[profile {SECOND_PROFILE}]\nregion = {}\nendpoint_url = {}\n",
+        dev.regions[0],
+        sandbox.mwaa().endpoint()
+    ));
+    std::fs::write(&config, text).expect("config written");
+}
+
 /// Starts the app on the sandbox with no browser to open pages in (the app logs them instead).
 async fn launch(sandbox: &Sandbox) -> (TauriDriver, Client) {
     let mut env = sandbox.app_env();
+    add_second_profile(&env, sandbox);
     env.push(("AIRGATE_NO_BROWSER".to_owned(), "1".to_owned()));
     let driver = TauriDriver::start(&env).expect("tauri-driver");
     let client = driver
@@ -125,8 +159,8 @@ async fn the_list_is_grouped_by_account_and_region_and_narrowed_by_search_and_fi
     assert_eq!(count(&client).await, format!("{total} found"));
     airgate_e2e::screenshot(&client, "environments-grouped").await;
 
-    // One group per account, headed by its id and profile, with each environment under its
-    // region.
+    // One group per account, headed by its id and the profiles that reach it (sandbox-dev's
+    // account by two), with each environment under its region.
     let shown = groups(&client).await;
     assert_eq!(shown.len(), ACCOUNTS.len(), "{shown:?}");
     for account in ACCOUNTS {
@@ -136,6 +170,12 @@ async fn the_list_is_grouped_by_account_and_region_and_narrowed_by_search_and_fi
             .unwrap_or_else(|| panic!("no group for account {}: {shown:?}", account.id));
         assert!(
             heading.contains(account.id) && heading.contains(account.profile),
+            "heading of {}: {heading:?}",
+            account.id
+        );
+        assert_eq!(
+            heading.contains(SECOND_PROFILE),
+            account.profile == ACCOUNTS[2].profile,
             "heading of {}: {heading:?}",
             account.id
         );
@@ -154,6 +194,24 @@ async fn the_list_is_grouped_by_account_and_region_and_narrowed_by_search_and_fi
         }
         want.sort();
         assert_eq!(regions, &want, "account {}", account.id);
+    }
+
+    // Its environments are listed once, with both profiles.
+    let dev = ACCOUNTS[2];
+    for env in sandbox
+        .environments()
+        .iter()
+        .filter(|e| e.profile == dev.profile)
+    {
+        wait_for_text(
+            &client,
+            &format!(
+                r#"{} [data-testid="env-profiles"]"#,
+                row_selector(env.name, env.profile, env.region)
+            ),
+            &[&format!("{}, {SECOND_PROFILE}", dev.profile)],
+        )
+        .await;
     }
 
     // A tag value, in capitals: "dev" is the stage tag of ml-features and reporting (nothing
@@ -264,6 +322,13 @@ async fn an_environments_details_show_its_failed_update_network_and_console_page
         return;
     }
     let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    // In a shared VPC: its endpoints are the account's own.
+    let shared = "shared-vpc";
+    sandbox.mwaa().seed(
+        ACCOUNTS[2].id,
+        ACCOUNTS[2].regions[0],
+        SeedEnvironment::new(shared).customer_endpoints(),
+    );
     let (driver, client) = launch(&sandbox).await;
     let legacy = sandbox.environment("legacy-etl").expect("seeded").clone();
     let row = row_selector(legacy.name, legacy.profile, legacy.region);
@@ -271,6 +336,20 @@ async fn an_environments_details_show_its_failed_update_network_and_console_page
         .iter()
         .find(|a| a.profile == legacy.profile)
         .expect("its account");
+
+    // The shared-VPC environment's row says whose its endpoints are; the others say nothing.
+    let shared_row = row_selector(shared, ACCOUNTS[2].profile, ACCOUNTS[2].regions[0]);
+    wait_for_text(
+        &client,
+        &format!(r#"{shared_row} [data-testid="endpoint-badge"]"#),
+        &["Customer endpoints"],
+    )
+    .await;
+    let badges = client
+        .find_all(Locator::Css(r#"[data-testid="endpoint-badge"]"#))
+        .await
+        .expect("badges");
+    assert_eq!(badges.len(), 1, "one Customer endpoints badge");
 
     // A click on the row's name opens its details.
     click_when_ready(
@@ -304,7 +383,7 @@ async fn an_environments_details_show_its_failed_update_network_and_console_page
         "mw1.small".to_owned(),
         "team: sandbox-dev".to_owned(),
         "stage: dev".to_owned(),
-        legacy.profile.to_owned(),
+        format!("{}, {SECOND_PROFILE}", legacy.profile),
     ] {
         assert!(text.contains(&wanted), "the details lack {wanted}: {text}");
     }
