@@ -45,21 +45,80 @@ async fn audit(client: &Client, axe: &str) -> Vec<String> {
         .unwrap_or_else(|| vec![format!("unexpected answer: {found}")])
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_screen_passes_an_axe_audit() {
+/// axe-core, or `None` (after saying why) where the UI's dev dependencies are not installed.
+fn axe_or_skip() -> Option<String> {
     if !display_or_skip() {
-        return;
+        return None;
     }
-    let Some(axe) = axe_source() else {
+    let axe = axe_source();
+    if axe.is_none() {
         assert!(
             std::env::var("AIRGATE_REQUIRE_GUI").as_deref() != Ok("1"),
             "axe-core is missing: `cd ui && npm ci`"
         );
         eprintln!("SKIPPED: axe-core not installed (`cd ui && npm ci`)");
+    }
+    axe
+}
+
+/// Whether the window's page is in the dark theme (its CSS follows the OS's preference).
+async fn dark(client: &Client) -> bool {
+    client
+        .execute(
+            r#"return matchMedia("(prefers-color-scheme: dark)").matches;"#,
+            Vec::new(),
+        )
+        .await
+        .expect("the colour scheme")
+        == Value::Bool(true)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_passes_an_axe_audit() {
+    let Some(axe) = axe_or_skip() else {
         return;
     };
+    let problems = audit_every_screen(&axe, &[("GTK_THEME", "Adwaita")], false).await;
+    assert!(problems.is_empty(), "axe found:\n{}", problems.join("\n"));
+}
+
+/// GTK_THEME=Adwaita:dark is what makes WebKitGTK report `prefers-color-scheme: dark` (as a
+/// dark desktop does), so the page takes its dark colours.
+#[tokio::test(flavor = "multi_thread")]
+async fn every_screen_passes_an_axe_audit_in_the_dark_theme() {
+    let Some(axe) = axe_or_skip() else {
+        return;
+    };
+    let problems = audit_every_screen(&axe, &[("GTK_THEME", "Adwaita:dark")], true).await;
+    assert!(
+        problems.is_empty(),
+        "axe found, in the dark theme:\n{}",
+        problems.join("\n")
+    );
+}
+
+/// Audits every screen (with a tunnel up), a form, a row's menu, the palette and the details
+/// drawer in the window of an app started with `extra_env`, in the dark theme when `want_dark`
+/// (checked); the violations found, each named by where.
+async fn audit_every_screen(axe: &str, extra_env: &[(&str, &str)], want_dark: bool) -> Vec<String> {
     let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
-    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    sandbox.save_bastion().expect("save the sandbox bastion");
+    let mut app_env = sandbox.app_env();
+    app_env.extend(
+        extra_env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let driver = airgate_e2e::TauriDriver::start(&app_env).expect("tauri-driver");
+    let client = driver
+        .launch(&airgate_e2e::app_binary().expect("desktop binary"))
+        .await
+        .expect("launch the app");
+    assert_eq!(
+        dark(&client).await,
+        want_dark,
+        "the window's theme with {extra_env:?}"
+    );
     let env = sandbox.environment("orders-prod").expect("seeded").clone();
     let row = row_selector(env.name, env.profile, env.region);
     let deadline = Instant::now() + Duration::from_secs(45);
@@ -85,7 +144,7 @@ async fn every_screen_passes_an_axe_audit() {
     ] {
         click_when_ready(&client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
-        for found in audit(&client, &axe).await {
+        for found in audit(&client, axe).await {
             problems.push(format!("{section}: {found}"));
         }
     }
@@ -93,7 +152,7 @@ async fn every_screen_passes_an_axe_audit() {
     click_when_ready(&client, r#"[data-testid="nav-environments"]"#).await;
     click_when_ready(&client, r#"[data-testid="add-self-hosted"]"#).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    for found in audit(&client, &axe).await {
+    for found in audit(&client, axe).await {
         problems.push(format!("Airflow form: {found}"));
     }
     client
@@ -110,7 +169,7 @@ async fn every_screen_passes_an_axe_audit() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    for found in audit(&client, &axe).await {
+    for found in audit(&client, axe).await {
         problems.push(format!("row menu: {found}"));
     }
     airgate_e2e::press(&client, &[], fantoccini::key::Key::Escape.into()).await;
@@ -118,7 +177,7 @@ async fn every_screen_passes_an_axe_audit() {
     // The palette, open.
     click_when_ready(&client, r#"[data-testid="open-palette"]"#).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for found in audit(&client, &axe).await {
+    for found in audit(&client, axe).await {
         problems.push(format!("palette: {found}"));
     }
     airgate_e2e::press(&client, &[], fantoccini::key::Key::Escape.into()).await;
@@ -138,11 +197,13 @@ async fn every_screen_passes_an_axe_audit() {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    for found in audit(&client, &axe).await {
+    for found in audit(&client, axe).await {
         problems.push(format!("details drawer: {found}"));
     }
-    assert!(problems.is_empty(), "axe found:\n{}", problems.join("\n"));
-
+    if want_dark {
+        airgate_e2e::screenshot(&client, "details-dark").await;
+    }
     client.close().await.expect("close the app");
     drop(driver);
+    problems
 }
