@@ -56,6 +56,7 @@ const COMMANDS: &[&str] = &[
     "favourites",
     "set_favourite",
     "sso_sign_in",
+    "mfa_sign_in",
     "open_console",
 ];
 

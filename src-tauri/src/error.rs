@@ -21,6 +21,10 @@ pub enum Error {
     #[error("{0}")]
     Sso(#[from] airgate_discovery::SsoError),
 
+    /// An MFA code did not get the role's credentials; the message says why.
+    #[error("{0}")]
+    Mfa(#[from] airgate_discovery::MfaError),
+
     #[error("Airgate no longer lists {0}. Refresh the list of environments, then try again.")]
     EnvironmentNotFound(String),
 
@@ -190,6 +194,8 @@ impl From<Error> for IpcError {
             Error::Open(_) | Error::EnvironmentNotFound(_) => ErrorCode::Open,
             Error::Internal { .. } | Error::DataDir { .. } | Error::Sso(_) => ErrorCode::Internal,
             Error::Browser { .. } => ErrorCode::Internal,
+            // A wrong or short code: said next to the code field.
+            Error::Mfa(_) => ErrorCode::InvalidInput,
         };
         Self {
             code,

@@ -99,6 +99,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::tray::favourites,
             commands::tray::set_favourite,
             commands::sso::sso_sign_in,
+            commands::sso::mfa_sign_in,
             commands::console::open_console,
         ])
         .events(tauri_specta::collect_events![

@@ -54,6 +54,13 @@ fn assume_role_requests(moto: &Moto) -> Vec<String> {
 async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentials() {
     let server = server().await;
     server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("orders-dev"));
+    // The role's account: reached only with the role's (moto's) temporary credentials.
+    server.seed(
+        "444455556666",
+        "eu-west-1",
+        SeedEnvironment::new("orders-prod"),
+    );
+    server.accept_session_keys("444455556666");
     let moto = Moto::start().expect("moto starts");
     let dir = tempfile::tempdir().expect("temp dir");
     let files = files(dir.path(), &server.endpoint(), moto.endpoint());
@@ -67,9 +74,14 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
         .expect("admin failed");
     assert_eq!(admin.kind, FailureKind::MfaCode, "{admin:?}");
     assert!(admin.message.contains(SERIAL), "{}", admin.message);
-    assert!(
-        first.environments.iter().any(|e| e.profile == "base"),
-        "the other profile still lists: {first:?}"
+    assert_eq!(
+        first
+            .environments
+            .iter()
+            .map(|e| (e.profile.as_str(), e.name.as_str()))
+            .collect::<Vec<_>>(),
+        [("base", "orders-dev")],
+        "the other profile still lists, and only its own account"
     );
     assert!(assume_role_requests(&moto).is_empty());
     // The base profile's identity, from STS.
@@ -140,6 +152,13 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
         second.failures
     );
     assert!(server.calls(Operation::ListEnvironments) >= lists_before + 2);
+    let admin_envs: Vec<&str> = second
+        .environments
+        .iter()
+        .filter(|e| e.profile == "admin")
+        .map(|e| e.name.as_str())
+        .collect();
+    assert_eq!(admin_envs, ["orders-prod"]);
     let admin = second
         .identities
         .iter()

@@ -1,5 +1,6 @@
 //! IAM Identity Center sign-in for the window's "Sign in" button: the core's `sign_in`, the code
-//! sent to the window as an `SsoCodeShown` event while the person approves it.
+//! sent to the window as an `SsoCodeShown` event while the person approves it. And the MFA code
+//! of a role profile (`mfa_serial`).
 
 use airgate_discovery::{DeviceCode, SsoTarget};
 use serde::Serialize;
@@ -48,4 +49,18 @@ pub async fn sso_sign_in(sink: State<'_, SsoCodeSink>, profile: String) -> CmdRe
         profiles: signed_in.session.profiles.clone(),
         expires_at: signed_in.expires_at_utc(),
     })
+}
+
+/// Assumes the role of the MFA profile `profile` with `code` (the credentials stay in this
+/// process's memory until they end); returns when they end, UTC. The window then lists again.
+#[tauri::command]
+#[specta::specta]
+pub async fn mfa_sign_in(profile: String, code: String) -> CmdResult<String> {
+    let signed_in = run_core("MFA sign-in", async move {
+        let files = airgate_discovery::aws_files();
+        airgate_discovery::mfa_sign_in(&files, &profile, &code).await
+    })
+    .await?
+    .map_err(crate::error::Error::from)?;
+    Ok(signed_in.expires_at_utc())
 }

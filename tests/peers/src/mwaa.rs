@@ -146,6 +146,8 @@ pub struct IssuedToken {
 pub(crate) struct State {
     pub envs: BTreeMap<(String, String), BTreeMap<String, EnvRecord>>,
     pub access_keys: BTreeMap<String, String>,
+    /// Temporary credentials (a session token) of keys not in `access_keys` act here.
+    pub session_account: Option<String>,
     pub calls: BTreeMap<Operation, u64>,
     pub tokens: Vec<IssuedToken>,
     pub token_counter: u64,
@@ -309,6 +311,12 @@ impl MwaaServer {
     /// The account calls signed with `access_key_id` act in (`None`: refused).
     pub fn account_for(&self, access_key_id: &str) -> Option<String> {
         self.shared.account_for(access_key_id)
+    }
+
+    /// Accepts temporary credentials (signed with a session token) of keys it does not know, as
+    /// acting in `account`: those another STS (moto's) handed out for a role of that account.
+    pub fn accept_session_keys(&self, account: &str) {
+        self.shared.lock().session_account = Some(account.to_owned());
     }
 
     /// Fault injection; the handle stays valid while the server runs.

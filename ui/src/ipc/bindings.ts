@@ -194,6 +194,11 @@ export const commands = {
 	 */
 	ssoSignIn: (profile: string) => typedError<SsoSignedIn, IpcError_Serialize>(__TAURI_INVOKE("sso_sign_in", { profile })),
 	/**
+	 *  Assumes the role of the MFA profile `profile` with `code` (the credentials stay in this
+	 *  process's memory until they end); returns when they end, UTC. The window then lists again.
+	 */
+	mfaSignIn: (profile: string, code: string) => typedError<string, IpcError_Serialize>(__TAURI_INVOKE("mfa_sign_in", { profile, code })),
+	/**
 	 *  Opens the MWAA console page of `environment` in the user's browser. The address comes from
 	 *  the core (`airgate_discovery::console_url`), never from the window.
 	 */

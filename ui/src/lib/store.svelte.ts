@@ -280,6 +280,15 @@ class Store {
     await this.refresh();
   }
 
+  /** Gives the MFA `code` of `profile`'s role; then lists again. Returns why it failed, if it
+   * did (a wrong or short code: the field says so). */
+  async mfaSignIn(profile: string, code: string): Promise<string | null> {
+    const res = await commands.mfaSignIn(profile, code);
+    if (res.status === "error") return res.error.message;
+    await this.refresh();
+    return null;
+  }
+
   async refresh(): Promise<void> {
     if (this.loading) return;
     this.loading = true;

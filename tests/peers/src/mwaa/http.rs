@@ -154,12 +154,22 @@ fn authenticate_for(
             ErrorCode::InvalidSignatureException.default_message(),
         ));
     }
-    let account = shared.account_for(akid).ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::UnrecognizedClientException,
-            ErrorCode::UnrecognizedClientException.default_message(),
-        )
-    })?;
+    let session_account = {
+        let state = shared.lock();
+        state
+            .session_account
+            .clone()
+            .filter(|_| !state.access_keys.contains_key(*akid))
+            .filter(|_| headers.contains_key("x-amz-security-token"))
+    };
+    let account = session_account
+        .or_else(|| shared.account_for(akid))
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::UnrecognizedClientException,
+                ErrorCode::UnrecognizedClientException.default_message(),
+            )
+        })?;
     Ok(Caller {
         access_key_id: (*akid).to_owned(),
         account,
