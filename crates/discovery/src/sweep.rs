@@ -238,6 +238,9 @@ pub(crate) struct ProfileInfo {
     /// Whether STS may be asked who the profile is: not when MWAA is sent to an endpoint of the
     /// profile's choosing and STS is not (STS would then be AWS's, for a profile that is not).
     identity_allowed: bool,
+    /// A `source_profile` of the profile's role chain that no section defines: (who names it,
+    /// the missing name).
+    missing_source: Option<(String, String)>,
 }
 
 impl ProfileInfo {
@@ -288,11 +291,32 @@ pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
                     .and(p.get("mfa_serial"))
                     .map(str::to_owned),
                 identity_allowed: !mwaa_elsewhere || sts_elsewhere,
+                missing_source: missing_source(set, p),
             }
         })
         .collect();
     infos.sort_by(|a, b| a.name.cmp(&b.name));
     infos
+}
+
+/// The first `source_profile` along `profile`'s role chain that names no profile.
+fn missing_source(
+    set: &ProfileSet,
+    profile: &aws_config::profile::Profile,
+) -> Option<(String, String)> {
+    let mut current = profile;
+    // A chain longer than the profiles there are loops; the SDK says so itself.
+    for _ in 0..=set.profiles().count() {
+        let source = current.get("source_profile")?;
+        if source == current.name() {
+            return None;
+        }
+        match set.get_profile(source) {
+            Some(next) => current = next,
+            None => return Some((current.name().to_owned(), source.to_owned())),
+        }
+    }
+    None
 }
 
 fn failure(
@@ -540,6 +564,24 @@ pub(crate) async fn resolve_credentials(
     region: &str,
     ctx: &Ctx,
 ) -> Result<Credentials, SourceFailure> {
+    if let Some((named_by, missing)) = &info.missing_source {
+        let via = if named_by == &info.name {
+            String::new()
+        } else {
+            format!(" (through profile {named_by})")
+        };
+        return Err(failure(
+            info,
+            None,
+            FailureKind::Config,
+            format!(
+                "Profile {} refers to missing source_profile {missing}{via} in {}: add that \
+                 profile, or name another one.",
+                info.name,
+                ctx.config_path.display()
+            ),
+        ));
+    }
     if let Some(serial) = &info.mfa_serial {
         return crate::mfa::session(&ctx.config_path, &info.name).ok_or_else(|| {
             let name = &info.name;

@@ -881,3 +881,41 @@ async fn details_come_with_each_environment_and_every_status_is_kept() {
         Some("SUCCESS")
     );
 }
+
+#[tokio::test]
+async fn a_role_whose_source_profile_is_missing_says_so_and_the_others_list() {
+    let server = server().await;
+    server.seed(ACCOUNT_A, "eu-west-1", SeedEnvironment::new("orders"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = write_files(
+        dir.path(),
+        &server.endpoint(),
+        &[
+            AwsProfile::new("prod", "AKIAA", "eu-west-1"),
+            AwsProfile::new("ops", "AKIAA", "eu-west-1")
+                .without_keys()
+                .set("role_arn", "arn:aws:iam::111111111111:role/ops")
+                .set("source_profile", "gone"),
+        ],
+    );
+    let discovery = discover_with(&files, &options()).await;
+    assert_eq!(found(&discovery), [triple("prod", "eu-west-1", "orders")]);
+    assert_eq!(discovery.failures.len(), 1, "{:?}", discovery.failures);
+    let failure = &discovery.failures[0];
+    assert_eq!(failure.profile, "ops");
+    assert_eq!(failure.kind, FailureKind::Config);
+    assert!(
+        failure
+            .message
+            .starts_with("Profile ops refers to missing source_profile gone"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        failure
+            .message
+            .contains(&files.config.display().to_string()),
+        "{}",
+        failure.message
+    );
+}
