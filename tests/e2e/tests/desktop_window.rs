@@ -807,3 +807,62 @@ async fn the_window_comes_back_at_the_size_it_was_left() {
     client.close().await.expect("close the app");
     drop(driver);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sidebar_is_one_tab_stop_and_the_arrows_move_between_its_sections() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    let current = r#"return document.querySelector('[aria-current="page"]').dataset.testid;"#;
+    click_when_ready(&client, r#"[data-testid="nav-environments"]"#).await;
+    assert_eq!(
+        wait_for_focus(&client, "button#nav-environments").await,
+        "button#nav-environments"
+    );
+
+    // Down goes through every section and round to the first; Up, End and Home too.
+    for section in [
+        "tunnels",
+        "keys",
+        "bastions",
+        "connections",
+        "settings",
+        "environments",
+    ] {
+        press(&client, &[], Key::Down.into()).await;
+        assert_eq!(focused(&client).await, format!("button#nav-{section}"));
+    }
+    press(&client, &[], Key::Up.into()).await;
+    assert_eq!(focused(&client).await, "button#nav-settings");
+    press(&client, &[], Key::Home.into()).await;
+    assert_eq!(focused(&client).await, "button#nav-environments");
+    press(&client, &[], Key::End.into()).await;
+    assert_eq!(focused(&client).await, "button#nav-settings");
+
+    // The arrows move the focus, not the screen; Enter shows the section.
+    press(&client, &[], Key::Home.into()).await;
+    press(&client, &[], Key::Down.into()).await;
+    press(&client, &[], Key::Down.into()).await;
+    assert_eq!(focused(&client).await, "button#nav-keys");
+    let shown = client.execute(current, Vec::new()).await.expect("current");
+    assert_eq!(shown, "nav-environments", "still on Environments");
+    press(&client, &[], Key::Enter.into()).await;
+    airgate_e2e::wait_for_text(&client, "main h1", &["Keys"]).await;
+    let shown = client.execute(current, Vec::new()).await.expect("current");
+    assert_eq!(shown, "nav-keys");
+
+    // One Tab stop: Tab leaves the sidebar for the screen, Shift+Tab comes back to Keys.
+    press(&client, &[], Key::Tab.into()).await;
+    let next = focused(&client).await;
+    assert!(
+        !next.starts_with("button#nav-"),
+        "Tab stayed in the sidebar: {next}"
+    );
+    press(&client, &[Key::Shift], Key::Tab.into()).await;
+    assert_eq!(focused(&client).await, "button#nav-keys");
+
+    client.close().await.expect("close the app");
+    drop(driver);
+}
