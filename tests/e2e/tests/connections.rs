@@ -5,9 +5,10 @@
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{click_when_ready, display_or_skip, fill, wait_for_text};
+use airgate_e2e::{click_when_ready, display_or_skip, fill, press, wait_for_text, wait_until_gone};
 use airgate_peers::moto::Moto;
 use airgate_sandbox::{Sandbox, Topology};
+use fantoccini::key::Key;
 use serde_json::json;
 
 const PASSWORD: &str = "Pa55-w0rd:clip/board";
@@ -60,6 +61,56 @@ async fn a_password_is_copied_for_a_while_and_connections_sync_with_secrets_mana
         &["postgres", "db.internal", "password"],
     )
     .await;
+
+    // The list moves like the others: Enter on the row edits it, Esc closes the form, the
+    // Menu key (Shift+F10) shows the row's own menu.
+    let row = r#"[data-testid="connection-warehouse"]"#;
+    client
+        .execute(
+            "document.querySelector(arguments[0]).focus();",
+            vec![row.into()],
+        )
+        .await
+        .expect("focus the row");
+    press(&client, &[], Key::Enter.into()).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let editing = client
+            .execute(
+                r#"const f = document.querySelector('[data-testid="connection-form"] [name="connId"]');
+                   return f ? f.value : null;"#,
+                Vec::new(),
+            )
+            .await
+            .expect("the form");
+        if editing == "warehouse" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Enter did not edit warehouse: {editing}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    press(&client, &[], Key::Escape.into()).await;
+    wait_until_gone(&client, r#"[data-testid="connection-form"]"#).await;
+    client
+        .execute(
+            "document.querySelector(arguments[0]).focus();",
+            vec![row.into()],
+        )
+        .await
+        .expect("focus the row");
+    press(&client, &[Key::Shift], Key::F10.into()).await;
+    let menu = wait_for_text(
+        &client,
+        r#"[data-testid="row-menu"]"#,
+        &["Edit", "Copy password", "Delete"],
+    )
+    .await;
+    assert!(!menu.contains("Open"), "{menu}");
+    press(&client, &[], Key::Escape.into()).await;
+    wait_until_gone(&client, r#"[data-testid="row-menu"]"#).await;
 
     // Copy password: on the clipboard, said so, then gone after the 3 s of the settings.
     click_when_ready(&client, r#"[data-testid="copy-password-warehouse"]"#).await;
