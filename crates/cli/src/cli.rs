@@ -514,7 +514,7 @@ async fn ask_mfa_codes(files: &airgate_discovery::AwsFiles, only: Option<&str>) 
         return;
     }
     for mfa in airgate_discovery::mfa_profiles(files).await {
-        if mfa.signed_in || only.is_some_and(|p| p != mfa.profile) {
+        if mfa.signed_in || only.is_some_and(|p| !mfa.used_by.iter().any(|u| u == p)) {
             continue;
         }
         for _ in 0..3 {

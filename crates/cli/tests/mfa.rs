@@ -83,13 +83,14 @@ async fn at_a_terminal_the_code_is_asked_for_and_without_one_the_profile_says_it
     let mut output = child.stdout.take().expect("stdout");
     let mut seen = String::new();
     let mut buffer = [0u8; 4096];
+    // Where the last thing waited for ended: the next one is looked for after it.
+    let mut cursor = 0;
     for (wanted, answer) in [
         ("Enter to skip: ", "12345\n"),
         ("6 digits", ""),
         ("Enter to skip: ", "654321\n"),
     ] {
-        let start = seen.len();
-        while !seen[start..].contains(wanted) {
+        while !seen[cursor..].contains(wanted) {
             let n = tokio::time::timeout(Duration::from_secs(30), output.read(&mut buffer))
                 .await
                 .unwrap_or_else(|_| panic!("no {wanted:?} within 30 s: {seen}"))
@@ -97,6 +98,7 @@ async fn at_a_terminal_the_code_is_asked_for_and_without_one_the_profile_says_it
             assert!(n > 0, "ended before {wanted:?}: {seen}");
             seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
         }
+        cursor += seen[cursor..].find(wanted).unwrap_or_default() + wanted.len();
         if !answer.is_empty() {
             input.write_all(answer.as_bytes()).await.expect("answer");
         }

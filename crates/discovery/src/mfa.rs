@@ -51,6 +51,8 @@ pub struct MfaProfile {
     pub role_arn: String,
     /// A code was given and its credentials are still valid.
     pub signed_in: bool,
+    /// The profiles whose credentials need this code: this one, and roles assumed from it.
+    pub used_by: Vec<String>,
 }
 
 /// Why an MFA sign-in did not happen; each message says what to do.
@@ -113,47 +115,110 @@ impl MfaSignedIn {
     }
 }
 
-/// What the shared files say of one profile's role.
-struct MfaRole {
-    serial: String,
-    role_arn: String,
-    source_profile: Option<String>,
-    session_name: Option<String>,
-    external_id: Option<String>,
-    duration: Option<i32>,
+/// A role a profile assumes (`role_arn` and the keys that go with it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RoleHop {
+    pub profile: String,
+    pub role_arn: String,
+    pub session_name: Option<String>,
+    pub external_id: Option<String>,
+    pub duration: Option<i32>,
 }
 
-fn mfa_role(profile: &aws_config::profile::Profile) -> Option<MfaRole> {
-    Some(MfaRole {
-        serial: profile.get("mfa_serial")?.to_owned(),
-        role_arn: profile.get("role_arn")?.to_owned(),
-        source_profile: profile.get("source_profile").map(str::to_owned),
-        session_name: profile.get("role_session_name").map(str::to_owned),
-        external_id: profile.get("external_id").map(str::to_owned),
-        duration: profile
-            .get("duration_seconds")
-            .and_then(|d| d.trim().parse().ok()),
+impl RoleHop {
+    fn of(profile: &aws_config::profile::Profile) -> Option<Self> {
+        Some(Self {
+            profile: profile.name().to_owned(),
+            role_arn: profile.get("role_arn")?.to_owned(),
+            session_name: profile.get("role_session_name").map(str::to_owned),
+            external_id: profile.get("external_id").map(str::to_owned),
+            duration: profile
+                .get("duration_seconds")
+                .and_then(|d| d.trim().parse().ok()),
+        })
+    }
+}
+
+/// A profile whose credentials go through a role that needs an MFA code: that role's profile
+/// (`hop`, the one with `mfa_serial`, maybe the profile itself), and the roles assumed after
+/// it, down to the profile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MfaChain {
+    pub hop: String,
+    pub serial: String,
+    pub hop_role_arn: String,
+    pub source_profile: Option<String>,
+    pub after: Vec<RoleHop>,
+}
+
+/// The [`MfaChain`] of `profile`, if its role chain has a role with `mfa_serial`: the one
+/// nearest to the source keys.
+pub(crate) fn chain_of(
+    set: &aws_config::profile::ProfileSet,
+    profile: &aws_config::profile::Profile,
+) -> Option<MfaChain> {
+    // The profile, its source_profile, that one's, ... while each assumes a role.
+    let mut walk = vec![profile];
+    while let Some(current) = walk.last().copied()
+        && current.get("role_arn").is_some()
+        && let Some(source) = current.get("source_profile")
+        && let Some(next) = set.get_profile(source)
+        && walk.len() <= set.profiles().count()
+        && !walk.iter().any(|p| p.name() == next.name())
+    {
+        walk.push(next);
+    }
+    let at = walk
+        .iter()
+        .rposition(|p| p.get("role_arn").is_some() && p.get("mfa_serial").is_some())?;
+    let hop = walk[at];
+    Some(MfaChain {
+        hop: hop.name().to_owned(),
+        serial: hop.get("mfa_serial")?.to_owned(),
+        hop_role_arn: hop.get("role_arn")?.to_owned(),
+        source_profile: hop.get("source_profile").map(str::to_owned),
+        after: walk[..at]
+            .iter()
+            .rev()
+            .filter_map(|p| RoleHop::of(p))
+            .collect(),
     })
 }
 
-/// The profiles of the shared files whose role asks for an MFA code.
+/// Keeps `credentials` for `profile` (of the config file `config`) until they end.
+pub(crate) fn keep(config: &Path, profile: &str, credentials: Credentials) {
+    SESSIONS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert((config.to_path_buf(), profile.to_owned()), credentials);
+}
+
+/// The profiles of the shared files whose role asks for an MFA code, each with the profiles
+/// whose credentials go through it.
 pub async fn mfa_profiles(files: &AwsFiles) -> Vec<MfaProfile> {
     let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
     let Ok(set) = profiles::parse(&existing).await else {
         return Vec::new();
     };
-    let mut found: Vec<MfaProfile> = set
-        .profiles()
-        .filter_map(|name| {
-            let role = mfa_role(set.get_profile(name)?)?;
-            Some(MfaProfile {
-                profile: name.to_owned(),
-                signed_in: session(&files.config, name).is_some(),
-                serial: role.serial,
-                role_arn: role.role_arn,
-            })
-        })
-        .collect();
+    let mut found: Vec<MfaProfile> = Vec::new();
+    for name in set.profiles() {
+        let Some(chain) = set.get_profile(name).and_then(|p| chain_of(&set, p)) else {
+            continue;
+        };
+        match found.iter_mut().find(|m| m.profile == chain.hop) {
+            Some(known) => known.used_by.push(name.to_owned()),
+            None => found.push(MfaProfile {
+                signed_in: session(&files.config, &chain.hop).is_some(),
+                profile: chain.hop,
+                serial: chain.serial,
+                role_arn: chain.hop_role_arn,
+                used_by: vec![name.to_owned()],
+            }),
+        }
+    }
+    for mfa in &mut found {
+        mfa.used_by.sort();
+    }
     found.sort_by(|a, b| a.profile.cmp(&b.profile));
     found
 }
@@ -181,27 +246,32 @@ pub async fn mfa_sign_in(
         config: config.clone(),
     };
     let env_files = profiles::env_config_files(&existing).ok_or_else(no_profile)?;
-    let role = set
+    let chain = set
         .get_profile(profile)
         .ok_or_else(no_profile)
         .and_then(|p| {
-            mfa_role(p).ok_or_else(|| MfaError::NotMfa {
+            chain_of(&set, p).ok_or_else(|| MfaError::NotMfa {
                 profile: profile.to_owned(),
                 config: config.clone(),
             })
         })?;
-    let source_name = role
+    let hop_name = chain.hop.clone();
+    let source_name = chain
         .source_profile
         .clone()
         .ok_or_else(|| MfaError::NoSource {
-            profile: profile.to_owned(),
+            profile: hop_name.clone(),
             config: config.clone(),
         })?;
+    let role = set
+        .get_profile(&hop_name)
+        .and_then(RoleHop::of)
+        .ok_or_else(no_profile)?;
     let infos = sweep::profile_infos(&set);
     let info_of = |name: &str| infos.iter().find(|info| info.name == name).cloned();
-    let target = info_of(profile).ok_or_else(no_profile)?;
+    let target = info_of(&hop_name).ok_or_else(no_profile)?;
     let source = info_of(&source_name).ok_or_else(|| MfaError::MissingSource {
-        profile: profile.to_owned(),
+        profile: hop_name.clone(),
         source_profile: source_name.clone(),
         config: config.clone(),
     })?;
@@ -217,25 +287,25 @@ pub async fn mfa_sign_in(
         .map_err(|failure| MfaError::Source {
             message: failure.message,
         })?;
-    let credentials = assume_role(&target, &role, code, &region, source_credentials, &ctx).await?;
+    let mfa = Some((chain.serial.as_str(), code));
+    let credentials = assume_role(&target, &role, mfa, &region, source_credentials, &ctx).await?;
     let expires_at = credentials
         .expiry()
         .unwrap_or_else(|| SystemTime::now() + Duration::from_secs(3600));
-    SESSIONS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert((files.config.clone(), profile.to_owned()), credentials);
-    tracing::info!(profile, "MFA sign-in: role assumed");
+    keep(&files.config, &hop_name, credentials);
+    tracing::info!(profile = %hop_name, "MFA sign-in: role assumed");
     Ok(MfaSignedIn {
-        profile: profile.to_owned(),
+        profile: hop_name,
         expires_at,
     })
 }
 
-async fn assume_role(
+/// `AssumeRole` of `role` from `source_credentials`, with the MFA device and code when given;
+/// STS is the one `target`'s endpoint settings name.
+pub(crate) async fn assume_role(
     target: &ProfileInfo,
-    role: &MfaRole,
-    code: &str,
+    role: &RoleHop,
+    mfa: Option<(&str, &str)>,
     region: &str,
     source_credentials: Credentials,
     ctx: &Ctx,
@@ -254,13 +324,14 @@ async fn assume_role(
         .assume_role()
         .role_arn(&role.role_arn)
         .role_session_name(session_name)
-        .serial_number(&role.serial)
-        .token_code(code)
+        .set_serial_number(mfa.map(|(serial, _)| serial.to_owned()))
+        .set_token_code(mfa.map(|(_, code)| code.to_owned()))
         .set_external_id(role.external_id.clone())
         .set_duration_seconds(role.duration)
         .send()
         .await;
-    let output = result.map_err(|err| refused(&err, target, role))?;
+    let output =
+        result.map_err(|err| refused(&err, target, role, mfa.map(|(serial, _)| serial)))?;
     let Some(given) = output.credentials else {
         return Err(MfaError::Refused {
             profile: target.name.clone(),
@@ -278,7 +349,12 @@ async fn assume_role(
     ))
 }
 
-fn refused<E, R>(err: &SdkError<E, R>, target: &ProfileInfo, role: &MfaRole) -> MfaError
+fn refused<E, R>(
+    err: &SdkError<E, R>,
+    target: &ProfileInfo,
+    role: &RoleHop,
+    serial: Option<&str>,
+) -> MfaError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
@@ -294,9 +370,11 @@ where
                 .map(str::to_owned)
                 .unwrap_or_else(|| DisplayErrorContext(err).to_string());
             // STS says "MultiFactorAuthentication failed with invalid MFA one time pass code."
-            if message.contains("MultiFactorAuthentication") || message.contains("MFA") {
+            if let Some(serial) = serial
+                && (message.contains("MultiFactorAuthentication") || message.contains("MFA"))
+            {
                 MfaError::WrongCode {
-                    serial: role.serial.clone(),
+                    serial: serial.to_owned(),
                 }
             } else {
                 MfaError::Refused {

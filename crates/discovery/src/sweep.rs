@@ -233,8 +233,8 @@ pub(crate) struct ProfileInfo {
     endpoint_url: Option<String>,
     /// `endpoint_url` of Secrets Manager in the profile's `services` section.
     pub(crate) secrets_manager_endpoint: Option<String>,
-    /// `mfa_serial` of a profile with `role_arn`: the role needs a code ([`crate::mfa`]).
-    mfa_serial: Option<String>,
+    /// A role along the profile's chain needs an MFA code ([`crate::mfa`]).
+    mfa: Option<crate::mfa::MfaChain>,
     /// Whether STS may be asked who the profile is: not when MWAA is sent to an endpoint of the
     /// profile's choosing and STS is not (STS would then be AWS's, for a profile that is not).
     identity_allowed: bool,
@@ -286,10 +286,7 @@ pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
                 // The AWS CLI and the SDKs' shared-config spec name it `secrets_manager`; the Rust
                 // SDK itself looks only for `secrets-manager`, so it is read here.
                 secrets_manager_endpoint: service_endpoint("secrets_manager"),
-                mfa_serial: p
-                    .get("role_arn")
-                    .and(p.get("mfa_serial"))
-                    .map(str::to_owned),
+                mfa: crate::mfa::chain_of(set, p),
                 identity_allowed: !mwaa_elsewhere || sts_elsewhere,
                 missing_source: missing_source(set, p),
             }
@@ -558,6 +555,46 @@ impl ProvideCredentials for NoInstanceMetadata {
     }
 }
 
+/// The credentials of a profile whose chain has a role behind an MFA code: that role's (held
+/// since its code was given), then each role after it assumed in turn (kept too, until they
+/// end). No code yet, or an expired one: a failure asking for it.
+async fn mfa_credentials(
+    info: &ProfileInfo,
+    chain: &crate::mfa::MfaChain,
+    region: &str,
+    ctx: &Ctx,
+) -> Result<Credentials, SourceFailure> {
+    if let Some(credentials) = crate::mfa::session(&ctx.config_path, &info.name) {
+        return Ok(credentials);
+    }
+    let name = &info.name;
+    let Some(mut credentials) = crate::mfa::session(&ctx.config_path, &chain.hop) else {
+        let serial = &chain.serial;
+        let through = if &chain.hop == name {
+            String::new()
+        } else {
+            format!(" (for the role of profile {})", chain.hop)
+        };
+        return Err(failure(
+            info,
+            None,
+            FailureKind::MfaCode,
+            format!(
+                "Profile {name} needs an MFA code from {serial}{through}: enter it (Enter MFA \
+                 code, or `airgate envs --profile {name}` in a terminal asks for it)."
+            ),
+        ));
+    };
+    for role in &chain.after {
+        let _permit = ctx.limit.acquire().await;
+        credentials = crate::mfa::assume_role(info, role, None, region, credentials, ctx)
+            .await
+            .map_err(|err| failure(info, None, FailureKind::Credentials, err.to_string()))?;
+    }
+    crate::mfa::keep(&ctx.config_path, name, credentials.clone());
+    Ok(credentials)
+}
+
 /// Resolves the profile's credentials once for the whole sweep, from the profile only.
 pub(crate) async fn resolve_credentials(
     info: &ProfileInfo,
@@ -582,19 +619,9 @@ pub(crate) async fn resolve_credentials(
             ),
         ));
     }
-    if let Some(serial) = &info.mfa_serial {
-        return crate::mfa::session(&ctx.config_path, &info.name).ok_or_else(|| {
-            let name = &info.name;
-            failure(
-                info,
-                None,
-                FailureKind::MfaCode,
-                format!(
-                    "Profile {name} needs an MFA code from {serial}: enter it (Enter MFA code, or \
-                     `airgate envs --profile {name}` in a terminal asks for it)."
-                ),
-            )
-        });
+    if let Some(chain) = &info.mfa {
+        // Boxed: assuming roles is a large future, and rare.
+        return Box::pin(mfa_credentials(info, chain, region, ctx)).await;
     }
     let provider_config = ProviderConfig::without_region()
         .with_http_client(ctx.http.clone())

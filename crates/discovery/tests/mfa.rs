@@ -27,6 +27,9 @@ fn files(dir: &std::path::Path, mwaa: &str, sts: &str) -> AwsFiles {
             "[profile base]\nregion = eu-west-1\nservices = local\n\n\
              [profile admin]\nrole_arn = {ROLE}\nsource_profile = base\nmfa_serial = {SERIAL}\n\
              role_session_name = priya\nregion = eu-west-1\nservices = local\n\n\
+             [profile deploy]\nrole_arn = arn:aws:iam::777788889999:role/deploy\n\
+             source_profile = admin\nrole_session_name = priya-deploy\nregion = eu-west-1\n\
+             services = local\n\n\
              [profile orphan]\nrole_arn = {ROLE}\nsource_profile = nowhere\n\
              mfa_serial = {SERIAL}\nregion = eu-west-1\nservices = local\n\n\
              [services local]\nmwaa =\n  endpoint_url = {mwaa}\nsts =\n  endpoint_url = {sts}\n"
@@ -93,13 +96,39 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
     assert_eq!(base.account.len(), 12, "{base:?}");
     assert!(base.arn.starts_with("arn:aws:"), "{base:?}");
 
+    // A role assumed from the MFA role needs the same code, and says whose.
+    let deploy = first
+        .failures
+        .iter()
+        .find(|f| f.profile == "deploy")
+        .expect("deploy failed");
+    assert_eq!(deploy.kind, FailureKind::MfaCode, "{deploy:?}");
+    assert!(
+        deploy.message.contains("for the role of profile admin"),
+        "{}",
+        deploy.message
+    );
+
     let listed = mfa_profiles(&files).await;
     assert_eq!(
         listed
             .iter()
-            .map(|p| (p.profile.as_str(), p.serial.as_str(), p.signed_in))
+            .map(|p| (
+                p.profile.as_str(),
+                p.serial.as_str(),
+                p.signed_in,
+                p.used_by.clone()
+            ))
             .collect::<Vec<_>>(),
-        [("admin", SERIAL, false), ("orphan", SERIAL, false)]
+        [
+            (
+                "admin",
+                SERIAL,
+                false,
+                vec!["admin".to_owned(), "deploy".to_owned()]
+            ),
+            ("orphan", SERIAL, false, vec!["orphan".to_owned()]),
+        ]
     );
 
     // A code that is not 6 digits is refused before anything is sent.
@@ -171,6 +200,32 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
             .starts_with("arn:aws:sts::444455556666:assumed-role/admin/priya"),
         "{admin:?}"
     );
-    // The code was asked for once: the second sweep reused the role's credentials.
-    assert_eq!(assume_role_requests(&moto).len(), 1);
+    // The role after it was assumed from the MFA role's credentials, with no code of its own.
+    let deploy = second
+        .identities
+        .iter()
+        .find(|i| i.profile == "deploy")
+        .expect("deploy has an identity");
+    assert!(
+        deploy
+            .arn
+            .starts_with("arn:aws:sts::777788889999:assumed-role/deploy/priya-deploy"),
+        "{deploy:?}"
+    );
+    let sent = assume_role_requests(&moto);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent[1].contains("RoleArn=arn%3Aaws%3Aiam%3A%3A777788889999%3Arole%2Fdeploy"));
+    assert!(!sent[1].contains("TokenCode"), "{}", sent[1]);
+
+    // Both are held: another sweep asks STS for no role again.
+    let third = discover_with(&files, &options()).await;
+    assert!(
+        third
+            .failures
+            .iter()
+            .all(|f| f.profile != "admin" && f.profile != "deploy"),
+        "{:?}",
+        third.failures
+    );
+    assert_eq!(assume_role_requests(&moto).len(), 2);
 }
