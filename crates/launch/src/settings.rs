@@ -61,7 +61,13 @@ pub struct OpenSettings {
     pub regions: Vec<String>,
     /// Every region that offers MWAA ([`airgate_discovery::MWAA_REGIONS`]), over `regions`.
     pub all_regions: bool,
+    /// Minutes between two listings of the environments while Airgate runs (`None`:
+    /// [`DEFAULT_REFRESH_MINUTES`]; 0: only when asked).
+    pub refresh_minutes: Option<u32>,
 }
+
+/// How often the list of environments is refreshed by default.
+pub const DEFAULT_REFRESH_MINUTES: u32 = 15;
 
 /// How long a copied password stays on the clipboard by default.
 pub const DEFAULT_CLIPBOARD_CLEAR_SECS: u32 = 30;
@@ -74,6 +80,14 @@ impl OpenSettings {
                 .unwrap_or(DEFAULT_CLIPBOARD_CLEAR_SECS)
                 .max(1),
         ))
+    }
+
+    /// The time between two listings of the environments; `None`: only when asked.
+    pub fn refresh_every(&self) -> Option<std::time::Duration> {
+        match self.refresh_minutes.unwrap_or(DEFAULT_REFRESH_MINUTES) {
+            0 => None,
+            minutes => Some(std::time::Duration::from_secs(u64::from(minutes) * 60)),
+        }
     }
 
     /// How discovery runs with these settings: the regions chosen for every profile.
@@ -184,8 +198,14 @@ mod tests {
             clipboard_clear_secs: Some(10),
             regions: vec!["eu-west-1".into()],
             all_regions: false,
+            refresh_minutes: Some(0),
         };
         save(dir.path(), &settings).expect("save");
+        assert_eq!(settings.refresh_every(), None, "0: only when asked");
+        assert_eq!(
+            OpenSettings::default().refresh_every(),
+            Some(std::time::Duration::from_secs(15 * 60))
+        );
         assert_eq!(load(dir.path()).expect("load"), settings);
         assert_eq!(settings.browser_for("p/r/env"), Some("airgate"));
         assert_eq!(settings.browser_for("p/r/other"), Some("/usr/bin/chromium"));

@@ -27,6 +27,9 @@ pub struct SettingsView {
     pub pac_problem: Option<String>,
     /// The hosts it sends to tunnels right now.
     pub pac_routes: Vec<airgate_launch::pac::PacRoute>,
+    /// Seconds between two listings of the environments with these settings (`None`: only
+    /// when asked).
+    pub refresh_every_secs: Option<u32>,
 }
 
 fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> SettingsView {
@@ -40,7 +43,11 @@ fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> Se
             Err(err) => (None, Some(err.to_string())),
         }
     };
+    let refresh_every_secs = settings
+        .refresh_every()
+        .map(|every| u32::try_from(every.as_secs()).unwrap_or(u32::MAX));
     SettingsView {
+        refresh_every_secs,
         settings,
         browsers,
         chosen,

@@ -73,6 +73,24 @@ async fn the_browser_and_route_choice_are_saved() {
         .send_keys("ap-southeast-2, ca-central-1")
         .await
         .expect("type regions");
+    // The list refreshes by itself every 15 minutes unless chosen otherwise.
+    let refresh = client
+        .find(Locator::Css(r#"[data-testid="refresh-minutes"]"#))
+        .await
+        .expect("refresh interval");
+    let shown = client
+        .execute(
+            "const s = document.querySelector('[data-testid=\"refresh-minutes\"]'); \
+             return s.options[s.selectedIndex].text;",
+            vec![],
+        )
+        .await
+        .expect("selected interval");
+    assert_eq!(shown.as_str(), Some("Every 15 minutes"));
+    refresh
+        .select_by_value("60")
+        .await
+        .expect("choose every hour");
     client
         .find(Locator::Css(r#"[data-testid="save-settings"]"#))
         .await
@@ -94,6 +112,7 @@ async fn the_browser_and_route_choice_are_saved() {
     assert_eq!(saved.browser.as_deref(), Some(path.as_str()));
     assert_eq!(saved.regions, ["ap-southeast-2", "ca-central-1"]);
     assert!(!saved.all_regions);
+    assert_eq!(saved.refresh_minutes, Some(60));
     let chosen = client
         .find(Locator::Css(r#"[data-testid="chosen-browser"]"#))
         .await

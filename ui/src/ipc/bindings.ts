@@ -756,6 +756,11 @@ export type OpenSettings_Deserialize = {
 	regions?: string[],
 	/**  Every region that offers MWAA ([`airgate_discovery::MWAA_REGIONS`]), over `regions`. */
 	allRegions?: boolean,
+	/**
+	 *  Minutes between two listings of the environments while Airgate runs (`None`:
+	 *  [`DEFAULT_REFRESH_MINUTES`]; 0: only when asked).
+	 */
+	refreshMinutes?: number | null,
 };
 
 /**  How Open behaves. */
@@ -797,6 +802,11 @@ export type OpenSettings_Serialize = {
 	regions: string[],
 	/**  Every region that offers MWAA ([`airgate_discovery::MWAA_REGIONS`]), over `regions`. */
 	allRegions: boolean,
+	/**
+	 *  Minutes between two listings of the environments while Airgate runs (`None`:
+	 *  [`DEFAULT_REFRESH_MINUTES`]; 0: only when asked).
+	 */
+	refreshMinutes: number | null,
 };
 
 /**  The steps of Open, in order. */
@@ -923,6 +933,11 @@ export type SettingsView_Deserialize = {
 	pacProblem?: string | null,
 	/**  The hosts it sends to tunnels right now. */
 	pacRoutes: PacRoute[],
+	/**
+	 *  Seconds between two listings of the environments with these settings (`None`: only
+	 *  when asked).
+	 */
+	refreshEverySecs?: number | null,
 };
 
 /**  Open's settings as the Settings screen shows them, with the browsers found here. */
@@ -944,6 +959,11 @@ export type SettingsView_Serialize = {
 	pacProblem: string | null,
 	/**  The hosts it sends to tunnels right now. */
 	pacRoutes: PacRoute[],
+	/**
+	 *  Seconds between two listings of the environments with these settings (`None`: only
+	 *  when asked).
+	 */
+	refreshEverySecs: number | null,
 };
 
 /**  A (profile, region) pair that could not be listed. Other pairs are unaffected. */

@@ -125,6 +125,8 @@ class Store {
     });
     // The fresh listing starts now: it is the slow part.
     const listing = this.refresh();
+    const settings = await commands.openSettings();
+    this.scheduleRefresh(settings.status === "ok" ? settings.data.refreshEverySecs : null);
     await events.tunnelChanged.listen((e) => this.setTunnel(e.payload.id, e.payload.state));
     await events.openProgressed.listen((e) => {
       const { id, step, state } = e.payload;
@@ -287,6 +289,14 @@ class Store {
     if (res.status === "error") return res.error.message;
     await this.refresh();
     return null;
+  }
+
+  private refreshTimer: ReturnType<typeof setInterval> | null = null;
+
+  /** Lists the environments again every `secs` seconds (`null`: only when asked). */
+  scheduleRefresh(secs: number | null): void {
+    if (this.refreshTimer !== null) clearInterval(this.refreshTimer);
+    this.refreshTimer = secs ? setInterval(() => void this.refresh(), secs * 1000) : null;
   }
 
   async refresh(): Promise<void> {
