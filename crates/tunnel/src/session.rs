@@ -496,13 +496,14 @@ fn client_config(
         .cloned()
         .collect();
     keys.sort_by_key(|a| !known.iter().any(|k| known_hosts::same_family(k, a)));
-    // Offer host certificates only where a CA is trusted for this host, as `ssh` does.
-    let certificates: Vec<Algorithm> =
-        if known_hosts::authorities(host, port, known_hosts).is_empty() {
-            Vec::new()
-        } else {
-            keys.clone()
-        };
+    // Offer host certificates only where a CA is named for this host, as `ssh` does (a revoked
+    // one too: its certificate is then refused as revoked, not taken for an unknown key).
+    let certificates: Vec<Algorithm> = if !known_hosts::names_an_authority(host, port, known_hosts)
+    {
+        Vec::new()
+    } else {
+        keys.clone()
+    };
     Arc::new(client::Config {
         nodelay: true,
         keepalive_interval: Some(keepalive.interval),
@@ -540,20 +541,28 @@ impl ClientHandler {
     /// critical option (none exists for hosts) — as `ssh` checks it.
     fn verify_certificate(&self, cert: &russh::keys::Certificate) -> Result<()> {
         let (host, port) = (self.host.clone(), self.port);
-        if !known_hosts::names_an_authority(&host, port, &self.known_hosts) {
-            return Err(Error::HostCertificate { host, port });
-        }
-        let authorities = known_hosts::authorities(&host, port, &self.known_hosts);
         let invalid = |reason: String| Error::HostCertificateInvalid {
             host: host.clone(),
             port,
             reason,
         };
-        if known_hosts::is_revoked(&host, port, cert.public_key(), &self.known_hosts)
-            || known_hosts::is_revoked(&host, port, cert.signature_key(), &self.known_hosts)
-        {
-            return Err(invalid("its key or its CA is marked @revoked".to_owned()));
+        // Revocation first: a revoked CA is refused as revoked, whatever else is listed.
+        if known_hosts::is_revoked(&host, port, cert.signature_key(), &self.known_hosts) {
+            return Err(invalid(format!(
+                "the CA that signed it ({}) is marked @revoked in known_hosts",
+                cert.signature_key().fingerprint(HashAlg::Sha256)
+            )));
         }
+        if known_hosts::is_revoked(&host, port, cert.public_key(), &self.known_hosts) {
+            return Err(invalid(format!(
+                "its key ({}) is marked @revoked in known_hosts",
+                cert.public_key().fingerprint(HashAlg::Sha256)
+            )));
+        }
+        if !known_hosts::names_an_authority(&host, port, &self.known_hosts) {
+            return Err(Error::HostCertificate { host, port });
+        }
+        let authorities = known_hosts::authorities(&host, port, &self.known_hosts);
         let fingerprints: Vec<russh::keys::ssh_key::Fingerprint> = authorities
             .iter()
             .map(|ca| ca.fingerprint(HashAlg::Sha256))

@@ -1154,9 +1154,19 @@ async fn a_host_certificate_is_checked_against_the_cert_authority() {
         format!("@cert-authority {name} {ca_public}\n@revoked * {ca_public}\n"),
     )
     .expect("write");
-    BastionSession::connect(&spec.bastion, &spec.known_hosts)
+    let error = BastionSession::connect(&spec.bastion, &spec.known_hosts)
         .await
         .expect_err("a revoked CA vouches for nothing");
+    let ca_fingerprint = russh::keys::PublicKey::from_openssh(ca_public.trim())
+        .expect("the CA's public key")
+        .fingerprint(russh::keys::HashAlg::Sha256)
+        .to_string();
+    assert!(
+        error.to_string().contains(&format!(
+            "the CA that signed it ({ca_fingerprint}) is marked @revoked"
+        )),
+        "{error}"
+    );
 
     // A certificate for another name: refused.
     bastion
