@@ -1,16 +1,20 @@
 //! Keys from the window: import an encrypted key (its passphrase checked), delete the file,
 //! save a bastion that logs in with the stored key, connect a private environment through it
 //! (the window asks for the passphrase: a wrong one is refused, the right one connects), then
-//! edit the bastion and delete it (asked first).
+//! edit the bastion and delete it (asked first). The list of keys moves by keyboard like the
+//! others: one Tab stop, arrows, Enter shows a key's public key, the Menu key its own menu.
 
 use std::time::{Duration, Instant};
 
 use airgate_e2e::{
-    click_when_ready, display_or_skip, fill, row_selector, wait_for_text, wait_for_tunnel,
-    wait_until_gone,
+    click_when_ready, display_or_skip, fill, focused, press, row_selector, wait_for_focus,
+    wait_for_text, wait_for_tunnel, wait_until_gone,
 };
 use airgate_peers::bastion::generate_key;
+use airgate_sandbox::{Sandbox, Topology};
+use airgate_vault::{Sensitive, Vault};
 use fantoccini::Locator;
+use fantoccini::key::Key;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
@@ -68,10 +72,21 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
         r#"[data-testid="import-key-form"] button[type="submit"]"#,
     )
     .await;
-    let listed = wait_for_text(
+    wait_for_text(
         &client,
         r#"[data-testid="key-team"]"#,
         &["ssh-ed25519", "Passphrase asked when needed", "SHA256:"],
+    )
+    .await;
+    click_when_ready(
+        &client,
+        r#"[data-testid="key-team"] [data-testid="show-public-key"]"#,
+    )
+    .await;
+    let listed = wait_for_text(
+        &client,
+        r#"[data-testid="key-team"] [data-testid="key-public-key"]"#,
+        &["ssh-ed25519"],
     )
     .await;
     assert!(
@@ -265,4 +280,168 @@ async fn an_imported_key_logs_in_once_its_passphrase_is_given() {
             );
         }
     }
+}
+
+/// Presses Down in the open row menu until `item` (its `menu-…` test id) has the focus.
+async fn arrow_to_menu_item(client: &fantoccini::Client, item: &str) {
+    let wanted = format!("div#menu-{item}");
+    for _ in 0..8 {
+        if focused(client).await == wanted {
+            return;
+        }
+        press(client, &[], Key::Down.into()).await;
+    }
+    assert_eq!(focused(client).await, wanted, "no {item} in the menu");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_keys_list_moves_by_keyboard_and_each_key_has_its_own_menu() {
+    if !display_or_skip() {
+        return;
+    }
+    let sandbox = Sandbox::start(Topology::Loopback).await.expect("sandbox");
+    // Two stored keys: alpha without a passphrase, bravo with one the keyring remembers.
+    let vault = Vault::open(&sandbox.vault_namespace()).expect("the vault");
+    for (name, passphrase) in [("alpha", None), ("bravo", Some("bravo pass"))] {
+        let file = sandbox.dir().join(format!("{name}_ed25519"));
+        generate_key(&file, passphrase).expect("ssh-keygen");
+        airgate_launch::keys::import_key_file(
+            &vault,
+            Some(name),
+            &file,
+            passphrase.map(|p| Sensitive::new(p.to_owned())),
+            passphrase.is_some(),
+        )
+        .expect("store the key");
+    }
+    let (driver, client) = airgate_e2e::launch_on(&sandbox).await;
+    click_when_ready(&client, r#"[data-testid="nav-keys"]"#).await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="key-list"]"#,
+        &["alpha", "bravo", "Passphrase remembered"],
+    )
+    .await;
+    assert_eq!(
+        wait_for_focus(&client, "button#nav-keys").await,
+        "button#nav-keys"
+    );
+
+    // Tab reaches the list at its first key (after the screen's two buttons); the arrows move
+    // between keys.
+    let mut stops = Vec::new();
+    while stops.len() < 6 {
+        press(&client, &[], Key::Tab.into()).await;
+        stops.push(focused(&client).await);
+        if stops.last().is_some_and(|s| s.starts_with("li#")) {
+            break;
+        }
+    }
+    assert_eq!(
+        stops,
+        [
+            "button#import-key",
+            "button#generate-key",
+            "li#key-alpha[alpha]"
+        ]
+    );
+    press(&client, &[], Key::Down.into()).await;
+    assert_eq!(focused(&client).await, "li#key-bravo[bravo]");
+    press(&client, &[], Key::Up.into()).await;
+    assert_eq!(focused(&client).await, "li#key-alpha[alpha]");
+    press(&client, &[], Key::Down.into()).await;
+    assert_eq!(focused(&client).await, "li#key-bravo[bravo]");
+
+    // Enter shows bravo's public key; the focus stays on its row.
+    press(&client, &[], Key::Enter.into()).await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="key-bravo"] [data-testid="key-public-key"]"#,
+        &["ssh-ed25519"],
+    )
+    .await;
+    assert_eq!(focused(&client).await, "li#key-bravo[bravo]");
+
+    // The Menu key (Shift+F10) shows bravo's own menu, its first item focused; Esc gives the
+    // focus back to the row.
+    press(&client, &[Key::Shift], Key::F10.into()).await;
+    let menu = wait_for_text(
+        &client,
+        r#"[data-testid="row-menu"]"#,
+        &[
+            "Hide public key",
+            "Copy public key",
+            "Copy fingerprint",
+            "Rename",
+            "Forget passphrase",
+            "Delete",
+        ],
+    )
+    .await;
+    assert!(!menu.contains("Open"), "{menu}");
+    assert_eq!(
+        wait_for_focus(&client, "div#menu-public-key").await,
+        "div#menu-public-key"
+    );
+    press(&client, &[], Key::Down.into()).await;
+    assert_eq!(focused(&client).await, "div#menu-copy-public-key");
+    press(&client, &[], Key::Escape.into()).await;
+    wait_until_gone(&client, r#"[data-testid="row-menu"]"#).await;
+    assert_eq!(
+        wait_for_focus(&client, "li#key-bravo[bravo]").await,
+        "li#key-bravo[bravo]"
+    );
+
+    // Rename… from the menu: its field takes the focus; Enter renames, and the row under its
+    // new name keeps the focus.
+    press(&client, &[Key::Shift], Key::F10.into()).await;
+    wait_for_text(&client, r#"[data-testid="row-menu"]"#, &["Rename"]).await;
+    arrow_to_menu_item(&client, "rename").await;
+    press(&client, &[], Key::Enter.into()).await;
+    assert_eq!(
+        wait_for_focus(&client, "input[bravo]").await,
+        "input[bravo]"
+    );
+    for c in "charlie".chars() {
+        press(&client, &[], c).await;
+    }
+    press(&client, &[], Key::Enter.into()).await;
+    wait_for_text(&client, r#"[data-testid="key-charlie"]"#, &["charlie"]).await;
+    assert_eq!(
+        wait_for_focus(&client, "li#key-charlie[charlie]").await,
+        "li#key-charlie[charlie]"
+    );
+
+    // Forget passphrase from the menu: said on the row, which keeps the focus.
+    press(&client, &[Key::Shift], Key::F10.into()).await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="row-menu"]"#,
+        &["Forget passphrase"],
+    )
+    .await;
+    arrow_to_menu_item(&client, "forget-passphrase").await;
+    press(&client, &[], Key::Enter.into()).await;
+    wait_for_text(
+        &client,
+        r#"[data-testid="key-charlie"]"#,
+        &["Passphrase asked when needed"],
+    )
+    .await;
+    assert_eq!(
+        wait_for_focus(&client, "li#key-charlie[charlie]").await,
+        "li#key-charlie[charlie]"
+    );
+
+    // alpha has no passphrase to forget: its menu does not offer it.
+    press(&client, &[], Key::Up.into()).await;
+    assert_eq!(focused(&client).await, "li#key-alpha[alpha]");
+    press(&client, &[Key::Shift], Key::F10.into()).await;
+    let menu = wait_for_text(&client, r#"[data-testid="row-menu"]"#, &["Delete"]).await;
+    assert!(!menu.contains("Forget passphrase"), "{menu}");
+    press(&client, &[], Key::Escape.into()).await;
+    wait_until_gone(&client, r#"[data-testid="row-menu"]"#).await;
+
+    client.close().await.expect("close the app");
+    drop(driver);
 }
