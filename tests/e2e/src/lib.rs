@@ -333,15 +333,19 @@ pub fn click_tray_menu(pid: u32, label: &str) -> bool {
     gdbus(&[&args[..], &event[..]].concat()).is_some()
 }
 
-/// Saves what the window shows as `<name>.png` in `$AIRGATE_SCREENSHOTS` when that is set.
+/// Saves what the window shows as `<name>.png` in `$AIRGATE_SCREENSHOTS` (made when missing)
+/// when that is set.
 pub async fn screenshot(client: &Client, name: &str) {
     let Some(dir) = std::env::var_os("AIRGATE_SCREENSHOTS") else {
         return;
     };
     match client.screenshot().await {
         Ok(png) => {
-            let path = PathBuf::from(dir).join(format!("{name}.png"));
-            if let Err(err) = std::fs::write(&path, png) {
+            let dir = PathBuf::from(dir);
+            let path = dir.join(format!("{name}.png"));
+            if let Err(err) =
+                std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, png))
+            {
                 eprintln!("cannot write {}: {err}", path.display());
             }
         }
