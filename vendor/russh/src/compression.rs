@@ -29,6 +29,13 @@ pub enum Decompress {
     Zlib(flate2::Decompress),
 }
 
+impl Decompress {
+    /// No decompression: packets are used as they were read.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Decompress::None)
+    }
+}
+
 #[derive(Debug, PartialEq, Eq, Copy, Clone, Hash)]
 pub struct Name(&'static str);
 impl AsRef<str> for Name {

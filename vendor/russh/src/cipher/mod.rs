@@ -298,16 +298,27 @@ pub(crate) async fn read<R: AsyncRead + Unpin>(
     cipher: &mut (dyn OpeningKey + Send),
 ) -> Result<usize, Error> {
     if buffer.len == 0 {
-        let mut len = vec![0; cipher.packet_length_to_read_for_block_length()];
+        // The first block (at most 16 bytes for the ciphers there are): on the stack.
+        let mut block = [0u8; 64];
+        let want = cipher.packet_length_to_read_for_block_length();
+        let mut heap = Vec::new();
+        let len: &mut [u8] = match block.get_mut(..want) {
+            Some(len) => len,
+            None => {
+                heap.resize(want, 0);
+                &mut heap
+            }
+        };
 
-        stream.read_exact(&mut len).await?;
+        stream.read_exact(len).await?;
+        let len: &[u8] = len;
         trace!("reading, len = {len:?}");
         {
             let seqn = buffer.seqn.0;
             buffer.buffer.clear();
-            buffer.buffer.extend_from_slice(&len);
+            buffer.buffer.extend_from_slice(len);
             trace!("reading, seqn = {seqn:?}");
-            let len = cipher.decrypt_packet_length(seqn, &len);
+            let len = cipher.decrypt_packet_length(seqn, len);
             let len = BigEndian::read_u32(&len) as usize;
 
             if len > MAXIMUM_PACKET_LEN {
@@ -331,13 +342,19 @@ pub(crate) async fn read<R: AsyncRead + Unpin>(
         }
     }
 
-    buffer.buffer.resize(buffer.len + 4, 0);
-    trace!("read_exact {:?}", buffer.len + 4);
-
+    let total = buffer.len + 4;
     let l = cipher.packet_length_to_read_for_block_length();
-
-    #[allow(clippy::indexing_slicing)] // length checked
-    stream.read_exact(&mut buffer.buffer[l..]).await?;
+    trace!("read_exact {total:?}");
+    // Read into the buffer's spare capacity: nothing is zeroed first.
+    buffer.buffer.truncate(l);
+    buffer.buffer.reserve(total.saturating_sub(l));
+    while buffer.buffer.len() < total {
+        let missing = (total - buffer.buffer.len()) as u64;
+        let n = (&mut *stream).take(missing).read_buf(&mut buffer.buffer).await?;
+        if n == 0 {
+            return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof).into());
+        }
+    }
 
     trace!("read_exact done");
     let seqn = buffer.seqn.0;

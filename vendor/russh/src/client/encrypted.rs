@@ -71,13 +71,25 @@ impl Session {
             pkt.buffer.len()
         );
 
-        self.process_packet(client, &pkt.buffer).await
+        let packet = pkt.buffer.clone();
+        self.process_packet_in(client, &packet, Some(&packet)).await
     }
 
     pub(crate) async fn process_packet<H: Handler>(
         &mut self,
         client: &mut H,
         buf: &[u8],
+    ) -> Result<(), H::Error> {
+        self.process_packet_in(client, buf, None).await
+    }
+
+    /// [`Self::process_packet`]; `backing` holds `buf`, so channel data is handed on as slices
+    /// of it instead of copies.
+    async fn process_packet_in<H: Handler>(
+        &mut self,
+        client: &mut H,
+        buf: &[u8],
+        backing: Option<&Bytes>,
     ) -> Result<(), H::Error> {
         // If we've successfully read a packet.
         trace!("process_packet buf = {:?} bytes", buf.len());
@@ -427,7 +439,7 @@ impl Session {
             }
         }
         if is_authenticated {
-            self.client_read_authenticated(client, buf).await
+            self.client_read_authenticated(client, buf, backing).await
         } else {
             Ok(())
         }
@@ -481,6 +493,7 @@ impl Session {
         &mut self,
         client: &mut H,
         buf: &[u8],
+        backing: Option<&Bytes>,
     ) -> Result<(), H::Error> {
         match buf.split_first() {
             Some((&msg::CHANNEL_OPEN_CONFIRMATION, mut reader)) => {
@@ -594,7 +607,18 @@ impl Session {
             Some((&msg::CHANNEL_DATA, mut r)) => {
                 trace!("channel_data");
                 let channel_num = map_err!(ChannelId::decode(&mut r))?;
-                let data = map_err!(Bytes::decode(&mut r))?;
+                let data = match backing {
+                    // The data is a slice of the packet: no copy.
+                    Some(packet) => {
+                        let len = map_err!(u32::decode(&mut r))? as usize;
+                        let Some((data, rest)) = r.split_at_checked(len) else {
+                            return Err(crate::Error::Inconsistent.into());
+                        };
+                        r = rest;
+                        packet.slice_ref(data)
+                    }
+                    None => map_err!(Bytes::decode(&mut r))?,
+                };
                 map_err!(ensure_end(&r))?;
                 if !self.common.is_established_channel(channel_num) {
                     return Ok(());
