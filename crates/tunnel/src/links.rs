@@ -228,6 +228,11 @@ async fn reconnect(
         match reconnect::wait(wait, stop).await {
             Waited::Cancelled => return None,
             Waited::Resumed => info!("the machine woke up: reconnecting now"),
+            Waited::NetworkChanged => {
+                info!("the network changed: reconnecting now");
+                // A new network is a fresh start: the next wait is short again.
+                backoff = Backoff::default();
+            }
             Waited::Elapsed => {}
         }
         let attempted = tokio::select! {

@@ -1,6 +1,7 @@
 //! When and whether to try a lost session again: jittered exponential backoff (1 s doubling to
-//! 60 s), cut short when the wall clock jumps (the machine slept), never for errors that a
-//! retry cannot fix.
+//! 60 s), cut short when the wall clock jumps (the machine slept) or the network changes (Linux:
+//! the routing tables; another Wi-Fi, a VPN up or down, a cable), never for errors that a retry
+//! cannot fix.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -76,13 +77,31 @@ pub enum Waited {
     Elapsed,
     /// The wall clock jumped ahead (the machine slept): try now.
     Resumed,
+    /// The network changed (routes or addresses): try now.
+    NetworkChanged,
     Cancelled,
 }
 
-/// Waits `wait`, unless `cancel` fires or the machine wakes from sleep first.
+/// The routing tables of this machine (IPv4 and IPv6), which change whenever an interface comes
+/// or goes, gets another address or the default route moves; `None` where they cannot be read
+/// (other systems than Linux: there only the clock tells).
+async fn network_state() -> Option<Vec<u8>> {
+    tokio::task::spawn_blocking(|| {
+        let mut state = std::fs::read("/proc/net/route").ok()?;
+        state.extend(std::fs::read("/proc/net/ipv6_route").unwrap_or_default());
+        Some(state)
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Waits `wait`, unless `cancel` fires, the machine wakes from sleep or the network changes
+/// first.
 pub async fn wait(wait: Duration, cancel: &CancellationToken) -> Waited {
     let start = Instant::now();
     let wall = SystemTime::now();
+    let network = network_state().await;
     loop {
         let left = wait.saturating_sub(start.elapsed());
         if left.is_zero() {
@@ -95,6 +114,9 @@ pub async fn wait(wait: Duration, cancel: &CancellationToken) -> Waited {
         let wall_elapsed = SystemTime::now().duration_since(wall).unwrap_or_default();
         if wall_elapsed > start.elapsed() + CLOCK_JUMP {
             return Waited::Resumed;
+        }
+        if network.is_some() && network_state().await != network {
+            return Waited::NetworkChanged;
         }
     }
 }

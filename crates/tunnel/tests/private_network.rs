@@ -144,3 +144,73 @@ async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
     assert_eq!(page.status, 200, "{page:?}");
     tunnels.shutdown().await;
 }
+
+/// A route of this test's own on the host (TEST-NET-2, reaches nothing), removed on drop.
+struct TestRoute(&'static str);
+
+impl TestRoute {
+    fn add(prefix: &'static str) -> TestRoute {
+        let added = Command::new("ip")
+            .args(["route", "add", "unreachable", prefix])
+            .status()
+            .expect("ip route add");
+        assert!(added.success(), "ip route add unreachable {prefix}");
+        TestRoute(prefix)
+    }
+}
+
+impl Drop for TestRoute {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["route", "del", "unreachable", self.0])
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn a_network_change_ends_the_wait_before_the_next_try() {
+    use airgate_tunnel::TunnelState;
+    let Some(mut net) = PrivateNetwork::start_or_skip(&[VPCE]) else {
+        return;
+    };
+    let spec = spec_for(&net, KEEPALIVE);
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let port = tunnels.connect("orders-prod", spec).await.expect("connect");
+    assert_eq!(next_state(&mut events).await, TunnelState::Connecting);
+    assert_eq!(
+        next_state(&mut events).await,
+        TunnelState::Connected { port }
+    );
+
+    // The bastion goes down: each try is refused at once, and the waits grow.
+    net.bastion_mut().kill();
+    let long_wait = loop {
+        match next_state(&mut events).await {
+            TunnelState::Reconnecting { next_try_secs, .. } if next_try_secs >= 6 => {
+                break Duration::from_secs(next_try_secs.into());
+            }
+            TunnelState::Reconnecting { .. } => {}
+            other => panic!("expected Reconnecting, got {other:?}"),
+        }
+    };
+    let waiting = std::time::Instant::now();
+    net.bastion_mut().restart().expect("sshd back");
+    // The network changes (a route comes): the wait ends, the session is back long before the
+    // next try was due.
+    let _route = TestRoute::add("198.51.100.77/32");
+    let back = loop {
+        match next_state(&mut events).await {
+            TunnelState::Reconnecting { .. } => {}
+            other => break other,
+        }
+    };
+    let took = waiting.elapsed();
+    assert_eq!(back, TunnelState::Connected { port });
+    assert!(
+        took + Duration::from_secs(2) < long_wait,
+        "back after {took:?}; the next try was due after {long_wait:?}"
+    );
+    eprintln!("back {took:?} after the network changed (next try was due in {long_wait:?})");
+    tunnels.shutdown().await;
+}
