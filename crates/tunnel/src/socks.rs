@@ -376,19 +376,56 @@ async fn relay(
         return;
     }
     let _open = stats.relay();
-    let mut remote = channel.into_stream();
-    let mut local = Counted::new(stream, stats.clone());
-    match tokio::io::copy_bidirectional_with_sizes(
-        &mut local,
-        &mut remote,
-        RELAY_BUFFER,
-        RELAY_BUFFER,
-    )
-    .await
-    {
-        Ok((sent, received)) => debug!(sent, received, "relay done"),
-        Err(e) => debug!(cause = %e, "relay ended"),
-    }
+    let (sent, received) = relay_channel(stream, channel, stats).await;
+    debug!(sent, received, "relay done");
+}
+
+/// Relays a client and its channel until both directions ended (or one failed). What comes from
+/// the bastion is written to the client as the channel hands it over (a slice of the packet, no
+/// copy in between); what the client sends goes through one buffer into channel data. Both
+/// ends are closed after. Returns the bytes sent and received.
+async fn relay_channel(
+    stream: TcpStream,
+    channel: russh::Channel<russh::client::Msg>,
+    stats: &Arc<Stats>,
+) -> (u64, u64) {
+    let (from_client, to_client) = stream.into_split();
+    let (mut from_bastion, to_bastion) = channel.split();
+    let up = async {
+        let mut reader = tokio::io::BufReader::with_capacity(
+            RELAY_BUFFER,
+            Counted::new(from_client, stats.clone()),
+        );
+        let mut writer = to_bastion.make_writer();
+        let sent = tokio::io::copy_buf(&mut reader, &mut writer).await?;
+        // The client is done sending: the bastion's side of the forward gets EOF.
+        writer.shutdown().await?;
+        Ok::<u64, std::io::Error>(sent)
+    };
+    let down = async {
+        let mut writer = Counted::new(to_client, stats.clone());
+        let mut received = 0u64;
+        while let Some(message) = from_bastion.wait().await {
+            match message {
+                russh::ChannelMsg::Data { data } => {
+                    writer.write_all(&data).await?;
+                    received += data.len() as u64;
+                }
+                russh::ChannelMsg::Eof | russh::ChannelMsg::Close => break,
+                _ => {}
+            }
+        }
+        // The bastion is done sending: the client gets EOF.
+        writer.shutdown().await?;
+        Ok::<u64, std::io::Error>(received)
+    };
+    // Both directions to their end; a failing one ends the other too.
+    let relayed = tokio::try_join!(up, down);
+    let _ = to_bastion.close().await;
+    relayed.unwrap_or_else(|e| {
+        debug!(cause = %e, "relay ended");
+        (0, 0)
+    })
 }
 
 /// The SOCKS reply for a forward the bastion would not open.

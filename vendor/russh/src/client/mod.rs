@@ -1419,6 +1419,14 @@ impl Session {
         let reading = start_reading(stream_read, buffer, opening_cipher);
         pin!(reading);
 
+        // Timers move only when their deadline changes, not for every packet: resetting a
+        // timer takes the runtime's timer lock. The keepalive timer goes off one interval after
+        // it was last set, and waits out the rest when data came meanwhile.
+        let mut last_received = tokio::time::Instant::now();
+        let mut rekey_deadline: Option<tokio::time::Instant> = None;
+        let rekey_timer = tokio::time::sleep(Duration::from_secs(3600));
+        pin!(rekey_timer);
+
         #[allow(clippy::panic)] // false positive in select! macro
         while !self.common.disconnected {
             self.common.received_data = false;
@@ -1429,9 +1437,23 @@ impl Session {
             // application output in its bounded receivers while a channel is
             // window-blocked.
             let can_receive_outbound = !self.kex.active() && !self.common.has_any_pending_data();
-            let rekey_timer =
-                crate::future_or_pending(self.rekey_time_remaining(), tokio::time::sleep);
-            pin!(rekey_timer);
+            let rekey_at = self
+                .rekey_time_remaining()
+                .map(|remaining| tokio::time::Instant::now() + remaining);
+            match rekey_at {
+                Some(at)
+                    if rekey_deadline
+                        .is_none_or(|d| at < d || at > d + Duration::from_secs(1)) =>
+                {
+                    rekey_timer.as_mut().reset(at);
+                    rekey_deadline = Some(at);
+                }
+                Some(_) => {}
+                None => rekey_deadline = None,
+            }
+            let rekey_armed = rekey_deadline.is_some() && !rekey_timer.is_elapsed();
+            // Set when the keepalive timer went off early (data came since it was set).
+            let mut keepalive_rearm: Option<tokio::time::Instant> = None;
             tokio::select! {
                 r = &mut reading => {
                     let (stream_read, mut buffer, mut opening_cipher) = match r {
@@ -1474,21 +1496,31 @@ impl Session {
                     std::mem::swap(&mut opening_cipher, &mut self.common.remote_to_local);
                     reading.set(start_reading(stream_read, buffer, opening_cipher));
                 }
-                () = &mut rekey_timer => {
+                () = &mut rekey_timer, if rekey_armed => {
                     // The flush after the select sees the elapsed limit.
                     debug!("rekey time limit reached");
                 }
                 () = &mut keepalive_timer => {
-                    keepalive_elapsed = true;
-                    if let Some(ref mut enc) = self.common.encrypted
-                        && matches!(enc.state, EncryptedState::Authenticated)
-                    {
-                        self.common.alive_timeouts = self.common.alive_timeouts.saturating_add(1);
-                        if self.common.config.keepalive_max != 0 && self.common.alive_timeouts > self.common.config.keepalive_max {
-                            debug!("Timeout, server not responding to keepalives");
-                            return Err(crate::Error::KeepaliveTimeout.into());
+                    let quiet_since = self
+                        .common
+                        .config
+                        .keepalive_interval
+                        .map(|d| last_received + d)
+                        .filter(|due| *due > tokio::time::Instant::now());
+                    if let Some(due) = quiet_since {
+                        keepalive_rearm = Some(due);
+                    } else {
+                        keepalive_elapsed = true;
+                        if let Some(ref mut enc) = self.common.encrypted
+                            && matches!(enc.state, EncryptedState::Authenticated)
+                        {
+                            self.common.alive_timeouts = self.common.alive_timeouts.saturating_add(1);
+                            if self.common.config.keepalive_max != 0 && self.common.alive_timeouts > self.common.config.keepalive_max {
+                                debug!("Timeout, server not responding to keepalives");
+                                return Err(crate::Error::KeepaliveTimeout.into());
+                            }
+                            self.send_keepalive(true)?;
                         }
-                        self.send_keepalive(true)?;
                     }
                 }
                 () = &mut inactivity_timer => {
@@ -1567,13 +1599,18 @@ impl Session {
                 // data from it.
                 self.common.alive_timeouts = 0;
             }
-            if (self.common.received_data || keepalive_elapsed)
-                && let (futures::future::Either::Right(ref mut sleep), Some(d)) = (
-                    keepalive_timer.as_mut().as_pin_mut(),
-                    self.common.config.keepalive_interval,
-                )
-            {
-                sleep.as_mut().reset(tokio::time::Instant::now() + d);
+            if self.common.received_data {
+                last_received = tokio::time::Instant::now();
+            }
+            if let (futures::future::Either::Right(ref mut sleep), Some(d)) = (
+                keepalive_timer.as_mut().as_pin_mut(),
+                self.common.config.keepalive_interval,
+            ) {
+                if keepalive_elapsed {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + d);
+                } else if let Some(due) = keepalive_rearm {
+                    sleep.as_mut().reset(due);
+                }
             }
             if !keepalive_elapsed
                 && let (futures::future::Either::Right(ref mut sleep), Some(d)) = (
