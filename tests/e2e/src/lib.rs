@@ -472,10 +472,23 @@ pub fn request_close(windows: &[u32]) -> bool {
 pub async fn click_when_ready(client: &Client, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(45);
     loop {
-        if let Ok(element) = client.find(Locator::Css(css)).await
-            && element.click().await.is_ok()
-        {
-            return;
+        if let Ok(element) = client.find(Locator::Css(css)).await {
+            if element.click().await.is_ok() {
+                return;
+            }
+            // Below the fold of the list's own scroll area (WebKitWebDriver does not scroll
+            // it): scrolled to, as a person would, then clicked.
+            if let Ok(reference) = serde_json::to_value(&element) {
+                let _ = client
+                    .execute(
+                        "arguments[0].scrollIntoView({block: 'center'});",
+                        vec![reference],
+                    )
+                    .await;
+                if element.click().await.is_ok() {
+                    return;
+                }
+            }
         }
         assert!(
             Instant::now() < deadline,
