@@ -78,6 +78,24 @@ const KEEPALIVE: airgate_tunnel::Keepalive = airgate_tunnel::Keepalive {
     max: 2,
 };
 
+/// Connects `spec` as orders-prod, seeing Connecting then Connected; returns the port.
+async fn connected(
+    tunnels: &Tunnels,
+    events: &mut tokio::sync::broadcast::Receiver<airgate_tunnel::TunnelEvent>,
+    spec: TunnelSpec,
+) -> u16 {
+    let port = tunnels.connect("orders-prod", spec).await.expect("connect");
+    assert_eq!(
+        next_state(events).await,
+        airgate_tunnel::TunnelState::Connecting
+    );
+    assert_eq!(
+        next_state(events).await,
+        airgate_tunnel::TunnelState::Connected { port }
+    );
+    port
+}
+
 async fn next_state(
     events: &mut tokio::sync::broadcast::Receiver<airgate_tunnel::TunnelEvent>,
 ) -> airgate_tunnel::TunnelState {
@@ -97,12 +115,7 @@ async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
     let spec = spec_for(&net, KEEPALIVE);
     let tunnels = Tunnels::new();
     let mut events = tunnels.subscribe();
-    let port = tunnels.connect("orders-prod", spec).await.expect("connect");
-    assert_eq!(next_state(&mut events).await, TunnelState::Connecting);
-    assert_eq!(
-        next_state(&mut events).await,
-        TunnelState::Connected { port }
-    );
+    let port = connected(&tunnels, &mut events, spec).await;
 
     // The link goes silent: no reset, no FIN; only the keepalives can tell.
     net.blackhole().expect("drop every packet into the network");
@@ -176,12 +189,7 @@ async fn a_network_change_ends_the_wait_before_the_next_try() {
     let spec = spec_for(&net, KEEPALIVE);
     let tunnels = Tunnels::new();
     let mut events = tunnels.subscribe();
-    let port = tunnels.connect("orders-prod", spec).await.expect("connect");
-    assert_eq!(next_state(&mut events).await, TunnelState::Connecting);
-    assert_eq!(
-        next_state(&mut events).await,
-        TunnelState::Connected { port }
-    );
+    let port = connected(&tunnels, &mut events, spec).await;
 
     // The bastion goes down: each try is refused at once, and the waits grow.
     net.bastion_mut().kill();

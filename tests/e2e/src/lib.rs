@@ -734,3 +734,54 @@ pub async fn wait_for_focus(client: &Client, wanted: &str) -> String {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Waits (bounded by `within`) until `css` matches; returns how long it took.
+///
+/// # Panics
+/// When it does not within `within`.
+pub async fn wait_for_element(client: &Client, css: &str, within: Duration) -> Duration {
+    let started = Instant::now();
+    while client.find(Locator::Css(css)).await.is_err() {
+        assert!(
+            started.elapsed() < within,
+            "{css} did not appear within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    started.elapsed()
+}
+
+/// The names of the environment rows the list shows, in order.
+///
+/// # Panics
+/// When the window cannot be asked.
+pub async fn row_names(client: &Client) -> Vec<String> {
+    client
+        .execute(
+            r#"return [...document.querySelectorAll('[data-testid="env-row"]')]
+                .map((r) => r.dataset.envName);"#,
+            Vec::new(),
+        )
+        .await
+        .expect("row names")
+        .as_array()
+        .expect("names")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Appends `text` (profiles, sections) to the AWS config file the app's environment `env` names.
+///
+/// # Panics
+/// When `env` names no config file, or it cannot be read or written.
+pub fn append_to_aws_config(env: &[(String, String)], text: &str) {
+    let config = env
+        .iter()
+        .find(|(k, _)| k == "AWS_CONFIG_FILE")
+        .map(|(_, v)| v.clone())
+        .expect("the sandbox's config file");
+    let mut config_text = std::fs::read_to_string(&config).expect("config");
+    config_text.push_str(text);
+    std::fs::write(&config, config_text).expect("config written");
+}

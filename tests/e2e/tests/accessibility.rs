@@ -2,11 +2,11 @@
 //! dependency, from ui/node_modules) injected through WebDriver, WCAG 2.x A and AA rules.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airgate_e2e::{click_when_ready, connect_selector, display_or_skip, row_selector};
 use airgate_sandbox::{Sandbox, Topology};
-use fantoccini::{Client, Locator};
+use fantoccini::Client;
 use serde_json::Value;
 
 fn axe_source() -> Option<String> {
@@ -121,15 +121,7 @@ async fn audit_every_screen(axe: &str, extra_env: &[(&str, &str)], want_dark: bo
     );
     let env = sandbox.environment("orders-prod").expect("seeded").clone();
     let row = row_selector(env.name, env.profile, env.region);
-    let deadline = Instant::now() + Duration::from_secs(45);
-    while client
-        .find(Locator::Css(&connect_selector(&row)))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "no Connect at {row}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    airgate_e2e::wait_for_element(&client, &connect_selector(&row), Duration::from_secs(45)).await;
     click_when_ready(&client, &connect_selector(&row)).await;
     airgate_e2e::wait_for_tunnel(&client, &row, "connected").await;
 

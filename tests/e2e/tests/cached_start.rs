@@ -4,23 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector};
+use airgate_e2e::{TauriDriver, app_binary, display_or_skip, row_selector, wait_for_element};
 use airgate_peers::mwaa::{Operation, SeedEnvironment};
 use airgate_sandbox::{Sandbox, Topology};
-use fantoccini::{Client, Locator};
-
-/// Waits (bounded) until `css` matches; returns how long it took.
-async fn wait_for(client: &Client, css: &str, within: Duration) -> Duration {
-    let started = Instant::now();
-    while client.find(Locator::Css(css)).await.is_err() {
-        assert!(
-            started.elapsed() < within,
-            "{css} did not appear within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    started.elapsed()
-}
+use fantoccini::Locator;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_last_list_is_shown_at_once_while_a_slow_listing_runs() {
@@ -38,7 +25,7 @@ async fn the_last_list_is_shown_at_once_while_a_slow_listing_runs() {
             .launch(&app_binary().expect("desktop binary"))
             .await
             .expect("launch the app");
-        wait_for(&client, &orders_row, Duration::from_secs(30)).await;
+        wait_for_element(&client, &orders_row, Duration::from_secs(30)).await;
         // The listing's answer (and so the cache) follows the rows.
         let deadline = Instant::now() + Duration::from_secs(20);
         while !sandbox.data_dir().join("inventory.json").exists() {
@@ -75,7 +62,7 @@ async fn the_last_list_is_shown_at_once_while_a_slow_listing_runs() {
         .launch(&app_binary().expect("desktop binary"))
         .await
         .expect("launch the app");
-    wait_for(&client, &orders_row, Duration::from_secs(10)).await;
+    wait_for_element(&client, &orders_row, Duration::from_secs(10)).await;
     let shown_after = started.elapsed();
     eprintln!("cached rows shown {shown_after:?} after the launch");
     assert!(
@@ -113,7 +100,7 @@ async fn the_last_list_is_shown_at_once_while_a_slow_listing_runs() {
     );
 
     // Then the fresh list replaces it.
-    wait_for(
+    wait_for_element(
         &client,
         &row_selector("fresh-one", orders.profile, orders.region),
         Duration::from_secs(60),

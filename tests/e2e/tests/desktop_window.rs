@@ -211,19 +211,7 @@ async fn the_keyboard_alone_reaches_a_row_connects_and_disconnects_it() {
     eprintln!("Tab stops before the list: {stops:?}");
 
     // Arrows move through the rows to orders-prod.
-    let names: Vec<String> = client
-        .execute(
-            r#"return [...document.querySelectorAll('[data-testid="env-row"]')]
-                .map((r) => r.dataset.envName);"#,
-            Vec::new(),
-        )
-        .await
-        .expect("row names")
-        .as_array()
-        .expect("names")
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect();
+    let names = airgate_e2e::row_names(&client).await;
     let target = names
         .iter()
         .position(|n| n == env.name)

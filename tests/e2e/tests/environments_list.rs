@@ -64,29 +64,12 @@ async fn launch(sandbox: &Sandbox) -> (TauriDriver, Client) {
     (driver, client)
 }
 
-/// The names of the rows shown, in order.
-async fn shown_names(client: &Client) -> Vec<String> {
-    client
-        .execute(
-            r#"return [...document.querySelectorAll('[data-testid="env-row"]')]
-                .map((r) => r.dataset.envName);"#,
-            Vec::new(),
-        )
-        .await
-        .expect("row names")
-        .as_array()
-        .expect("names")
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect()
-}
-
 /// Waits (10 s at most) until the rows shown are exactly `wanted` (any order).
 async fn wait_for_rows(client: &Client, wanted: &[&str], what: &str) {
     let wanted: BTreeSet<String> = wanted.iter().map(|s| (*s).to_owned()).collect();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now: BTreeSet<String> = shown_names(client).await.into_iter().collect();
+        let now: BTreeSet<String> = airgate_e2e::row_names(client).await.into_iter().collect();
         if now == wanted {
             return;
         }

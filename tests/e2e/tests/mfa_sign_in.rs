@@ -2,7 +2,7 @@
 //! is refused in the row, the right one is sent to STS (moto's) with the role's serial, and the
 //! role's environments appear.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airgate_e2e::{
     TauriDriver, app_binary, click_when_ready, display_or_skip, fill, row_selector, wait_for_text,
@@ -29,22 +29,18 @@ async fn a_role_behind_mfa_takes_its_code_in_its_row() {
         SeedEnvironment::new("admin-pipelines").public(),
     );
     let env = sandbox.app_env();
-    let config = env
-        .iter()
-        .find(|(k, _)| k == "AWS_CONFIG_FILE")
-        .map(|(_, v)| v.clone())
-        .expect("the sandbox's config file");
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text.push_str(&format!(
-        "\n[profile corp-admin]\nrole_arn = arn:aws:iam::{ROLE_ACCOUNT}:role/admin\n\
+    airgate_e2e::append_to_aws_config(
+        &env,
+        &format!(
+            "\n[profile corp-admin]\nrole_arn = arn:aws:iam::{ROLE_ACCOUNT}:role/admin\n\
          source_profile = {source}\nmfa_serial = {SERIAL}\nregion = eu-west-1\n\
          services = corp-servers\n\n\
          [services corp-servers]\nmwaa =\n  endpoint_url = {mwaa}\nsts =\n  endpoint_url = {sts}\n",
-        source = ACCOUNTS[0].profile,
-        mwaa = sandbox.mwaa().endpoint(),
-        sts = moto.endpoint(),
-    ));
-    std::fs::write(&config, text).expect("config written");
+            source = ACCOUNTS[0].profile,
+            mwaa = sandbox.mwaa().endpoint(),
+            sts = moto.endpoint(),
+        ),
+    );
 
     let driver = TauriDriver::start(&env).expect("tauri-driver");
     let client = driver
@@ -77,14 +73,7 @@ async fn a_role_behind_mfa_takes_its_code_in_its_row() {
     fill(&client, "mfa-form", "code", "246810").await;
     click_when_ready(&client, &format!("{failure} [data-testid=\"mfa-submit\"]")).await;
     let row = row_selector("admin-pipelines", "corp-admin", "eu-west-1");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.find(Locator::Css(&row)).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "corp-admin's environment not listed after the code"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    airgate_e2e::wait_for_element(&client, &row, Duration::from_secs(60)).await;
     assert!(
         client.find(Locator::Css(failure)).await.is_err(),
         "the MFA row is gone"

@@ -14,8 +14,8 @@ use airgate_e2e::{
 use airgate_peers::bastion::generate_key;
 use airgate_sandbox::{Sandbox, Topology};
 use airgate_vault::{ConnectionRecord, Sensitive, Vault};
+use fantoccini::Client;
 use fantoccini::key::Key;
-use fantoccini::{Client, Locator};
 use serde_json::Value;
 
 /// The window's size at first start (tauri.conf.json), then the smallest it can be, then a
@@ -171,15 +171,7 @@ async fn every_screen(theme: &str, gtk_theme: &str) {
 
     let orders = sandbox.environment("orders-prod").expect("seeded").clone();
     let row = row_selector(orders.name, orders.profile, orders.region);
-    let deadline = Instant::now() + Duration::from_secs(45);
-    while client
-        .find(Locator::Css(&connect_selector(&row)))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "no Connect at {row}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    airgate_e2e::wait_for_element(&client, &connect_selector(&row), Duration::from_secs(45)).await;
     if theme == "light" && sandbox.network().is_some() {
         click_when_ready(&client, &format!(r#"{row} [data-testid="open"]"#)).await;
         let steps = format!(

@@ -2,7 +2,7 @@
 //! the window shows the code while the person approves it (on the project's SSO server, as in
 //! the browser), then lists the profile's environments with the new token.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airgate_e2e::{
     TauriDriver, app_binary, click_when_ready, display_or_skip, row_selector, wait_for_text,
@@ -32,23 +32,19 @@ async fn a_profile_needing_sign_in_is_signed_in_from_its_row() {
     );
 
     let mut env = sandbox.app_env();
-    let config = env
-        .iter()
-        .find(|(k, _)| k == "AWS_CONFIG_FILE")
-        .map(|(_, v)| v.clone())
-        .expect("the sandbox's config file");
-    let mut text = std::fs::read_to_string(&config).expect("config");
-    text.push_str(&format!(
-        "\n[profile corp-dev]\nsso_session = corp\nsso_account_id = {ACCOUNT}\n\
+    airgate_e2e::append_to_aws_config(
+        &env,
+        &format!(
+            "\n[profile corp-dev]\nsso_session = corp\nsso_account_id = {ACCOUNT}\n\
          sso_role_name = Developer\nregion = eu-west-1\nservices = corp-servers\n\n\
          [sso-session corp]\nsso_start_url = https://corp.awsapps.example/start\n\
          sso_region = us-east-1\n\n\
          [services corp-servers]\nmwaa =\n  endpoint_url = {mwaa}\n\
          sso_oidc =\n  endpoint_url = {sso}\nsso =\n  endpoint_url = {sso}\n",
-        mwaa = sandbox.mwaa().endpoint(),
-        sso = sso.endpoint(),
-    ));
-    std::fs::write(&config, text).expect("config written");
+            mwaa = sandbox.mwaa().endpoint(),
+            sso = sso.endpoint(),
+        ),
+    );
     // The SSO cache (~/.aws/sso/cache) is the sandbox's own, and no browser is started.
     let home = sandbox.dir().join("home");
     std::fs::create_dir_all(&home).expect("home");
@@ -77,14 +73,7 @@ async fn a_profile_needing_sign_in_is_signed_in_from_its_row() {
     assert!(sso.approve(&pending[0]));
 
     let row = row_selector("sso-pipelines", "corp-dev", "eu-west-1");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while client.find(Locator::Css(&row)).await.is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "corp-dev's environment not listed after the sign-in"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    airgate_e2e::wait_for_element(&client, &row, Duration::from_secs(60)).await;
     assert!(
         client.find(Locator::Css(failure)).await.is_err(),
         "the sign-in row is gone"
