@@ -256,7 +256,13 @@ class Store {
         ...source.environments.filter((e) => e.arn === null || !shown.has(e.arn)),
       ],
       failures: [
-        ...current.failures.filter((f) => !same(f.profile, f.region)),
+        // A region of the profile answering also ends what failed for the whole profile (its
+        // sign-in, its MFA code): its credentials work now.
+        ...current.failures.filter(
+          (f) =>
+            !same(f.profile, f.region) &&
+            !(f.profile === source.profile && f.region === null && source.failure === null),
+        ),
         ...(source.failure ? [source.failure] : []),
       ],
     };
