@@ -41,6 +41,7 @@ const COMMANDS: &[&str] = &[
     "disconnect_self_hosted",
     "open_settings",
     "save_open_settings",
+    "refresh_interval",
     "answer_close",
     "set_close_behavior",
     "connect_environment",

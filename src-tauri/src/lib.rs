@@ -84,6 +84,7 @@ pub fn specta_builder<R: Runtime>() -> tauri_specta::Builder<R> {
             commands::self_hosted::disconnect_self_hosted,
             commands::settings::open_settings,
             commands::settings::save_open_settings,
+            commands::settings::refresh_interval,
             commands::settings::answer_close,
             commands::settings::set_close_behavior,
             commands::tunnels::connect_environment,

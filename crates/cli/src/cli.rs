@@ -917,14 +917,7 @@ mod tests {
                 "arn:aws:airflow:eu-west-1:{profile}:environment/{name}"
             )),
             security_group_ids: vec![],
-            also_seen_by: Vec::new(),
-            endpoint_management: None,
-            environment_class: None,
-            execution_role_arn: None,
-            subnet_ids: Vec::new(),
-            webserver_vpc_endpoint_service: None,
-            tags: Default::default(),
-            last_update: None,
+            ..Environment::default()
         }
     }
 

@@ -41,13 +41,10 @@ fn home(mwaa: &str, sts: &str) -> Home {
 }
 
 fn assume_role_codes(moto: &Moto) -> Vec<String> {
-    moto.requests()
-        .expect("moto's record")
+    moto.bodies_of("AssumeRole")
         .into_iter()
-        .filter(|r| r.body.contains("Action=AssumeRole"))
-        .filter_map(|r| {
-            r.body
-                .split('&')
+        .filter_map(|body| {
+            body.split('&')
                 .find_map(|p| p.strip_prefix("TokenCode=").map(str::to_owned))
         })
         .collect()

@@ -42,17 +42,19 @@ pub use sweep::{discover, discover_streaming, discover_with};
 pub use token::{TokenError, WebLogin, WebToken, create_web_login_token};
 
 /// How the Airflow web server of an environment is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub enum AccessMode {
     /// `PUBLIC_ONLY`: reachable from the internet.
     Public,
-    /// `PRIVATE_ONLY`: reachable only inside its VPC, through a VPC endpoint (`-vpce` hostname).
+    /// `PRIVATE_ONLY`: reachable only inside its VPC, through a VPC endpoint (`-vpce` hostname);
+    /// MWAA's default.
+    #[default]
     PrivateVpce,
 }
 
 /// One MWAA environment as seen through one profile in one region.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "camelCase")]
 pub struct Environment {

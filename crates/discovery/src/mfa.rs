@@ -196,8 +196,7 @@ pub(crate) fn keep(config: &Path, profile: &str, credentials: Credentials) {
 /// The profiles of the shared files whose role asks for an MFA code, each with the profiles
 /// whose credentials go through it.
 pub async fn mfa_profiles(files: &AwsFiles) -> Vec<MfaProfile> {
-    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
-    let Ok(set) = profiles::parse(&existing).await else {
+    let Ok((_, set)) = profiles::load_set(files).await else {
         return Vec::new();
     };
     let mut found: Vec<MfaProfile> = Vec::new();
@@ -235,8 +234,7 @@ pub async fn mfa_sign_in(
     if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Err(MfaError::BadCode);
     }
-    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
-    let set = profiles::parse(&existing)
+    let (existing, set) = profiles::load_set(files)
         .await
         .map_err(|err| MfaError::Config {
             message: err.to_string(),

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use aws_config::profile::{ProfileFileLoadError, ProfileSet};
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_runtime::env_config::property::PropertiesKey;
 use aws_types::os_shim_internal::{Env, Fs};
 
 use crate::{AwsFiles, Error, Profile, Result};
@@ -19,6 +20,21 @@ pub fn aws_files() -> AwsFiles {
         config: platform.aws_config_file(),
         credentials: platform.aws_credentials_file(),
     }
+}
+
+/// `endpoint_url` of `service` in the `services` section `profile` names, with the service
+/// spelled as the AWS CLI and the shared-config spec spell it (`secrets_manager`, `sso_oidc`):
+/// the Rust SDK looks only for the hyphenated forms.
+pub(crate) fn services_endpoint(set: &ProfileSet, profile: &str, service: &str) -> Option<String> {
+    let section = set.get_profile(profile)?.get("services")?;
+    let key = PropertiesKey::builder()
+        .section_key("services")
+        .section_name(section)
+        .property_name(service)
+        .sub_property_name("endpoint_url")
+        .build()
+        .ok()?;
+    set.other_sections().get(&key).cloned()
 }
 
 /// One of the two shared files, when it exists, with the text that is used of it.
@@ -192,6 +208,14 @@ pub(crate) fn env_config_files(files: &[SharedFile]) -> Option<EnvConfigFiles> {
 }
 
 /// Parses `files` together, as the SDK does (credentials-file keys win).
+/// The profiles of the shared files for a single call (broken sections left out, as
+/// [`read_lenient`] does), with the files they came from.
+pub(crate) async fn load_set(files: &AwsFiles) -> Result<(Vec<SharedFile>, ProfileSet)> {
+    let (existing, _broken, _unreadable) = read_lenient(files).await;
+    let set = parse(&existing).await?;
+    Ok((existing, set))
+}
+
 pub(crate) async fn parse(files: &[SharedFile]) -> Result<ProfileSet> {
     let Some(set) = env_config_files(files) else {
         return Ok(ProfileSet::default());

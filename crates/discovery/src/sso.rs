@@ -22,7 +22,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::BehaviorVersion;
 use aws_config::profile::ProfileSet;
-use aws_runtime::env_config::property::PropertiesKey;
 use aws_sdk_ssooidc::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_smithy_types::date_time::{DateTime, Format};
 use aws_smithy_types::retry::RetryConfig;
@@ -214,8 +213,7 @@ pub enum SsoError {
 
 /// The SSO session `target` names in the shared config, with the profiles it signs in.
 pub async fn sso_session(files: &AwsFiles, target: &SsoTarget) -> Result<SsoSession, SsoError> {
-    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
-    let set = profiles::parse(&existing)
+    let (_, set) = profiles::load_set(files)
         .await
         .map_err(|err| SsoError::Config {
             message: err.to_string(),
@@ -330,8 +328,7 @@ pub async fn sign_in(
     let cache_dir = airgate_paths::Platform::current()
         .aws_sso_cache_dir()
         .ok_or(SsoError::NoHome)?;
-    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
-    let set = profiles::parse(&existing)
+    let (existing, set) = profiles::load_set(files)
         .await
         .map_err(|err| SsoError::Config {
             message: err.to_string(),
@@ -340,7 +337,7 @@ pub async fn sign_in(
     let services_endpoint = session
         .endpoint_profile
         .as_deref()
-        .and_then(|profile| services_endpoint(&set, profile, "sso_oidc"));
+        .and_then(|profile| profiles::services_endpoint(&set, profile, "sso_oidc"));
     let (client, endpoint) = oidc_client(
         &session,
         profiles::env_config_files(&existing),
@@ -461,22 +458,8 @@ pub async fn sign_in(
     })
 }
 
-/// `endpoint_url` of `service` in the `services` section `profile` names, as the AWS CLI and
-/// the shared-config spec spell it (`sso_oidc`); the Rust SDK looks only for `sso-oidc`.
-fn services_endpoint(set: &ProfileSet, profile: &str, service: &str) -> Option<String> {
-    let section = set.get_profile(profile)?.get("services")?;
-    let key = PropertiesKey::builder()
-        .section_key("services")
-        .section_name(section)
-        .property_name(service)
-        .sub_property_name("endpoint_url")
-        .build()
-        .ok()?;
-    set.other_sections().get(&key).cloned()
-}
-
 /// The OIDC client for the session's region, its endpoint from the profile as for every client
-/// (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL`, then `services_endpoint`, then what the SDK
+/// (`AWS_ENDPOINT_URL_SSO_OIDC`, `AWS_ENDPOINT_URL`, then `profiles::services_endpoint`, then what the SDK
 /// reads: `sso-oidc` in `services`, the profile's `endpoint_url`), and that endpoint when one
 /// is configured.
 async fn oidc_client(

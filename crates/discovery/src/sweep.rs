@@ -10,7 +10,6 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::error::CredentialsError;
 use aws_credential_types::provider::{ProvideCredentials, future};
 use aws_runtime::env_config::file::EnvConfigFiles;
-use aws_runtime::env_config::property::PropertiesKey;
 use aws_sdk_mwaa::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_mwaa::types::WebserverAccessMode;
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
@@ -259,18 +258,8 @@ pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
         .profiles()
         .filter_map(|name| set.get_profile(name))
         .map(|p| {
-            // `endpoint_url` of `service` in the profile's `services` section.
-            let service_endpoint = |service: &str| {
-                let section = p.get("services")?;
-                let key = PropertiesKey::builder()
-                    .section_key("services")
-                    .section_name(section)
-                    .property_name(service)
-                    .sub_property_name("endpoint_url")
-                    .build()
-                    .ok()?;
-                set.other_sections().get(&key).cloned()
-            };
+            let service_endpoint =
+                |service: &str| profiles::services_endpoint(set, p.name(), service);
             let global = p.get("endpoint_url").is_some() || env_set("AWS_ENDPOINT_URL");
             let mwaa_elsewhere =
                 global || env_set("AWS_ENDPOINT_URL_MWAA") || service_endpoint("mwaa").is_some();
@@ -283,8 +272,6 @@ pub(crate) fn profile_infos(set: &ProfileSet) -> Vec<ProfileInfo> {
                 credential_process: p.get("credential_process").is_some(),
                 role: p.get("role_arn").is_some(),
                 endpoint_url: p.get("endpoint_url").map(str::to_owned),
-                // The AWS CLI and the SDKs' shared-config spec name it `secrets_manager`; the Rust
-                // SDK itself looks only for `secrets-manager`, so it is read here.
                 secrets_manager_endpoint: service_endpoint("secrets_manager"),
                 mfa: crate::mfa::chain_of(set, p),
                 identity_allowed: !mwaa_elsewhere || sts_elsewhere,
@@ -489,8 +476,7 @@ pub(crate) async fn profile_sdk_config(
         profile: profile.to_owned(),
         config: files.config.display().to_string(),
     };
-    let (existing, _broken, _unreadable) = profiles::read_lenient(files).await;
-    let set = profiles::parse(&existing)
+    let (existing, set) = profiles::load_set(files)
         .await
         .map_err(|err| ProfileError::Config {
             message: err.to_string(),

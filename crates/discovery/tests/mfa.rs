@@ -44,15 +44,6 @@ fn files(dir: &std::path::Path, mwaa: &str, sts: &str) -> AwsFiles {
     files
 }
 
-fn assume_role_requests(moto: &Moto) -> Vec<String> {
-    moto.requests()
-        .expect("moto's record")
-        .into_iter()
-        .filter(|r| r.body.contains("Action=AssumeRole"))
-        .map(|r| r.body)
-        .collect()
-}
-
 #[tokio::test]
 async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentials() {
     let server = server().await;
@@ -86,7 +77,7 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
         [("base", "orders-dev")],
         "the other profile still lists, and only its own account"
     );
-    assert!(assume_role_requests(&moto).is_empty());
+    assert!(moto.bodies_of("AssumeRole").is_empty());
     // The base profile's identity, from STS.
     let base = first
         .identities
@@ -136,7 +127,7 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
         let err = mfa_sign_in(&files, "admin", bad).await.expect_err(bad);
         assert_eq!(err, MfaError::BadCode);
     }
-    assert!(assume_role_requests(&moto).is_empty());
+    assert!(moto.bodies_of("AssumeRole").is_empty());
     // A source profile that does not exist is named.
     let err = mfa_sign_in(&files, "orphan", "123456")
         .await
@@ -154,7 +145,7 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
         .await
         .expect("role assumed");
     assert!(signed_in.expires_at > std::time::SystemTime::now());
-    let sent = assume_role_requests(&moto);
+    let sent = moto.bodies_of("AssumeRole");
     assert_eq!(sent.len(), 1, "{sent:?}");
     let body = &sent[0];
     for part in [
@@ -212,7 +203,7 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
             .starts_with("arn:aws:sts::777788889999:assumed-role/deploy/priya-deploy"),
         "{deploy:?}"
     );
-    let sent = assume_role_requests(&moto);
+    let sent = moto.bodies_of("AssumeRole");
     assert_eq!(sent.len(), 2, "{sent:?}");
     assert!(sent[1].contains("RoleArn=arn%3Aaws%3Aiam%3A%3A777788889999%3Arole%2Fdeploy"));
     assert!(!sent[1].contains("TokenCode"), "{}", sent[1]);
@@ -227,5 +218,5 @@ async fn a_role_behind_mfa_asks_for_the_code_then_lists_with_the_roles_credentia
         "{:?}",
         third.failures
     );
-    assert_eq!(assume_role_requests(&moto).len(), 2);
+    assert_eq!(moto.bodies_of("AssumeRole").len(), 2);
 }

@@ -165,14 +165,7 @@ mod tests {
                 "arn:aws:airflow:{region}:111111111111:environment/{name}"
             )),
             security_group_ids: vec!["sg-1".to_owned()],
-            also_seen_by: Vec::new(),
-            endpoint_management: None,
-            environment_class: None,
-            execution_role_arn: None,
-            subnet_ids: Vec::new(),
-            webserver_vpc_endpoint_service: None,
-            tags: Default::default(),
-            last_update: None,
+            ..Environment::default()
         }
     }
 

@@ -32,6 +32,23 @@ pub struct SettingsView {
     pub refresh_every_secs: Option<u32>,
 }
 
+/// Seconds between two listings with `settings`; `None`: only when asked.
+fn refresh_secs(settings: &OpenSettings) -> Option<u32> {
+    settings
+        .refresh_every()
+        .map(|every| u32::try_from(every.as_secs()).unwrap_or(u32::MAX))
+}
+
+/// How often the window lists the environments again (seconds; `None`: only when asked), read
+/// from the settings alone: the window asks at start, without looking for browsers.
+#[tauri::command]
+#[specta::specta]
+pub async fn refresh_interval(state: State<'_, AppState>) -> CmdResult<Option<u32>> {
+    // A settings file that cannot be read is reported on the Settings screen; the defaults apply.
+    let settings = airgate_launch::settings::load(&state.data_dir).unwrap_or_default();
+    Ok(refresh_secs(&settings))
+}
+
 fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> SettingsView {
     let browsers = airgate_launch::browser::detect();
     let choice = settings.browser.as_deref();
@@ -43,11 +60,8 @@ fn view(state: &AppState, settings: OpenSettings, problem: Option<String>) -> Se
             Err(err) => (None, Some(err.to_string())),
         }
     };
-    let refresh_every_secs = settings
-        .refresh_every()
-        .map(|every| u32::try_from(every.as_secs()).unwrap_or(u32::MAX));
     SettingsView {
-        refresh_every_secs,
+        refresh_every_secs: refresh_secs(&settings),
         settings,
         browsers,
         chosen,

@@ -785,3 +785,19 @@ pub fn append_to_aws_config(env: &[(String, String)], text: &str) {
     config_text.push_str(text);
     std::fs::write(&config, config_text).expect("config written");
 }
+
+/// The sidebar's sections, in its order (`nav-<section>` is each one's button).
+pub const SECTIONS: [&str; 6] = [
+    "environments",
+    "tunnels",
+    "keys",
+    "bastions",
+    "connections",
+    "settings",
+];
+
+/// Goes to the sidebar's `section` and gives its screen a moment to render.
+pub async fn show_section(client: &Client, section: &str) {
+    click_when_ready(client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+}

@@ -126,16 +126,8 @@ async fn audit_every_screen(axe: &str, extra_env: &[(&str, &str)], want_dark: bo
     airgate_e2e::wait_for_tunnel(&client, &row, "connected").await;
 
     let mut problems = Vec::new();
-    for section in [
-        "environments",
-        "tunnels",
-        "keys",
-        "bastions",
-        "connections",
-        "settings",
-    ] {
-        click_when_ready(&client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
-        tokio::time::sleep(Duration::from_millis(500)).await;
+    for section in airgate_e2e::SECTIONS {
+        airgate_e2e::show_section(&client, section).await;
         for found in audit(&client, axe).await {
             problems.push(format!("{section}: {found}"));
         }

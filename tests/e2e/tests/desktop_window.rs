@@ -661,16 +661,8 @@ async fn every_screen_fits_the_smallest_window_without_sideways_scrolling() {
     "#;
     for (width, height) in [(720, 480), (1920, 1080)] {
         resize(&client, width, height).await;
-        for section in [
-            "environments",
-            "tunnels",
-            "keys",
-            "bastions",
-            "connections",
-            "settings",
-        ] {
-            click_when_ready(&client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
-            tokio::time::sleep(Duration::from_millis(400)).await;
+        for section in airgate_e2e::SECTIONS {
+            airgate_e2e::show_section(&client, section).await;
             let what = format!("{section} at {width}x{height}");
             airgate_e2e::screenshot(&client, &format!("screen-{section}-{width}x{height}")).await;
             let seen = client.execute(overflow, Vec::new()).await.expect("measure");
@@ -703,16 +695,8 @@ async fn every_tab_stop_of_every_screen_shows_the_focus() {
             || s.boxShadow !== "none";
         return shown ? "ok" : "no ring";
     "#;
-    for section in [
-        "environments",
-        "tunnels",
-        "keys",
-        "bastions",
-        "connections",
-        "settings",
-    ] {
-        click_when_ready(&client, &format!(r#"[data-testid="nav-{section}"]"#)).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+    for section in airgate_e2e::SECTIONS {
+        airgate_e2e::show_section(&client, section).await;
         // From the section's own button round the whole window and back to it.
         let start = format!("button#nav-{section}");
         assert_eq!(focused(&client).await, start);
@@ -811,14 +795,7 @@ async fn the_sidebar_is_one_tab_stop_and_the_arrows_move_between_its_sections() 
     );
 
     // Down goes through every section and round to the first; Up, End and Home too.
-    for section in [
-        "tunnels",
-        "keys",
-        "bastions",
-        "connections",
-        "settings",
-        "environments",
-    ] {
+    for section in airgate_e2e::SECTIONS.iter().cycle().skip(1).take(6) {
         press(&client, &[], Key::Down.into()).await;
         assert_eq!(focused(&client).await, format!("button#nav-{section}"));
     }

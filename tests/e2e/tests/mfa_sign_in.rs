@@ -59,15 +59,7 @@ async fn a_role_behind_mfa_takes_its_code_in_its_row() {
         &["6 digits"],
     )
     .await;
-    let sent = |moto: &Moto| -> Vec<String> {
-        moto.requests()
-            .expect("moto's record")
-            .into_iter()
-            .filter(|r| r.body.contains("Action=AssumeRole"))
-            .map(|r| r.body)
-            .collect()
-    };
-    assert!(sent(&moto).is_empty());
+    assert!(moto.bodies_of("AssumeRole").is_empty());
 
     // The right one: the role is assumed with it, and its environment is listed.
     fill(&client, "mfa-form", "code", "246810").await;
@@ -78,7 +70,7 @@ async fn a_role_behind_mfa_takes_its_code_in_its_row() {
         client.find(Locator::Css(failure)).await.is_err(),
         "the MFA row is gone"
     );
-    let sent = sent(&moto);
+    let sent = moto.bodies_of("AssumeRole");
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0].contains("TokenCode=246810"), "{}", sent[0]);
     assert!(

@@ -10,6 +10,7 @@ pub mod moto;
 pub mod mwaa;
 pub mod netns;
 pub mod secret_service;
+mod served;
 pub mod socks_client;
 pub mod sso;
 pub mod tls;

@@ -134,6 +134,21 @@ impl Moto {
             .collect()
     }
 
+    /// The form bodies of the query-protocol requests (STS, IAM) for `action` moto was sent so
+    /// far, oldest first: `bodies_of("AssumeRole")`.
+    ///
+    /// # Panics
+    /// When moto's record cannot be read.
+    pub fn bodies_of(&self, action: &str) -> Vec<String> {
+        let wanted = format!("Action={action}&");
+        self.requests()
+            .expect("moto's record of requests")
+            .into_iter()
+            .filter(|r| format!("{}&", r.body).contains(&wanted))
+            .map(|r| r.body)
+            .collect()
+    }
+
     /// Calls a Secrets Manager operation through boto3 (what Airflow's own backend uses), e.g.
     /// `call("eu-west-1", "get_secret_value", &json!({"SecretId": "airflow/connections/x"}))`,
     /// and returns the answer's JSON (an error answer as `{"Error": {"Code": ...}}`).

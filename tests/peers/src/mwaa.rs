@@ -64,9 +64,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
-
 pub use faults::{ErrorCode, Fault, FaultRule, FaultSet, Faults, Operation};
 pub use model::{
     EndpointManagement, EnvironmentStatus, SeedEntry, SeedEnvironment, SeedFile, SeedUpdateError,
@@ -213,23 +210,13 @@ impl Shared {
 pub struct MwaaServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<io::Result<()>>>,
+    served: crate::served::Served,
 }
 
 impl MwaaServer {
     /// Binds `config.listen` (loopback only) and serves in the background.
     pub async fn start(config: MwaaConfig) -> io::Result<Self> {
-        if !config.listen.ip().is_loopback() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "the MWAA test server listens on loopback only, not {}",
-                    config.listen
-                ),
-            ));
-        }
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let listener = crate::served::bind_loopback(config.listen, "MWAA test server").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
@@ -239,21 +226,12 @@ impl MwaaServer {
             config,
             faults: Faults::default(),
         });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = http::router(shared.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let served = crate::served::Served::start(listener, http::router(shared.clone()));
         tracing::debug!(%addr, "MWAA test server listening");
         Ok(Self {
             addr,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            served,
         })
     }
 
@@ -341,27 +319,6 @@ impl MwaaServer {
 
     /// Stops accepting, lets open requests finish (bounded by 5 s), and returns.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
-    }
-}
-
-impl Drop for MwaaServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            // Open keep-alive connections would hold graceful shutdown; nobody waits for it here.
-            task.abort();
-        }
+        self.served.shutdown().await;
     }
 }

@@ -38,8 +38,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -164,44 +162,25 @@ impl Shared {
 pub struct SsoServer {
     addr: SocketAddr,
     shared: Arc<Shared>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<io::Result<()>>>,
+    served: crate::served::Served,
 }
 
 impl SsoServer {
     /// Binds `config.listen` (loopback only) and serves in the background.
     pub async fn start(config: SsoConfig) -> io::Result<Self> {
-        if !config.listen.ip().is_loopback() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!(
-                    "the SSO test server listens on loopback only, not {}",
-                    config.listen
-                ),
-            ));
-        }
-        let listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let listener = crate::served::bind_loopback(config.listen, "SSO test server").await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             config,
             state: Mutex::new(State_::default()),
             endpoint: format!("http://{addr}"),
         });
-        let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(shared.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let served = crate::served::Served::start(listener, router(shared.clone()));
         tracing::debug!(%addr, "SSO test server listening");
         Ok(Self {
             addr,
             shared,
-            stop: Some(stop),
-            task: Some(task),
+            served,
         })
     }
 
@@ -284,31 +263,11 @@ impl SsoServer {
 
     /// Stops accepting, lets open requests finish (bounded by 5 s), and returns.
     pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(mut task) = self.task.take()
-            && tokio::time::timeout(Duration::from_secs(5), &mut task)
-                .await
-                .is_err()
-        {
-            task.abort();
-        }
+        self.served.shutdown().await;
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-}
-
-impl Drop for SsoServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.abort();
-        }
     }
 }
 

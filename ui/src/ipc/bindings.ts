@@ -132,6 +132,11 @@ export const commands = {
 	/**  Saves Open's settings (atomically) and returns them as the screen shows them. */
 	saveOpenSettings: (settings: OpenSettings_Deserialize) => typedError<SettingsView_Serialize, IpcError_Serialize>(__TAURI_INVOKE("save_open_settings", { settings })),
 	/**
+	 *  How often the window lists the environments again (seconds; `None`: only when asked), read
+	 *  from the settings alone: the window asks at start, without looking for browsers.
+	 */
+	refreshInterval: () => typedError<number | null, IpcError_Serialize>(__TAURI_INVOKE("refresh_interval")),
+	/**
 	 *  The window's answer to `WindowCloseAsked`: keep Airgate in the tray (hide the window) or
 	 *  quit; `remember` saves the choice so the window does not ask again.
 	 */
@@ -220,7 +225,10 @@ export const events = {
 export type AccessMode = 
 /**  `PUBLIC_ONLY`: reachable from the internet. */
 "Public" | 
-/**  `PRIVATE_ONLY`: reachable only inside its VPC, through a VPC endpoint (`-vpce` hostname). */
+/**
+ *  `PRIVATE_ONLY`: reachable only inside its VPC, through a VPC endpoint (`-vpce` hostname);
+ *  MWAA's default.
+ */
 "PrivateVpce";
 
 /**  The Airflow major version of a self-hosted web server: it decides where its login page is. */

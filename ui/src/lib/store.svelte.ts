@@ -125,8 +125,8 @@ class Store {
     });
     // The fresh listing starts now: it is the slow part.
     const listing = this.refresh();
-    const settings = await commands.openSettings();
-    this.scheduleRefresh(settings.status === "ok" ? settings.data.refreshEverySecs : null);
+    const every = await commands.refreshInterval();
+    this.scheduleRefresh(every.status === "ok" ? every.data : null);
     await events.tunnelChanged.listen((e) => this.setTunnel(e.payload.id, e.payload.state));
     await events.openProgressed.listen((e) => {
       const { id, step, state } = e.payload;
