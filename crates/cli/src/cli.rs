@@ -48,6 +48,9 @@ struct Hops {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// List MWAA environments of every AWS profile and region.
+    ///
+    /// At a terminal, a role that needs an MFA code (`mfa_serial`) asks for it first (Enter
+    /// skips it); its credentials are kept in memory only, for this run.
     Envs {
         /// Print JSON (environments and per-profile failures) instead of a table.
         #[arg(long)]
