@@ -4,10 +4,12 @@
 //! unresolved (remote DNS), so private names resolve where they live. Every failure gets the
 //! protocol's reply code; a client that stalls is dropped after [`HANDSHAKE_TIMEOUT`].
 
+use std::io::IoSlice;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use russh::ChannelOpenFailure;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -27,6 +29,8 @@ pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
 /// Relay buffers: the SSH packet size.
 const RELAY_BUFFER: usize = 32 * 1024;
+/// Most channel packets handed to the client in one write (64 of 32 KiB: 2 MiB, the window).
+const MAX_BATCH: usize = 64;
 
 const VERSION: u8 = 0x05;
 const VERSION_4: u8 = 0x04;
@@ -405,15 +409,31 @@ async fn relay_channel(
     let down = async {
         let mut writer = Counted::new(to_client, stats.clone());
         let mut received = 0u64;
-        while let Some(message) = from_bastion.wait().await {
-            match message {
-                russh::ChannelMsg::Data { data } => {
-                    writer.write_all(&data).await?;
-                    received += data.len() as u64;
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        let mut ended = false;
+        while !ended {
+            // Wait for one message, then take those already queued behind it, so that one write
+            // hands the client all that arrived (as OpenSSH writes a channel's whole buffer).
+            let mut next = from_bastion.wait().await;
+            loop {
+                match next {
+                    Some(russh::ChannelMsg::Data { data }) => batch.push(data),
+                    Some(russh::ChannelMsg::Eof | russh::ChannelMsg::Close) | None => {
+                        ended = true;
+                        break;
+                    }
+                    Some(_) => {}
                 }
-                russh::ChannelMsg::Eof | russh::ChannelMsg::Close => break,
-                _ => {}
+                if batch.len() == MAX_BATCH {
+                    break;
+                }
+                match from_bastion.wait().now_or_never() {
+                    Some(message) => next = message,
+                    None => break,
+                }
             }
+            received += write_all_vectored(&mut writer, &batch).await?;
+            batch.clear();
         }
         // The bastion is done sending: the client gets EOF.
         writer.shutdown().await?;
@@ -426,6 +446,45 @@ async fn relay_channel(
         debug!(cause = %e, "relay ended");
         (0, 0)
     })
+}
+
+/// Writes all of `buffers`, in order, with as few (vectored) writes as the socket takes; returns
+/// the bytes written.
+async fn write_all_vectored<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    buffers: &[bytes::Bytes],
+) -> std::io::Result<u64> {
+    let mut first = 0;
+    let mut offset = 0;
+    let mut written = 0u64;
+    while let Some(head) = buffers.get(first) {
+        if offset == head.len() {
+            first += 1;
+            offset = 0;
+            continue;
+        }
+        let slices: Vec<IoSlice<'_>> = std::iter::once(IoSlice::new(&head[offset..]))
+            .chain(buffers[first + 1..].iter().map(|b| IoSlice::new(b)))
+            .collect();
+        let mut n = writer.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        written += n as u64;
+        // Step past what was written: whole buffers, then into the next one.
+        while n > 0 {
+            let left = buffers[first].len() - offset;
+            if n < left {
+                offset += n;
+                n = 0;
+            } else {
+                n -= left;
+                first += 1;
+                offset = 0;
+            }
+        }
+    }
+    Ok(written)
 }
 
 /// The SOCKS reply for a forward the bastion would not open.
@@ -445,6 +504,86 @@ fn failure_reply(error: &russh::Error) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Takes at most `step` bytes per write, from as many buffers as it is handed.
+    struct Trickle {
+        step: usize,
+        got: Vec<u8>,
+        writes: usize,
+    }
+
+    impl AsyncWrite for Trickle {
+        fn poll_write(
+            self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+        }
+
+        fn poll_write_vectored(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            bufs: &[IoSlice<'_>],
+        ) -> std::task::Poll<std::io::Result<usize>> {
+            let step = self.step;
+            let taken: Vec<u8> = bufs
+                .iter()
+                .flat_map(|b| b.iter().copied())
+                .take(step)
+                .collect();
+            self.got.extend_from_slice(&taken);
+            self.writes += 1;
+            std::task::Poll::Ready(Ok(taken.len()))
+        }
+
+        fn is_write_vectored(&self) -> bool {
+            true
+        }
+
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn vectored_writes_hand_over_every_byte_in_order_across_short_writes() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let buffers: Vec<bytes::Bytes> = [&b"abc"[..], b"", b"defghij", b"k", b"lmnopqrstu"]
+            .iter()
+            .map(|b| bytes::Bytes::copy_from_slice(b))
+            .collect();
+        let all: Vec<u8> = buffers.iter().flat_map(|b| b.iter().copied()).collect();
+        for step in [1, 2, 3, 4, 7, 21, 100] {
+            let mut trickle = Trickle {
+                step,
+                got: Vec::new(),
+                writes: 0,
+            };
+            let written = runtime
+                .block_on(write_all_vectored(&mut trickle, &buffers))
+                .expect("write");
+            assert_eq!(written, all.len() as u64, "step {step}");
+            assert_eq!(trickle.got, all, "step {step}");
+            assert_eq!(
+                trickle.writes,
+                all.len().div_ceil(step),
+                "step {step}: one write per step"
+            );
+        }
+    }
 
     /// Runs the handshake on `input`; returns its outcome and what it answered.
     fn shake(input: &[u8]) -> (std::io::Result<Option<Target>>, Vec<u8>) {

@@ -53,6 +53,9 @@ pub enum Error {
     #[error("Airgate's tunnel process ended ({status}) before its SOCKS port was ready:\n{stderr}")]
     TunnelExited { status: String, stderr: String },
 
+    #[error("Could not read the machine's busy time from /proc/stat: {0}")]
+    MachineCpu(#[source] io::Error),
+
     #[error("Could not read the CPU time of {side} (process {pid}) from /proc: {source}")]
     Cpu {
         side: String,

@@ -10,6 +10,7 @@
 //! each OpenSSH run.
 
 use std::fmt::Write as _;
+use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -89,6 +90,12 @@ pub struct SideResult {
     pub mib_per_s: Vec<f64>,
     /// CPU time (user + system) of the side's proxy process during the measured downloads.
     pub bulk_cpu: Duration,
+    /// CPU time of sshd (the listener and every session it forked) meanwhile.
+    pub bulk_sshd_cpu: Duration,
+    /// Busy time of all the machine's CPUs meanwhile (every process, and the kernel's own work).
+    pub bulk_machine_cpu: Duration,
+    /// Wall time of the measured downloads.
+    pub bulk_wall: Duration,
     /// Bytes the measured downloads moved.
     pub bulk_bytes: u64,
     /// Time from the SOCKS connect to the first byte of each small request.
@@ -106,6 +113,9 @@ impl SideResult {
             cipher,
             mib_per_s: Vec::new(),
             bulk_cpu: Duration::ZERO,
+            bulk_sshd_cpu: Duration::ZERO,
+            bulk_machine_cpu: Duration::ZERO,
+            bulk_wall: Duration::ZERO,
             bulk_bytes: 0,
             ttfb: Vec::new(),
             sequential: None,
@@ -123,10 +133,33 @@ impl SideResult {
 
     /// CPU seconds of the proxy process per GiB downloaded; NaN when nothing was.
     pub fn cpu_s_per_gib(&self) -> f64 {
+        self.per_gib(self.bulk_cpu)
+    }
+
+    /// CPU seconds of sshd per GiB downloaded.
+    pub fn sshd_cpu_s_per_gib(&self) -> f64 {
+        self.per_gib(self.bulk_sshd_cpu)
+    }
+
+    /// Busy seconds of all CPUs per GiB downloaded.
+    pub fn machine_cpu_s_per_gib(&self) -> f64 {
+        self.per_gib(self.bulk_machine_cpu)
+    }
+
+    /// How much of the machine's CPUs stayed idle during the downloads, in percent.
+    pub fn idle_percent(&self, cores: usize) -> f64 {
+        let available = self.bulk_wall.as_secs_f64() * cores as f64;
+        if available <= 0.0 {
+            return f64::NAN;
+        }
+        (100.0 * (1.0 - self.bulk_machine_cpu.as_secs_f64() / available)).max(0.0)
+    }
+
+    fn per_gib(&self, time: Duration) -> f64 {
         if self.bulk_bytes == 0 {
             return f64::NAN;
         }
-        self.bulk_cpu.as_secs_f64() / (self.bulk_bytes as f64 / GIB as f64)
+        time.as_secs_f64() / (self.bulk_bytes as f64 / GIB as f64)
     }
 }
 
@@ -234,8 +267,11 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "CPU: user + system time of the proxy's own process (ssh, or Airgate's tunnel \
-             process) during the measured downloads, per GiB\n"
+            "CPU: user + system time during the measured downloads, per GiB: of the proxy's own \
+             process (ssh, or Airgate's tunnel process), of sshd (its sessions), and of all CPUs \
+             together (every process and the kernel's own work); idle: the share of the {} cores \
+             left unused meanwhile\n",
+            self.cores
         );
         let sides = self.sides();
         let name_width = self.name_width();
@@ -247,12 +283,15 @@ impl Report {
             .max(18);
         let _ = writeln!(
             out,
-            "{:name_width$}  {:cipher_width$}  {:>8}  {:>13}  {:>9}  {:>10}  {:>15}",
+            "{:name_width$}  {:cipher_width$}  {:>8}  {:>13}  {:>9}  {:>10}  {:>9}  {:>5}  {:>10}  {:>15}",
             "side",
             "negotiated cipher",
             "MiB/s",
             "min-max MiB/s",
             "CPU s/GiB",
+            "sshd s/GiB",
+            "all s/GiB",
+            "idle",
             "first byte",
             "min-max ms"
         );
@@ -262,12 +301,15 @@ impl Report {
             let (first_lo, first_hi) = min_max(&ttfb_ms);
             let _ = writeln!(
                 out,
-                "{:name_width$}  {:cipher_width$}  {:>8.1}  {:>13}  {:>9.2}  {:>10}  {:>15}",
+                "{:name_width$}  {:cipher_width$}  {:>8.1}  {:>13}  {:>9.2}  {:>10.2}  {:>9.2}  {:>4.0}%  {:>10}  {:>15}",
                 side.name,
                 cipher_name(side),
                 side.median_mib_per_s(),
                 format!("{lo:.0}-{hi:.0}"),
                 side.cpu_s_per_gib(),
+                side.sshd_cpu_s_per_gib(),
+                side.machine_cpu_s_per_gib(),
+                side.idle_percent(self.cores),
                 format_ms(side.median_ttfb()),
                 format!("{first_lo:.2}-{first_hi:.2}"),
             );
@@ -277,10 +319,15 @@ impl Report {
         for peer in &self.openssh {
             let _ = writeln!(
                 out,
-                "{:ratio_width$}  throughput {:.2}x  CPU/GiB {:.2}x  first byte {:.2}x",
+                "{:ratio_width$}  throughput {:.2}x  CPU/GiB {:.2}x  sshd {:.2}x  all {:.2}x  first byte {:.2}x",
                 format!("Airgate / {}", peer.name),
                 ratio(self.airgate.median_mib_per_s(), peer.median_mib_per_s()),
                 ratio(self.airgate.cpu_s_per_gib(), peer.cpu_s_per_gib()),
+                ratio(self.airgate.sshd_cpu_s_per_gib(), peer.sshd_cpu_s_per_gib()),
+                ratio(
+                    self.airgate.machine_cpu_s_per_gib(),
+                    peer.machine_cpu_s_per_gib()
+                ),
                 ratio(
                     self.airgate.median_ttfb().as_secs_f64(),
                     peer.median_ttfb().as_secs_f64()
@@ -510,7 +557,10 @@ pub async fn run(config: &BenchConfig, tunnel_program: &Path) -> Result<Report> 
         small: small.addr().port(),
         http: http.addr().port(),
     };
-    let measured = measure(config, &mut sides, ports).await;
+    let sshd = bastion
+        .pid()
+        .ok_or_else(|| Error::Bastion(io::Error::other("sshd is not running")))?;
+    let measured = measure(config, &mut sides, ports, sshd).await;
     drop(airgate);
     drop(proxies);
     drop(bastion);
@@ -528,7 +578,7 @@ pub async fn run(config: &BenchConfig, tunnel_program: &Path) -> Result<Report> 
     })
 }
 
-async fn measure(config: &BenchConfig, sides: &mut [Side], ports: Ports) -> Result<()> {
+async fn measure(config: &BenchConfig, sides: &mut [Side], ports: Ports, sshd: u32) -> Result<()> {
     let want = config.mib * MIB;
     for side in sides.iter() {
         let warm_up = want.min(WARM_UP_BYTES);
@@ -538,12 +588,15 @@ async fn measure(config: &BenchConfig, sides: &mut [Side], ports: Ports) -> Resu
     for round in 0..config.rounds {
         for i in alternating(sides.len(), round) {
             let side = &mut sides[i];
-            let before = cpu_time(side)?;
+            let before = Usage::now(side, sshd)?;
             let took = download(&side.result.name, side.socks, ports.bulk, want).await?;
-            let after = cpu_time(side)?;
+            let after = Usage::now(side, sshd)?;
             let mib = want as f64 / MIB as f64;
             side.result.mib_per_s.push(mib / took.as_secs_f64());
-            side.result.bulk_cpu += after.saturating_sub(before);
+            side.result.bulk_cpu += after.proxy.saturating_sub(before.proxy);
+            side.result.bulk_sshd_cpu += after.sshd.saturating_sub(before.sshd);
+            side.result.bulk_machine_cpu += after.machine.saturating_sub(before.machine);
+            side.result.bulk_wall += took;
             side.result.bulk_bytes += want;
         }
     }
@@ -577,13 +630,25 @@ async fn measure(config: &BenchConfig, sides: &mut [Side], ports: Ports) -> Resu
     Ok(())
 }
 
-/// The CPU time the side's proxy process has used so far.
-fn cpu_time(side: &Side) -> Result<Duration> {
-    process::cpu_time(side.pid).map_err(|source| Error::Cpu {
-        side: side.result.name.clone(),
-        pid: side.pid,
-        source,
-    })
+/// CPU time used so far: by the side's proxy process, by sshd, by the whole machine.
+struct Usage {
+    proxy: Duration,
+    sshd: Duration,
+    machine: Duration,
+}
+
+impl Usage {
+    fn now(side: &Side, sshd: u32) -> Result<Usage> {
+        let failed = |pid: u32| {
+            let side = side.result.name.clone();
+            move |source| Error::Cpu { side, pid, source }
+        };
+        Ok(Usage {
+            proxy: process::cpu_time(side.pid).map_err(failed(side.pid))?,
+            sshd: process::tree_cpu_time(sshd).map_err(failed(sshd))?,
+            machine: process::machine_busy_time().map_err(Error::MachineCpu)?,
+        })
+    }
 }
 
 /// `0..n` on even turns, reversed on odd ones: no side always goes first.

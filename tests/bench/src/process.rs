@@ -1,5 +1,6 @@
 //! What Linux's `/proc` tells: a process's CPU time (user + system, all threads, as `ps` and
-//! `time` count it); this process's limit of open files, which [`raise_open_files_limit`] lifts
+//! `time` count it), alone or with every process it forked ([`tree_cpu_time`]); the busy time of
+//! all the machine's CPUs ([`machine_busy_time`]); this process's limit of open files, which [`raise_open_files_limit`] lifts
 //! to the hard limit for the many connections of a burst; and how many connections the kernel
 //! dropped from full listen queues ([`listen_drops`]).
 
@@ -19,6 +20,60 @@ pub fn cpu_time(pid: u32) -> io::Result<Duration> {
     let ticks = parse_cpu_ticks(&stat)
         .ok_or_else(|| io::Error::other(format!("unexpected /proc/{pid}/stat: {stat}")))?;
     Ok(ticks_to_duration(ticks, clock_ticks()))
+}
+
+/// User plus system CPU time so far of process `pid` and every live process below it (children
+/// as `/proc/PID/task/TID/children` lists them, and theirs): sshd and the sessions it forked.
+pub fn tree_cpu_time(pid: u32) -> io::Result<Duration> {
+    let mut total = cpu_time(pid)?;
+    let mut below = children(pid);
+    while let Some(child) = below.pop() {
+        // A child may end between the listing and the reading: it no longer counts.
+        if let Ok(time) = cpu_time(child) {
+            total += time;
+            below.extend(children(child));
+        }
+    }
+    Ok(total)
+}
+
+/// The processes `pid`'s threads forked and that still run.
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|c| c.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+/// Time all CPUs together have been busy since boot: the `cpu` line of `/proc/stat`, every
+/// field but `idle` and `iowait` (user, nice, system, irq, softirq, steal).
+pub fn machine_busy_time() -> io::Result<Duration> {
+    let stat = fs::read_to_string("/proc/stat")?;
+    let ticks = parse_busy_ticks(&stat)
+        .ok_or_else(|| io::Error::other("unexpected /proc/stat: no cpu line"))?;
+    Ok(ticks_to_duration(ticks, clock_ticks()))
+}
+
+fn parse_busy_ticks(stat: &str) -> Option<u64> {
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    let fields: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let [user, nice, system, _idle, _iowait, irq, softirq, steal] = fields[..] else {
+        return None;
+    };
+    Some(user + nice + system + irq + softirq + steal)
 }
 
 /// `utime` + `stime`, fields 14 and 15 of `/proc/PID/stat`.
@@ -139,6 +194,43 @@ mod tests {
             after = cpu_time(std::process::id()).expect("own CPU time");
         }
         assert!(after > before, "{before:?} -> {after:?}");
+    }
+
+    #[test]
+    fn machine_busy_time_leaves_out_idle_and_iowait() {
+        let stat = "cpu  100 2 30 5000 40 5 6 7 0 0\ncpu0 50 1 15 2500 20 2 3 3 0 0\n";
+        assert_eq!(parse_busy_ticks(stat), Some(100 + 2 + 30 + 5 + 6 + 7));
+        assert_eq!(parse_busy_ticks("cpu0 1 2 3\n"), None);
+        assert!(machine_busy_time().expect("this host's /proc/stat") > Duration::ZERO);
+    }
+
+    #[test]
+    fn a_tree_counts_the_children_it_forked() {
+        let mut child = Command::new("sh")
+            .args([
+                "-c",
+                "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; sleep 30",
+            ])
+            .spawn()
+            .expect("sh");
+        let own = cpu_time(std::process::id()).expect("own CPU time");
+        let started = std::time::Instant::now();
+        let mut tree = own;
+        // The child's loop is charged to it, so the tree outgrows this process alone.
+        while tree.saturating_sub(cpu_time(std::process::id()).expect("own"))
+            < Duration::from_millis(50)
+            && started.elapsed() < Duration::from_secs(20)
+        {
+            std::thread::sleep(Duration::from_millis(50));
+            tree = tree_cpu_time(std::process::id()).expect("tree CPU time");
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            tree.saturating_sub(cpu_time(std::process::id()).expect("own"))
+                >= Duration::from_millis(50),
+            "the tree {tree:?} should hold the child's loop"
+        );
     }
 
     #[test]

@@ -200,6 +200,12 @@ impl Bastion {
     }
 
     /// sshd's log so far (stderr with `-e`, LogLevel VERBOSE).
+    /// The process that listens (sshd, or what it was started under); each connection is a
+    /// process below it.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn log(&self) -> String {
         read_log(&self.log)
     }
