@@ -82,18 +82,49 @@ pub enum Waited {
     Cancelled,
 }
 
-/// The routing tables of this machine (IPv4 and IPv6), which change whenever an interface comes
-/// or goes, gets another address or the default route moves; `None` where they cannot be read
-/// (other systems than Linux: there only the clock tells).
+/// What this machine's network looks like: its interfaces and their addresses (what macOS and
+/// Windows are watched by), and on Linux its routing tables too. It changes whenever an interface
+/// comes or goes (another Wi-Fi, a VPN, a cable), gets another address, or the default route
+/// moves; `None` when none of it can be read.
 async fn network_state() -> Option<Vec<u8>> {
-    tokio::task::spawn_blocking(|| {
-        let mut state = std::fs::read("/proc/net/route").ok()?;
-        state.extend(std::fs::read("/proc/net/ipv6_route").unwrap_or_default());
-        Some(state)
+    tokio::task::spawn_blocking(|| match (addresses(), routes()) {
+        (None, None) => None,
+        (addresses, routes) => Some(
+            [addresses, routes]
+                .into_iter()
+                .flatten()
+                .flatten()
+                .collect(),
+        ),
     })
     .await
     .ok()
     .flatten()
+}
+
+/// Every interface with each of its addresses, in a stable order (the OS may list them in
+/// another order each time).
+fn addresses() -> Option<Vec<u8>> {
+    let mut interfaces: Vec<String> = if_addrs::get_if_addrs()
+        .ok()?
+        .into_iter()
+        .map(|i| format!("{} {:?} {}\n", i.name, i.index, i.ip()))
+        .collect();
+    interfaces.sort();
+    Some(interfaces.concat().into_bytes())
+}
+
+/// The IPv4 and IPv6 routing tables: a route can move with no address changing (a VPN's).
+#[cfg(target_os = "linux")]
+fn routes() -> Option<Vec<u8>> {
+    let mut routes = std::fs::read("/proc/net/route").ok()?;
+    routes.extend(std::fs::read("/proc/net/ipv6_route").unwrap_or_default());
+    Some(routes)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn routes() -> Option<Vec<u8>> {
+    None
 }
 
 /// Waits `wait`, unless `cancel` fires, the machine wakes from sleep or the network changes
@@ -155,6 +186,14 @@ mod tests {
             reason: "refused".into(),
         };
         assert!(is_retryable(&down));
+    }
+
+    #[test]
+    fn the_addresses_are_read_in_a_stable_order() {
+        let first = addresses().expect("this machine's addresses");
+        let listed = String::from_utf8(first.clone()).expect("text");
+        assert!(listed.contains(" 127.0.0.1\n"), "{listed}");
+        assert_eq!(addresses(), Some(first), "the same network reads the same");
     }
 
     #[tokio::test]

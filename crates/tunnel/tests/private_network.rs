@@ -158,30 +158,55 @@ async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
     tunnels.shutdown().await;
 }
 
-/// A route of this test's own on the host (TEST-NET-2, reaches nothing), removed on drop.
-struct TestRoute(&'static str);
+/// A change of this test's own to the host's network (TEST-NET-2 addresses, reaching nothing),
+/// undone on drop: `ip ARGS add ...`, then `ip ARGS del ...`.
+struct TestChange(&'static [&'static str]);
 
-impl TestRoute {
-    fn add(prefix: &'static str) -> TestRoute {
+impl TestChange {
+    /// A route, which the routing tables show.
+    fn route() -> TestChange {
+        TestChange::make(&["route", "unreachable", "198.51.100.77/32"])
+    }
+
+    /// An address on the loopback interface: no route of the main table moves, only the
+    /// interfaces' addresses tell (as on macOS and Windows, where they are all that is watched).
+    fn address() -> TestChange {
+        TestChange::make(&["addr", "198.51.100.78/32", "dev", "lo"])
+    }
+
+    fn make(what: &'static [&'static str]) -> TestChange {
         let added = Command::new("ip")
-            .args(["route", "add", "unreachable", prefix])
+            .arg(what[0])
+            .arg("add")
+            .args(&what[1..])
             .status()
-            .expect("ip route add");
-        assert!(added.success(), "ip route add unreachable {prefix}");
-        TestRoute(prefix)
+            .expect("ip add");
+        assert!(added.success(), "ip {what:?} add");
+        TestChange(what)
     }
 }
 
-impl Drop for TestRoute {
+impl Drop for TestChange {
     fn drop(&mut self) {
         let _ = Command::new("ip")
-            .args(["route", "del", "unreachable", self.0])
+            .arg(self.0[0])
+            .arg("del")
+            .args(&self.0[1..])
             .status();
     }
 }
 
 #[tokio::test]
-async fn a_network_change_ends_the_wait_before_the_next_try() {
+async fn a_new_route_ends_the_wait_before_the_next_try() {
+    a_network_change_ends_the_wait(TestChange::route).await;
+}
+
+#[tokio::test]
+async fn a_new_address_ends_the_wait_before_the_next_try() {
+    a_network_change_ends_the_wait(TestChange::address).await;
+}
+
+async fn a_network_change_ends_the_wait(change: fn() -> TestChange) {
     use airgate_tunnel::TunnelState;
     let Some(mut net) = PrivateNetwork::start_or_skip(&[VPCE]) else {
         return;
@@ -204,9 +229,8 @@ async fn a_network_change_ends_the_wait_before_the_next_try() {
     };
     let waiting = std::time::Instant::now();
     net.bastion_mut().restart().expect("sshd back");
-    // The network changes (a route comes): the wait ends, the session is back long before the
-    // next try was due.
-    let _route = TestRoute::add("198.51.100.77/32");
+    // The network changes: the wait ends, the session is back long before the next try was due.
+    let _change = change();
     let back = loop {
         match next_state(&mut events).await {
             TunnelState::Reconnecting { .. } => {}
