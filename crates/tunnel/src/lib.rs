@@ -20,6 +20,7 @@ mod holder;
 pub mod keys;
 mod known_hosts;
 mod links;
+mod quickack;
 pub use known_hosts::trust_host_key;
 pub mod reconnect;
 mod session;

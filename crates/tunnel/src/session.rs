@@ -106,6 +106,7 @@ impl BastionSession {
                     if let Err(e) = stream.set_nodelay(true) {
                         debug!(cause = %e, "could not set TCP_NODELAY");
                     }
+                    let stream = crate::quickack::QuickAck(stream);
                     Self::login(hop, key, &known, trust_once, stream, Vec::new()).await?
                 }
                 Some(via) => {
