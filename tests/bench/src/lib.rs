@@ -419,15 +419,24 @@ impl Report {
         };
         let a = &self.airgate;
         for peer in &self.openssh {
-            let _ = writeln!(
-                out,
-                "{:ratio_width$}  sequential {:.2}x  at once p50 {:.2}x  p99 {:.2}x  wall {:.2}x",
-                format!("Airgate / {}", peer.name),
-                ratio(wall(&a.sequential), wall(&peer.sequential)),
-                ratio(pct(&a.simultaneous, 50.0), pct(&peer.simultaneous, 50.0)),
-                ratio(pct(&a.simultaneous, 99.0), pct(&peer.simultaneous, 99.0)),
-                ratio(wall(&a.simultaneous), wall(&peer.simultaneous)),
-            );
+            let mut line = format!("{:ratio_width$}", format!("Airgate / {}", peer.name));
+            if c.sequential > 0 {
+                let _ = write!(
+                    line,
+                    "  sequential {:.2}x",
+                    ratio(wall(&a.sequential), wall(&peer.sequential))
+                );
+            }
+            if c.simultaneous > 0 {
+                let _ = write!(
+                    line,
+                    "  at once p50 {:.2}x  p99 {:.2}x  wall {:.2}x",
+                    ratio(pct(&a.simultaneous, 50.0), pct(&peer.simultaneous, 50.0)),
+                    ratio(pct(&a.simultaneous, 99.0), pct(&peer.simultaneous, 99.0)),
+                    ratio(wall(&a.simultaneous), wall(&peer.simultaneous)),
+                );
+            }
+            let _ = writeln!(out, "{line}");
         }
         out.push_str("(lower is better for Airgate)\n");
     }
