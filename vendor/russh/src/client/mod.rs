@@ -1280,6 +1280,9 @@ where
     })
 }
 
+/// How much of the socket one read may take ahead of the packet being parsed.
+const READ_AHEAD: usize = 256 * 1024;
+
 async fn start_reading<R: AsyncRead + Unpin>(
     mut stream_read: R,
     mut buffer: SSHBuffer,
@@ -1416,6 +1419,9 @@ impl Session {
             crate::future_or_pending(self.common.config.inactivity_timeout, tokio::time::sleep);
         pin!(inactivity_timer);
 
+        // Read the socket in large pieces: one read brings several packets (and their first
+        // blocks), not two reads per packet.
+        let stream_read = tokio::io::BufReader::with_capacity(READ_AHEAD, stream_read);
         let reading = start_reading(stream_read, buffer, opening_cipher);
         pin!(reading);
 
