@@ -111,6 +111,18 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counted<S> {
     }
 }
 
+impl<S> Counted<S> {
+    /// Adds what a write took to the bytes sent to the client.
+    fn count_written(&self, polled: Poll<std::io::Result<usize>>) -> Poll<std::io::Result<usize>> {
+        if let Poll::Ready(Ok(written)) = &polled {
+            self.stats
+                .bytes_in
+                .fetch_add(*written as u64, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
 impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
@@ -118,12 +130,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if let Poll::Ready(Ok(written)) = &polled {
-            self.stats
-                .bytes_in
-                .fetch_add(*written as u64, Ordering::Relaxed);
-        }
-        polled
+        self.count_written(polled)
     }
 
     fn poll_write_vectored(
@@ -132,12 +139,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counted<S> {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(written)) = &polled {
-            self.stats
-                .bytes_in
-                .fetch_add(*written as u64, Ordering::Relaxed);
-        }
-        polled
+        self.count_written(polled)
     }
 
     fn is_write_vectored(&self) -> bool {
