@@ -62,6 +62,8 @@ pub struct BenchConfig {
     pub rounds: u32,
     /// Small requests per side for the time to first byte.
     pub ttfb_requests: u32,
+    /// How long to wait before each of those (zero: they follow each other at once).
+    pub ttfb_pause: Duration,
     /// Small HTTP requests per side, one after another (0: none).
     pub sequential: u32,
     /// Small HTTP requests per side, all opened at once through the one proxy (0: none).
@@ -74,6 +76,7 @@ impl Default for BenchConfig {
             mib: 256,
             rounds: 5,
             ttfb_requests: 50,
+            ttfb_pause: Duration::ZERO,
             sequential: 200,
             simultaneous: 1000,
         }
@@ -262,8 +265,14 @@ impl Report {
         let _ = writeln!(
             out,
             "throughput: median of {} rounds (order alternating); first byte: median of {} fresh \
-             connections ({SMALL_BYTES} B each)",
-            c.rounds, c.ttfb_requests
+             connections ({SMALL_BYTES} B each{})",
+            c.rounds,
+            c.ttfb_requests,
+            if c.ttfb_pause.is_zero() {
+                ", one right after another".to_owned()
+            } else {
+                format!(", {} ms apart", c.ttfb_pause.as_millis())
+            }
         );
         let _ = writeln!(
             out,
@@ -612,6 +621,7 @@ async fn measure(config: &BenchConfig, sides: &mut [Side], ports: Ports, sshd: u
     for request in 0..config.ttfb_requests {
         for i in alternating(sides.len(), request) {
             let side = &mut sides[i];
+            tokio::time::sleep(config.ttfb_pause).await;
             let ttfb = first_byte(&side.result.name, side.socks, ports.small).await?;
             side.result.ttfb.push(ttfb);
         }

@@ -29,6 +29,10 @@ struct Args {
     /// Small requests per side for the time to first byte.
     #[arg(long, default_value_t = BenchConfig::default().ttfb_requests, value_parser = clap::value_parser!(u32).range(1..=10000))]
     ttfb_requests: u32,
+    /// Milliseconds to wait before each of those small requests (0: none, one right after
+    /// another, as a browser's).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    ttfb_pause_ms: u64,
     /// Small HTTP requests per side, one after another, each on a fresh SOCKS connection
     /// (0: skip).
     #[arg(long, default_value_t = BenchConfig::default().sequential, value_parser = clap::value_parser!(u32).range(0..=100_000))]
@@ -79,6 +83,7 @@ async fn main() -> ExitCode {
         mib: args.mib,
         rounds: args.rounds,
         ttfb_requests: args.ttfb_requests,
+        ttfb_pause: std::time::Duration::from_millis(args.ttfb_pause_ms),
         sequential: args.sequential,
         simultaneous: args.simultaneous,
     };
