@@ -3,6 +3,7 @@
 //! timing is asserted: a debug build on a shared machine measures nothing meaningful.
 
 use std::path::Path;
+use std::time::Duration;
 
 use airgate_bench::{AES_GCM, BenchConfig, MIB, run};
 
@@ -12,6 +13,7 @@ async fn a_short_run_measures_every_side_through_the_real_bastion() {
         mib: 4,
         rounds: 2,
         ttfb_requests: 3,
+        ttfb_pause: Duration::from_millis(5),
         sequential: 5,
         simultaneous: 40,
     };
@@ -39,6 +41,13 @@ async fn a_short_run_measures_every_side_through_the_real_bastion() {
         assert_eq!(side.bulk_bytes, 2 * 4 * MIB, "{}", side.name);
         // CPU is counted in clock ticks (10 ms): 8 MiB may take less than one.
         assert!(side.cpu_s_per_gib() >= 0.0, "{side:?}");
+        assert!(side.bulk_wall > Duration::ZERO, "{side:?}");
+        // The machine's busy time holds the proxy's and sshd's (up to the rounding of each
+        // reading to clock ticks of 10 ms).
+        assert!(
+            side.bulk_machine_cpu + Duration::from_millis(80) >= side.bulk_cpu + side.bulk_sshd_cpu,
+            "{side:?}"
+        );
         assert_eq!(side.ttfb.len(), 3, "{}", side.name);
 
         let sequential = side.sequential.as_ref().expect("sequential requests");
@@ -59,6 +68,11 @@ async fn a_short_run_measures_every_side_through_the_real_bastion() {
     assert!(table.contains("Airgate / OpenSSH ssh -D "), "{table}");
     assert!(table.contains("throughput"), "{table}");
     assert!(table.contains("CPU/GiB"), "{table}");
+    assert!(
+        table.contains("sshd s/GiB") && table.contains("idle"),
+        "{table}"
+    );
+    assert!(table.contains("5 ms apart"), "{table}");
     assert!(table.contains("sequential"), "{table}");
     assert!(table.contains("at once p50"), "{table}");
     eprintln!("{table}");
