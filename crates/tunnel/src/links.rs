@@ -8,15 +8,19 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::{CancellationToken, DropGuard};
 use tokio_util::task::TaskTracker;
 use tracing::{Instrument, debug, info, info_span, warn};
 
-use crate::reconnect::{self, Backoff, Waited};
+use crate::reconnect::{self, Backoff, Change, Waited};
 use crate::session::BastionSession;
 use crate::{BastionSpec, Error};
+
+/// How long the bastion has to answer after the network changed or the machine woke up.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What a link is doing, as the tunnels on it see it.
 #[derive(Debug, Clone)]
@@ -191,6 +195,28 @@ async fn run(
                 return;
             }
             reason = session.closed() => reason,
+            change = reconnect::changed() => {
+                // Another network, or a machine that slept, may have left the connection dead
+                // long before the keepalives could tell: ask the bastion now.
+                let answered = tokio::select! {
+                    // Stopped meanwhile: the next turn of the loop closes the session.
+                    () = stop.cancelled() => continue,
+                    answered = session.answers_within(PROBE_TIMEOUT) => answered,
+                };
+                if answered {
+                    debug!(?change, "the bastion still answers");
+                    continue;
+                }
+                session.close().await;
+                let after = match change {
+                    Change::Network => "the network changed",
+                    Change::Resumed => "the machine woke up",
+                };
+                format!(
+                    "{after} and it did not answer within {} s",
+                    PROBE_TIMEOUT.as_secs()
+                )
+            }
         };
         let reason = format!(
             "Lost the SSH session to bastion {}: {reason}.",

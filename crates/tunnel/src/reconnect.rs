@@ -16,6 +16,8 @@ pub const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A wall clock that moved this much more than the monotonic one means the machine slept.
 const CLOCK_JUMP: Duration = Duration::from_secs(5);
 const TICK: Duration = Duration::from_millis(500);
+/// How often a connected session's machine is looked at for sleep and network changes.
+const WATCH_TICK: Duration = Duration::from_secs(1);
 
 /// The delays between attempts.
 #[derive(Debug, Clone)]
@@ -125,6 +127,37 @@ fn routes() -> Option<Vec<u8>> {
 #[cfg(not(target_os = "linux"))]
 fn routes() -> Option<Vec<u8>> {
     None
+}
+
+/// What happened to a connected machine that may have left its sessions dead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The wall clock jumped ahead (the machine slept).
+    Resumed,
+    /// The network changed (routes or addresses).
+    Network,
+}
+
+/// Waits until the machine wakes from sleep or the network changes, looking every
+/// [`WATCH_TICK`]. Never ends when neither can be told (the network cannot be read and the clock
+/// never jumps).
+pub async fn changed() -> Change {
+    let network = network_state().await;
+    let mut start = Instant::now();
+    let mut wall = SystemTime::now();
+    loop {
+        tokio::time::sleep(WATCH_TICK).await;
+        let wall_elapsed = SystemTime::now().duration_since(wall).unwrap_or_default();
+        if wall_elapsed > start.elapsed() + CLOCK_JUMP {
+            return Change::Resumed;
+        }
+        // The clock may be set back or drift: measure each tick afresh.
+        start = Instant::now();
+        wall = SystemTime::now();
+        if network.is_some() && network_state().await != network {
+            return Change::Network;
+        }
+    }
 }
 
 /// Waits `wait`, unless `cancel` fires, the machine wakes from sleep or the network changes

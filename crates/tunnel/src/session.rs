@@ -285,6 +285,14 @@ impl BastionSession {
         self.inner.closed.is_cancelled() || self.inner.handle.is_closed()
     }
 
+    /// Whether the bastion answers a keepalive within `limit`: the session still carries.
+    pub async fn answers_within(&self, limit: Duration) -> bool {
+        matches!(
+            tokio::time::timeout(limit, self.inner.handle.send_ping()).await,
+            Ok(Ok(()))
+        ) && !self.is_closed()
+    }
+
     /// Waits until the session ends, and says why.
     pub async fn closed(&self) -> String {
         self.inner.closed.cancelled().await;
@@ -335,8 +343,8 @@ impl BastionSession {
         // server speaks first (banners, streams), and for every small request (measured: 41 ms
         // to the first byte without it). It asks for no reply: a reply is one more small packet
         // from sshd, which again holds the channel's first data until this side's delayed ACK
-        // (the same 41 ms). russh keeps a slot per keepalive in its queue of pending replies
-        // (a few bytes each, for the session's life); keepalive replies, all alike, still match.
+        // (the same 41 ms). (On Linux the quick acknowledgements do it too; macOS and Windows
+        // have only this.)
         if let Err(err) = self.inner.handle.send_keepalive(false).await {
             debug!(bastion = %self.inner.label, cause = %err, "could not nudge the bastion");
         }

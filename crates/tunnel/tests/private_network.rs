@@ -246,3 +246,76 @@ async fn a_network_change_ends_the_wait(change: fn() -> TestChange) {
     eprintln!("back {took:?} after the network changed (next try was due in {long_wait:?})");
     tunnels.shutdown().await;
 }
+
+#[tokio::test]
+async fn after_a_network_change_the_bastion_is_asked_at_once_whether_it_still_answers() {
+    use airgate_tunnel::TunnelState;
+    let Some(net) = PrivateNetwork::start_or_skip(&[VPCE]) else {
+        return;
+    };
+    // Keepalives a minute apart: alone, they would take minutes to notice a silent bastion.
+    let slow = airgate_tunnel::Keepalive {
+        interval: Duration::from_secs(60),
+        max: 3,
+    };
+    let spec = spec_for(&net, slow);
+    let tunnels = Tunnels::new();
+    let mut events = tunnels.subscribe();
+    let port = connected(&tunnels, &mut events, spec).await;
+    let socks = SocketAddr::from(([127, 0, 0, 1], port));
+
+    // The network changes while the bastion still answers: the tunnel stays as it was.
+    let change = TestChange::route();
+    let quiet = tokio::time::timeout(Duration::from_secs(4), events.recv()).await;
+    assert!(quiet.is_err(), "no state change: {quiet:?}");
+    let page = socks_client::http_get(socks, VPCE, net.web_addr().port(), "/home")
+        .await
+        .expect("a page through the tunnel after the change");
+    assert_eq!(page.status, 200, "{page:?}");
+    drop(change);
+    // Undoing the change is a change too, after a channel was opened and used; the bastion
+    // answers it as well (longer than the 5 s it is given: an answer that never came would show).
+    let quiet = tokio::time::timeout(Duration::from_secs(7), events.recv()).await;
+    assert!(quiet.is_err(), "no state change: {quiet:?}");
+
+    // The link goes silent, then the network changes: the bastion is asked, does not answer
+    // within 5 s, and the tunnel reconnects long before the keepalives would have noticed.
+    net.blackhole().expect("drop every packet into the network");
+    let _change = TestChange::address();
+    let changed = std::time::Instant::now();
+    match next_state(&mut events).await {
+        TunnelState::Reconnecting {
+            port: same,
+            last_error,
+            ..
+        } => {
+            assert_eq!(same, port, "the listener keeps its port");
+            assert!(
+                last_error.contains("the network changed and it did not answer within 5 s"),
+                "{last_error}"
+            );
+        }
+        other => panic!("expected Reconnecting, got {other:?}"),
+    }
+    let noticed = changed.elapsed();
+    assert!(
+        noticed < Duration::from_secs(20),
+        "noticed after {noticed:?}; keepalives alone take {:?}",
+        slow.interval * slow.max
+    );
+    eprintln!("silent bastion noticed {noticed:?} after the network changed");
+
+    net.restore().expect("packets flow again");
+    let back = loop {
+        match next_state(&mut events).await {
+            TunnelState::Reconnecting { .. } => {}
+            other => break other,
+        }
+    };
+    assert_eq!(back, TunnelState::Connected { port });
+    let page = socks_client::http_get(socks, VPCE, net.web_addr().port(), "/home")
+        .await
+        .expect("a page through the tunnel once it is back");
+    assert_eq!(page.status, 200, "{page:?}");
+    tunnels.shutdown().await;
+}

@@ -150,6 +150,12 @@ impl PrivateNetwork {
             "dev",
             &host_if,
         ]))?;
+        // No IPv6 on the host's end: its link-local address and route would come a moment after
+        // the link, a change of the host's network after this network is said to be up.
+        std::fs::write(
+            format!("/proc/sys/net/ipv6/conf/{host_if}/disable_ipv6"),
+            "1",
+        )?;
         run(Command::new("ip").args(["link", "set", &host_if, "up"]))?;
         let ns_ip = |args: &[&str]| run(Command::new("ip").args(["-n", &name]).args(args));
         ns_ip(&[

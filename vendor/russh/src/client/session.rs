@@ -441,8 +441,11 @@ impl Session {
     }
 
     pub fn send_keepalive(&mut self, want_reply: bool) -> Result<(), crate::Error> {
-        self.open_global_requests
-            .push_back(crate::session::GlobalRequestResponse::Keepalive);
+        // Only a request that asks for a reply waits for one: replies are matched in order.
+        if want_reply {
+            self.open_global_requests
+                .push_back(crate::session::GlobalRequestResponse::Keepalive);
+        }
         if let Some(ref mut enc) = self.common.encrypted {
             push_packet!(enc.write, {
                 msg::GLOBAL_REQUEST.encode(&mut enc.write)?;
@@ -467,8 +470,10 @@ impl Session {
     }
 
     pub fn no_more_sessions(&mut self, want_reply: bool) -> Result<(), crate::Error> {
-        self.open_global_requests
-            .push_back(crate::session::GlobalRequestResponse::NoMoreSessions);
+        if want_reply {
+            self.open_global_requests
+                .push_back(crate::session::GlobalRequestResponse::NoMoreSessions);
+        }
         if let Some(ref mut enc) = self.common.encrypted {
             push_packet!(enc.write, {
                 msg::GLOBAL_REQUEST.encode(&mut enc.write)?;
