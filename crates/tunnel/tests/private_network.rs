@@ -106,6 +106,37 @@ async fn next_state(
     event.state
 }
 
+/// The first state after the `Reconnecting` ones.
+async fn after_reconnecting(
+    events: &mut tokio::sync::broadcast::Receiver<airgate_tunnel::TunnelEvent>,
+) -> airgate_tunnel::TunnelState {
+    loop {
+        match next_state(events).await {
+            airgate_tunnel::TunnelState::Reconnecting { .. } => {}
+            other => return other,
+        }
+    }
+}
+
+/// Lets packets into the network again: the tunnel comes back by itself on `port`, and a page
+/// loads through it.
+async fn back_once_packets_flow(
+    net: &PrivateNetwork,
+    events: &mut tokio::sync::broadcast::Receiver<airgate_tunnel::TunnelEvent>,
+    port: u16,
+) {
+    net.restore().expect("packets flow again");
+    assert_eq!(
+        after_reconnecting(events).await,
+        airgate_tunnel::TunnelState::Connected { port }
+    );
+    let socks = SocketAddr::from(([127, 0, 0, 1], port));
+    let page = socks_client::http_get(socks, VPCE, net.web_addr().port(), "/home")
+        .await
+        .expect("a page through the tunnel once it is back");
+    assert_eq!(page.status, 200, "{page:?}");
+}
+
 #[tokio::test]
 async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
     use airgate_tunnel::TunnelState;
@@ -142,19 +173,7 @@ async fn a_silent_bastion_is_noticed_by_keepalives_and_the_tunnel_comes_back() {
     );
     eprintln!("silent bastion noticed after {noticed:?} (keepalive 1 s x 2)");
 
-    net.restore().expect("packets flow again");
-    let back = loop {
-        match next_state(&mut events).await {
-            TunnelState::Reconnecting { .. } => {}
-            other => break other,
-        }
-    };
-    assert_eq!(back, TunnelState::Connected { port });
-    let socks = SocketAddr::from(([127, 0, 0, 1], port));
-    let page = socks_client::http_get(socks, VPCE, net.web_addr().port(), "/home")
-        .await
-        .expect("a page through the tunnel once it is back");
-    assert_eq!(page.status, 200, "{page:?}");
+    back_once_packets_flow(&net, &mut events, port).await;
     tunnels.shutdown().await;
 }
 
@@ -231,12 +250,7 @@ async fn a_network_change_ends_the_wait(change: fn() -> TestChange) {
     net.bastion_mut().restart().expect("sshd back");
     // The network changes: the wait ends, the session is back long before the next try was due.
     let _change = change();
-    let back = loop {
-        match next_state(&mut events).await {
-            TunnelState::Reconnecting { .. } => {}
-            other => break other,
-        }
-    };
+    let back = after_reconnecting(&mut events).await;
     let took = waiting.elapsed();
     assert_eq!(back, TunnelState::Connected { port });
     assert!(
@@ -305,17 +319,6 @@ async fn after_a_network_change_the_bastion_is_asked_at_once_whether_it_still_an
     );
     eprintln!("silent bastion noticed {noticed:?} after the network changed");
 
-    net.restore().expect("packets flow again");
-    let back = loop {
-        match next_state(&mut events).await {
-            TunnelState::Reconnecting { .. } => {}
-            other => break other,
-        }
-    };
-    assert_eq!(back, TunnelState::Connected { port });
-    let page = socks_client::http_get(socks, VPCE, net.web_addr().port(), "/home")
-        .await
-        .expect("a page through the tunnel once it is back");
-    assert_eq!(page.status, 200, "{page:?}");
+    back_once_packets_flow(&net, &mut events, port).await;
     tunnels.shutdown().await;
 }
