@@ -74,6 +74,14 @@ pub enum Error {
         source: airgate_peers::socks_client::SocksError,
     },
 
+    #[error("Sending through {side} failed after {sent} bytes: {source}")]
+    Write {
+        side: String,
+        sent: u64,
+        #[source]
+        source: io::Error,
+    },
+
     #[error("Reading through {side} failed after {got} bytes: {source}")]
     Read {
         side: String,

@@ -32,7 +32,7 @@ pub use error::{Error, Result};
 
 use crate::airgate::AirgateSocks;
 use crate::openssh::{OpenSshSocks, SshTarget};
-use crate::source::{HttpSource, Source};
+use crate::source::{HttpSource, Sink, Source};
 
 pub const MIB: u64 = 1 << 20;
 pub const GIB: u64 = 1 << 30;
@@ -101,6 +101,8 @@ pub struct SideResult {
     pub bulk_wall: Duration,
     /// Bytes the measured downloads moved.
     pub bulk_bytes: u64,
+    /// Throughput of each measured upload (as many bytes the other way), MiB/s.
+    pub up_mib_per_s: Vec<f64>,
     /// Time from the SOCKS connect to the first byte of each small request.
     pub ttfb: Vec<Duration>,
     /// Small HTTP requests one after another (`None`: not measured).
@@ -120,6 +122,7 @@ impl SideResult {
             bulk_machine_cpu: Duration::ZERO,
             bulk_wall: Duration::ZERO,
             bulk_bytes: 0,
+            up_mib_per_s: Vec::new(),
             ttfb: Vec::new(),
             sequential: None,
             simultaneous: None,
@@ -128,6 +131,10 @@ impl SideResult {
 
     pub fn median_mib_per_s(&self) -> f64 {
         median(&self.mib_per_s)
+    }
+
+    pub fn median_up_mib_per_s(&self) -> f64 {
+        median(&self.up_mib_per_s)
     }
 
     pub fn median_ttfb(&self) -> Duration {
@@ -264,7 +271,8 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "throughput: median of {} rounds (order alternating); first byte: median of {} fresh \
+            "throughput: median of {} rounds (order alternating), down and up (up MiB/s: as many \
+             bytes sent through the proxy to a sink); first byte: median of {} fresh \
              connections ({SMALL_BYTES} B each{})",
             c.rounds,
             c.ttfb_requests,
@@ -292,11 +300,12 @@ impl Report {
             .max(18);
         let _ = writeln!(
             out,
-            "{:name_width$}  {:cipher_width$}  {:>8}  {:>13}  {:>9}  {:>10}  {:>9}  {:>5}  {:>10}  {:>15}",
+            "{:name_width$}  {:cipher_width$}  {:>8}  {:>13}  {:>8}  {:>9}  {:>10}  {:>9}  {:>5}  {:>10}  {:>15}",
             "side",
             "negotiated cipher",
             "MiB/s",
             "min-max MiB/s",
+            "up MiB/s",
             "CPU s/GiB",
             "sshd s/GiB",
             "all s/GiB",
@@ -310,11 +319,12 @@ impl Report {
             let (first_lo, first_hi) = min_max(&ttfb_ms);
             let _ = writeln!(
                 out,
-                "{:name_width$}  {:cipher_width$}  {:>8.1}  {:>13}  {:>9.2}  {:>10.2}  {:>9.2}  {:>4.0}%  {:>10}  {:>15}",
+                "{:name_width$}  {:cipher_width$}  {:>8.1}  {:>13}  {:>8.1}  {:>9.2}  {:>10.2}  {:>9.2}  {:>4.0}%  {:>10}  {:>15}",
                 side.name,
                 cipher_name(side),
                 side.median_mib_per_s(),
                 format!("{lo:.0}-{hi:.0}"),
+                side.median_up_mib_per_s(),
                 side.cpu_s_per_gib(),
                 side.sshd_cpu_s_per_gib(),
                 side.machine_cpu_s_per_gib(),
@@ -328,9 +338,13 @@ impl Report {
         for peer in &self.openssh {
             let _ = writeln!(
                 out,
-                "{:ratio_width$}  throughput {:.2}x  CPU/GiB {:.2}x  sshd {:.2}x  all {:.2}x  first byte {:.2}x",
+                "{:ratio_width$}  throughput {:.2}x  upload {:.2}x  CPU/GiB {:.2}x  sshd {:.2}x  all {:.2}x  first byte {:.2}x",
                 format!("Airgate / {}", peer.name),
                 ratio(self.airgate.median_mib_per_s(), peer.median_mib_per_s()),
+                ratio(
+                    self.airgate.median_up_mib_per_s(),
+                    peer.median_up_mib_per_s()
+                ),
                 ratio(self.airgate.cpu_s_per_gib(), peer.cpu_s_per_gib()),
                 ratio(self.airgate.sshd_cpu_s_per_gib(), peer.sshd_cpu_s_per_gib()),
                 ratio(
@@ -521,6 +535,7 @@ struct Side {
 #[derive(Debug, Clone, Copy)]
 struct Ports {
     bulk: u16,
+    sink: u16,
     small: u16,
     http: u16,
 }
@@ -537,6 +552,7 @@ pub async fn run(config: &BenchConfig, tunnel_program: &Path) -> Result<Report> 
         .write_known_hosts(&known_hosts)
         .map_err(Error::Bastion)?;
     let bulk = Source::start(config.mib * MIB).map_err(Error::Source)?;
+    let sink = Sink::start().map_err(Error::Source)?;
     let small = Source::start(SMALL_BYTES).map_err(Error::Source)?;
     let http = HttpSource::start(HTTP_BODY_BYTES).map_err(Error::Source)?;
     let openssh_version = openssh::version()?;
@@ -572,6 +588,7 @@ pub async fn run(config: &BenchConfig, tunnel_program: &Path) -> Result<Report> 
 
     let ports = Ports {
         bulk: bulk.addr().port(),
+        sink: sink.addr().port(),
         small: small.addr().port(),
         http: http.addr().port(),
     };
@@ -616,6 +633,12 @@ async fn measure(config: &BenchConfig, sides: &mut [Side], ports: Ports, sshd: u
             side.result.bulk_machine_cpu += after.machine.saturating_sub(before.machine);
             side.result.bulk_wall += took;
             side.result.bulk_bytes += want;
+        }
+        for i in alternating(sides.len(), round) {
+            let side = &mut sides[i];
+            let took = upload(&side.result.name, side.socks, ports.sink, want).await?;
+            let mib = want as f64 / MIB as f64;
+            side.result.up_mib_per_s.push(mib / took.as_secs_f64());
         }
     }
     for request in 0..config.ttfb_requests {
@@ -896,6 +919,62 @@ async fn fetch(
                 want,
             }),
         },
+    }
+}
+
+/// Sends `want` bytes to the sink on `port` through `socks`, ends the sending, and waits for the
+/// sink's count of what arrived (which must be all of it); returns how long it took from the
+/// SOCKS connect to the count.
+async fn upload(side: &str, socks: SocketAddr, port: u16, want: u64) -> Result<Duration> {
+    let block: Vec<u8> = (0..READ_BUFFER).map(|i| (i % 253) as u8).collect();
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let transfer = async {
+        let mut stream = socks_client::connect(socks, "127.0.0.1", port)
+            .await
+            .map_err(|source| Error::Socks {
+                side: side.to_owned(),
+                source,
+            })?;
+        let failed = |sent: u64| {
+            move |source| Error::Write {
+                side: side.to_owned(),
+                sent,
+                source,
+            }
+        };
+        while sent < want {
+            let n = usize::try_from(want - sent).map_or(block.len(), |l| l.min(block.len()));
+            stream.write_all(&block[..n]).await.map_err(failed(sent))?;
+            sent += n as u64;
+        }
+        stream.shutdown().await.map_err(failed(sent))?;
+        let mut count = [0u8; 8];
+        stream
+            .read_exact(&mut count)
+            .await
+            .map_err(|source| Error::Read {
+                side: side.to_owned(),
+                got: 0,
+                source,
+            })?;
+        Ok::<u64, Error>(u64::from_be_bytes(count))
+    };
+    let limit = download_limit(want);
+    match timeout(limit, transfer).await {
+        Err(_) => Err(Error::ReadTimeout {
+            side: side.to_owned(),
+            got: sent,
+            want,
+            timeout: limit,
+        }),
+        Ok(Err(e)) => Err(e),
+        Ok(Ok(got)) if got == want => Ok(started.elapsed()),
+        Ok(Ok(got)) => Err(Error::Short {
+            side: side.to_owned(),
+            got,
+            want,
+        }),
     }
 }
 

@@ -100,6 +100,76 @@ fn serve(mut stream: TcpStream, block: &[u8], bytes: u64) -> io::Result<()> {
     stream.shutdown(Shutdown::Write)
 }
 
+/// A listening sink; stops accepting on drop. Each client sends what it likes and ends its
+/// sending; the sink answers with the count of bytes it got (8 bytes, big-endian), then closes.
+#[derive(Debug)]
+pub struct Sink {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl Sink {
+    /// Listens on 127.0.0.1 (a free port).
+    pub fn start() -> io::Result<Sink> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+        let addr = listener.local_addr()?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = {
+            let stop = stop.clone();
+            std::thread::Builder::new()
+                .name(format!("sink-{}", addr.port()))
+                .spawn(move || {
+                    for stream in listener.incoming() {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        let Ok(stream) = stream else { continue };
+                        // A client that cannot be served is the client's failure to report.
+                        let _ = std::thread::Builder::new()
+                            .name("sink-client".to_owned())
+                            .spawn(move || swallow(stream));
+                    }
+                })?
+        };
+        Ok(Sink {
+            addr,
+            stop,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+/// Reads until the client ends its sending, then tells how much came.
+fn swallow(mut stream: TcpStream) -> io::Result<()> {
+    use std::io::Read as _;
+    stream.set_read_timeout(Some(WRITE_TIMEOUT))?;
+    let mut buffer = vec![0u8; BLOCK];
+    let mut got = 0u64;
+    loop {
+        match stream.read(&mut buffer)? {
+            0 => break,
+            n => got += n as u64,
+        }
+    }
+    stream.write_all(&got.to_be_bytes())?;
+    stream.shutdown(Shutdown::Write)
+}
+
 /// A small HTTP/1.1 server: every request gets `200 OK` with the same body, then the server
 /// closes the connection. One thread with its own single-threaded runtime serves all clients;
 /// stops on drop.

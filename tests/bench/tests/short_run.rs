@@ -39,6 +39,9 @@ async fn a_short_run_measures_every_side_through_the_real_bastion() {
         assert_eq!(side.mib_per_s.len(), 2, "{}", side.name);
         assert!(side.mib_per_s.iter().all(|v| *v > 0.0), "{side:?}");
         assert_eq!(side.bulk_bytes, 2 * 4 * MIB, "{}", side.name);
+        // Each round also sends as much the other way, which the sink counted to the byte.
+        assert_eq!(side.up_mib_per_s.len(), 2, "{}", side.name);
+        assert!(side.up_mib_per_s.iter().all(|v| *v > 0.0), "{side:?}");
         // CPU is counted in clock ticks (10 ms): 8 MiB may take less than one.
         assert!(side.cpu_s_per_gib() >= 0.0, "{side:?}");
         assert!(side.bulk_wall > Duration::ZERO, "{side:?}");
@@ -67,6 +70,7 @@ async fn a_short_run_measures_every_side_through_the_real_bastion() {
     let table = report.table();
     assert!(table.contains("Airgate / OpenSSH ssh -D "), "{table}");
     assert!(table.contains("throughput"), "{table}");
+    assert!(table.contains("upload"), "{table}");
     assert!(table.contains("CPU/GiB"), "{table}");
     assert!(
         table.contains("sshd s/GiB") && table.contains("idle"),
