@@ -15,6 +15,7 @@ pub const FIRST_DELAY: Duration = Duration::from_secs(1);
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
 /// A wall clock that moved this much more than the monotonic one means the machine slept.
 const CLOCK_JUMP: Duration = Duration::from_secs(5);
+/// How often a wait before the next try looks at the machine.
 const TICK: Duration = Duration::from_millis(500);
 /// How often a connected session's machine is looked at for sleep and network changes.
 const WATCH_TICK: Duration = Duration::from_secs(1);
@@ -142,11 +143,16 @@ pub enum Change {
 /// [`WATCH_TICK`]. Never ends when neither can be told (the network cannot be read and the clock
 /// never jumps).
 pub async fn changed() -> Change {
+    changed_every(WATCH_TICK).await
+}
+
+/// [`changed`], looking every `tick`.
+async fn changed_every(tick: Duration) -> Change {
     let network = network_state().await;
     let mut start = Instant::now();
     let mut wall = SystemTime::now();
     loop {
-        tokio::time::sleep(WATCH_TICK).await;
+        tokio::time::sleep(tick).await;
         let wall_elapsed = SystemTime::now().duration_since(wall).unwrap_or_default();
         if wall_elapsed > start.elapsed() + CLOCK_JUMP {
             return Change::Resumed;
@@ -163,25 +169,13 @@ pub async fn changed() -> Change {
 /// Waits `wait`, unless `cancel` fires, the machine wakes from sleep or the network changes
 /// first.
 pub async fn wait(wait: Duration, cancel: &CancellationToken) -> Waited {
-    let start = Instant::now();
-    let wall = SystemTime::now();
-    let network = network_state().await;
-    loop {
-        let left = wait.saturating_sub(start.elapsed());
-        if left.is_zero() {
-            return Waited::Elapsed;
-        }
-        tokio::select! {
-            () = cancel.cancelled() => return Waited::Cancelled,
-            () = tokio::time::sleep(left.min(TICK)) => {}
-        }
-        let wall_elapsed = SystemTime::now().duration_since(wall).unwrap_or_default();
-        if wall_elapsed > start.elapsed() + CLOCK_JUMP {
-            return Waited::Resumed;
-        }
-        if network.is_some() && network_state().await != network {
-            return Waited::NetworkChanged;
-        }
+    tokio::select! {
+        () = cancel.cancelled() => Waited::Cancelled,
+        () = tokio::time::sleep(wait) => Waited::Elapsed,
+        change = changed_every(TICK) => match change {
+            Change::Resumed => Waited::Resumed,
+            Change::Network => Waited::NetworkChanged,
+        },
     }
 }
 

@@ -744,12 +744,7 @@ async fn http_request(side: &str, socks: SocketAddr, port: u16) -> Result<Durati
     let started = Instant::now();
     let mut got = 0u64;
     let exchange = async {
-        let mut stream = socks_client::connect(socks, "127.0.0.1", port)
-            .await
-            .map_err(|source| Error::Socks {
-                side: side.to_owned(),
-                source,
-            })?;
+        let mut stream = connect(side, socks, port).await?;
         let request = format!(
             "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: tunnel-bench\r\n\
              Accept: */*\r\nConnection: close\r\n\r\n"
@@ -878,12 +873,7 @@ async fn fetch(
     let mut got = 0u64;
     let mut first_byte = None;
     let transfer = async {
-        let mut stream = socks_client::connect(socks, "127.0.0.1", port)
-            .await
-            .map_err(|source| Error::Socks {
-                side: side.to_owned(),
-                source,
-            })?;
+        let mut stream = connect(side, socks, port).await?;
         loop {
             match stream.read(&mut buffer).await {
                 Ok(0) => return Ok(()),
@@ -922,6 +912,16 @@ async fn fetch(
     }
 }
 
+/// A fresh connection through the SOCKS proxy `socks` to 127.0.0.1:`port`.
+async fn connect(side: &str, socks: SocketAddr, port: u16) -> Result<tokio::net::TcpStream> {
+    socks_client::connect(socks, "127.0.0.1", port)
+        .await
+        .map_err(|source| Error::Socks {
+            side: side.to_owned(),
+            source,
+        })
+}
+
 /// Sends `want` bytes to the sink on `port` through `socks`, ends the sending, and waits for the
 /// sink's count of what arrived (which must be all of it); returns how long it took from the
 /// SOCKS connect to the count.
@@ -930,12 +930,7 @@ async fn upload(side: &str, socks: SocketAddr, port: u16, want: u64) -> Result<D
     let started = Instant::now();
     let mut sent = 0u64;
     let transfer = async {
-        let mut stream = socks_client::connect(socks, "127.0.0.1", port)
-            .await
-            .map_err(|source| Error::Socks {
-                side: side.to_owned(),
-                source,
-            })?;
+        let mut stream = connect(side, socks, port).await?;
         let failed = |sent: u64| {
             move |source| Error::Write {
                 side: side.to_owned(),

@@ -27,43 +27,52 @@ const MAX_REQUEST_HEAD: usize = 16 * 1024;
 /// How long a client may take to send its request and take the response.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// A listening source; stops accepting on drop.
+/// A server on 127.0.0.1 (a free port) that serves each client on a thread of its own with
+/// `serve`; stops accepting on drop.
 #[derive(Debug)]
-pub struct Source {
+struct ThreadServer {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
 }
 
-impl Source {
-    /// Listens on 127.0.0.1 (a free port) and sends `bytes` bytes to every client.
-    pub fn start(bytes: u64) -> io::Result<Source> {
+impl ThreadServer {
+    fn start<F>(name: &str, serve: F) -> io::Result<ThreadServer>
+    where
+        F: Fn(TcpStream) -> io::Result<()> + Send + Sync + 'static,
+    {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
-        let block: Arc<[u8]> = (0..BLOCK)
-            .map(|i| (i % 251) as u8)
-            .collect::<Vec<u8>>()
-            .into();
+        let serve = Arc::new(serve);
+        let client_name = format!("{name}-client");
         let acceptor = {
             let stop = stop.clone();
             std::thread::Builder::new()
-                .name(format!("source-{}", addr.port()))
-                .spawn(move || accept_loop(&listener, &stop, &block, bytes))?
+                .name(format!("{name}-{}", addr.port()))
+                .spawn(move || {
+                    for stream in listener.incoming() {
+                        if stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        let Ok(stream) = stream else { continue };
+                        let serve = serve.clone();
+                        // A client that cannot be served is the client's failure to report.
+                        let _ = std::thread::Builder::new()
+                            .name(client_name.clone())
+                            .spawn(move || serve(stream));
+                    }
+                })?
         };
-        Ok(Source {
+        Ok(ThreadServer {
             addr,
             stop,
             acceptor: Some(acceptor),
         })
     }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
 }
 
-impl Drop for Source {
+impl Drop for ThreadServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         // Wake the blocking accept so the thread sees the flag.
@@ -74,17 +83,22 @@ impl Drop for Source {
     }
 }
 
-fn accept_loop(listener: &TcpListener, stop: &AtomicBool, block: &Arc<[u8]>, bytes: u64) {
-    for stream in listener.incoming() {
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let Ok(stream) = stream else { continue };
-        let block = block.clone();
-        // A client that cannot be served is the client's failure to report, not ours.
-        let _ = std::thread::Builder::new()
-            .name("source-client".to_owned())
-            .spawn(move || serve(stream, &block, bytes));
+/// A listening source; stops accepting on drop.
+#[derive(Debug)]
+pub struct Source(ThreadServer);
+
+impl Source {
+    /// Listens on 127.0.0.1 (a free port) and sends `bytes` bytes to every client.
+    pub fn start(bytes: u64) -> io::Result<Source> {
+        let block: Arc<[u8]> = (0..BLOCK)
+            .map(|i| (i % 251) as u8)
+            .collect::<Vec<u8>>()
+            .into();
+        ThreadServer::start("source", move |stream| serve(stream, &block, bytes)).map(Source)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.0.addr
     }
 }
 
@@ -103,54 +117,16 @@ fn serve(mut stream: TcpStream, block: &[u8], bytes: u64) -> io::Result<()> {
 /// A listening sink; stops accepting on drop. Each client sends what it likes and ends its
 /// sending; the sink answers with the count of bytes it got (8 bytes, big-endian), then closes.
 #[derive(Debug)]
-pub struct Sink {
-    addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    acceptor: Option<JoinHandle<()>>,
-}
+pub struct Sink(ThreadServer);
 
 impl Sink {
     /// Listens on 127.0.0.1 (a free port).
     pub fn start() -> io::Result<Sink> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
-        let addr = listener.local_addr()?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let acceptor = {
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name(format!("sink-{}", addr.port()))
-                .spawn(move || {
-                    for stream in listener.incoming() {
-                        if stop.load(Ordering::SeqCst) {
-                            return;
-                        }
-                        let Ok(stream) = stream else { continue };
-                        // A client that cannot be served is the client's failure to report.
-                        let _ = std::thread::Builder::new()
-                            .name("sink-client".to_owned())
-                            .spawn(move || swallow(stream));
-                    }
-                })?
-        };
-        Ok(Sink {
-            addr,
-            stop,
-            acceptor: Some(acceptor),
-        })
+        ThreadServer::start("sink", swallow).map(Sink)
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-}
-
-impl Drop for Sink {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-        if let Some(acceptor) = self.acceptor.take() {
-            let _ = acceptor.join();
-        }
+        self.0.addr
     }
 }
 
